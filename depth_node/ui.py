@@ -1,0 +1,151 @@
+"""Blender UI: the Add-menu entries, the operator, the sidebar panel and the warning handlers."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.app.handlers import persistent
+
+from . import compat
+from .camera import UnsupportedCameraError, intrinsics
+from .graph import add_true_depth_node, bound_scene, true_depth_nodes, upgrade_groups
+from .graph_spec import MODE_PROPERTY, SUPPORTED_INPUT
+
+WARNING_COLOR = (0.75, 0.12, 0.1)
+_MODE_ITEMS = (
+    ("DISTANCE_TO_DEPTH", "Distance to Depth", "Ray distance in, planar depth out"),
+    ("DEPTH_TO_DISTANCE", "Depth to Distance", "Planar depth in, ray distance out"),
+)
+
+
+def _in_compositor(context: bpy.types.Context) -> bool:
+    space = context.space_data
+    return space is not None and space.type == "NODE_EDITOR" and space.tree_type == compat.COMPOSITOR_TREE_IDNAME
+
+
+class NODE_OT_true_depth_add(bpy.types.Operator):
+    """Add a True Depth node bound to this scene's camera"""
+
+    bl_idname = "node.true_depth_add"
+    bl_label = "True Depth"
+    bl_options = {"REGISTER", "UNDO"}
+
+    mode: bpy.props.EnumProperty(name="Mode", items=_MODE_ITEMS, default="DISTANCE_TO_DEPTH")
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return _in_compositor(context) and context.space_data.edit_tree is not None
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        space = context.space_data
+        tree = space.edit_tree
+        try:
+            node = add_true_depth_node(context.scene, mode=self.mode, location=tuple(space.cursor_location), tree=tree)
+        except UnsupportedCameraError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        for other in tree.nodes:
+            other.select = False
+        node.select = True
+        tree.nodes.active = node
+        return {"FINISHED"}
+
+
+def draw_add_menu(menu: bpy.types.Menu, context: bpy.types.Context) -> None:
+    if not _in_compositor(context):
+        return
+    layout = menu.layout
+    layout.separator()
+    for mode, label, _ in _MODE_ITEMS:
+        layout.operator(NODE_OT_true_depth_add.bl_idname, text=f"True Depth ({label})", icon="CAMERA_DATA").mode = mode
+
+
+class NODE_PT_true_depth(bpy.types.Panel):
+    """Sidebar panel: which scene and camera drive the active True Depth node, and its K."""
+
+    bl_space_type = "NODE_EDITOR"
+    bl_region_type = "UI"
+    bl_category = "True Depth"
+    bl_label = "True Depth"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if not _in_compositor(context) or context.space_data.edit_tree is None:
+            return False
+        node = context.space_data.edit_tree.nodes.active
+        return node is not None and getattr(node, "node_tree", None) is not None and MODE_PROPERTY in node.node_tree
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        tree = context.space_data.edit_tree
+        node = tree.nodes.active
+        scene = bound_scene(node, tree)
+        layout.label(text=f"Mode: {node.node_tree[MODE_PROPERTY]}")
+        if scene is None:
+            layout.label(text="Not bound to a scene", icon="ERROR")
+            return
+        layout.label(text=f"Scene: {scene.name}")
+        try:
+            K, (width, height) = intrinsics(scene)
+        except UnsupportedCameraError as error:
+            layout.label(text=str(error), icon="ERROR")
+            return
+        layout.label(text=f"Camera: {scene.camera.name}  {width}x{height}")
+        layout.label(text=f"fx {K[0, 0]:.3f}  fy {K[1, 1]:.3f}")
+        layout.label(text=f"cx {K[0, 2]:.3f}  cy {K[1, 2]:.3f}")
+
+
+def refresh_warnings() -> int:
+    """Label and colour every True Depth node whose camera is unsupported; returns how many."""
+    warned = 0
+    for _scene, tree in compat.compositor_trees():
+        for node in true_depth_nodes(tree):
+            supported = node.inputs[SUPPORTED_INPUT].default_value >= 0.5
+            label = node.node_tree.name if supported else f"{node.node_tree.name}: UNSUPPORTED CAMERA (output 0)"
+            if node.label != label:
+                node.label = label
+            if node.use_custom_color == supported:
+                node.use_custom_color = not supported
+                if not supported:
+                    node.color = WARNING_COLOR
+            warned += not supported
+    return warned
+
+
+@persistent
+def _on_depsgraph_update(_scene: bpy.types.Scene, _depsgraph: bpy.types.Depsgraph | None = None) -> None:
+    refresh_warnings()
+
+
+@persistent
+def _on_load(_filepath: str = "", *_args: object) -> None:
+    upgrade_groups()
+    refresh_warnings()
+
+
+CLASSES = (NODE_OT_true_depth_add, NODE_PT_true_depth)
+MENUS = ((bpy.types.NODE_MT_add, draw_add_menu),)
+HANDLERS = (
+    (bpy.app.handlers.depsgraph_update_post, _on_depsgraph_update),
+    (bpy.app.handlers.frame_change_post, _on_depsgraph_update),
+    (bpy.app.handlers.load_post, _on_load),
+)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    for menu, draw in MENUS:
+        menu.append(draw)
+    for handler_list, handler in HANDLERS:
+        if handler not in handler_list:
+            handler_list.append(handler)
+
+
+def unregister() -> None:
+    for handler_list, handler in reversed(HANDLERS):
+        while handler in handler_list:
+            handler_list.remove(handler)
+    for menu, draw in reversed(MENUS):
+        menu.remove(draw)
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,140 @@
+"""Scenes and renders for the in-Blender tests: Cycles CPU, tiny frames, native File Output EXRs."""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bpy
+import numpy as np
+
+
+DISTANCE_AOV = "distance"
+WALL_DISTANCE = 5.0
+
+
+@dataclass(frozen=True)
+class CameraSetup:
+    """Camera and render settings of one test case."""
+
+    lens: float = 20.0
+    sensor_width: float = 36.0
+    sensor_height: float = 24.0
+    sensor_fit: str = "AUTO"
+    shift_x: float = 0.0
+    shift_y: float = 0.0
+    resolution_x: int = 48
+    resolution_y: int = 32
+    resolution_percentage: int = 100
+    pixel_aspect_x: float = 1.0
+    pixel_aspect_y: float = 1.0
+
+    def apply(self, scene: bpy.types.Scene) -> None:
+        data = scene.camera.data
+        data.type = "PERSP"
+        for name in ("lens", "sensor_width", "sensor_height", "sensor_fit", "shift_x", "shift_y"):
+            setattr(data, name, getattr(self, name))
+        render = scene.render
+        for name in ("resolution_x", "resolution_y", "resolution_percentage", "pixel_aspect_x",
+                     "pixel_aspect_y"):
+            setattr(render, name, getattr(self, name))
+
+
+def _distance_material() -> bpy.types.Material:
+    """A material that writes Camera Data 'View Distance' into the distance AOV."""
+    material = bpy.data.materials.new("View Distance AOV")
+    if material.node_tree is None:  # 4.5; 5.x materials always have a node tree
+        material.use_nodes = True
+    nodes = material.node_tree.nodes
+    camera_data = nodes.new("ShaderNodeCameraData")
+    aov = nodes.new("ShaderNodeOutputAOV")
+    aov.aov_name = DISTANCE_AOV
+    material.node_tree.links.new(camera_data.outputs["View Distance"], aov.inputs["Value"])
+    return material
+
+
+def new_scene(camera: CameraSetup, *, with_suzanne: bool = False, name: str = "wall") -> bpy.types.Scene:
+    """An empty file with a camera looking down -Z at a 1000x1000 wall ``WALL_DISTANCE`` away.
+
+    With ``with_suzanne`` the original write-up's monkey sits between camera and wall.
+    """
+    # read_homefile keeps the preferences (and so the installed extension); read_factory_settings does not.
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    scene = bpy.context.scene
+    scene.name = name
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = 1
+    scene.cycles.use_denoising = False
+    scene.cycles.use_adaptive_sampling = False
+    # Cycles' Z pass is sample 0 of a jittered pixel; a tiny filter keeps the jitter ~1e-3 px.
+    scene.cycles.filter_width = 0.01
+    scene.render.threads_mode = "FIXED"
+    scene.render.threads = 2
+    camera_object = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    scene.collection.objects.link(camera_object)
+    scene.camera = camera_object
+    camera.apply(scene)
+    material = _distance_material()
+    wall = bpy.data.meshes.new("Wall")
+    half = 500.0
+    wall.from_pydata([(-half, -half, 0), (half, -half, 0), (half, half, 0), (-half, half, 0)], [], [(0, 1, 2, 3)])
+    wall.materials.append(material)
+    wall_object = bpy.data.objects.new("Wall", wall)
+    wall_object.location = (0.0, 0.0, -WALL_DISTANCE)
+    scene.collection.objects.link(wall_object)
+    if with_suzanne:
+        bpy.ops.mesh.primitive_monkey_add(size=1.6, location=(0.0, 0.0, -3.0), rotation=(math.pi / 2, 0, 0))
+        monkey = bpy.context.active_object
+        monkey.data.materials.append(material)
+    view_layer = scene.view_layers[0]
+    view_layer.use_pass_z = True
+    aov = view_layer.aovs.add()
+    aov.name = DISTANCE_AOV
+    aov.type = "VALUE"
+    return scene
+
+
+def render_layers_node(tree: bpy.types.NodeTree, scene: bpy.types.Scene) -> bpy.types.Node:
+    node = next((n for n in tree.nodes if n.bl_idname == "CompositorNodeRLayers"), None)
+    if node is None:
+        node = tree.nodes.new("CompositorNodeRLayers")
+    node.scene = scene
+    return node
+
+
+def render_frame(scene: bpy.types.Scene, frame: int = 1) -> None:
+    scene.frame_set(frame)
+    with bpy.context.temp_override(scene=scene):
+        bpy.ops.render.render(write_still=False, scene=scene.name)
+
+
+@dataclass
+class RenderResult:
+    distance: np.ndarray
+    z: np.ndarray
+    node: np.ndarray
+
+
+def render_through_node(
+    scene: bpy.types.Scene, out_dir: Path, depth_node_module: Any, mode: str = "DISTANCE_TO_DEPTH",
+    frame: int = 1,
+) -> RenderResult:
+    """Wire AOV (or Z, for the inverse mode) -> True Depth -> File Output, render, read the EXRs."""
+    compat = importlib.import_module(f"{depth_node_module.__name__}.compat")
+    read_single_channel = importlib.import_module(f"{depth_node_module.__name__}.exr").read_single_channel
+    tree = compat.compositor_tree(scene)
+    layers = render_layers_node(tree, scene)
+    node = depth_node_module.add_true_depth_node(scene, mode=mode)
+    source = layers.outputs[DISTANCE_AOV] if mode == "DISTANCE_TO_DEPTH" else layers.outputs["Depth"]
+    tree.links.new(source, node.inputs[0])
+    _, sockets = compat.new_exr_file_output(tree, str(out_dir), ["distance_####", "z_####", "node_####"])
+    tree.links.new(layers.outputs[DISTANCE_AOV], sockets[0])
+    tree.links.new(layers.outputs["Depth"], sockets[1])
+    tree.links.new(node.outputs[0], sockets[2])
+    render_frame(scene, frame)
+    return RenderResult(*(read_single_channel(out_dir / f"{stem}_{frame:04d}.exr")
+                          for stem in ("distance", "z", "node")))

@@ -1,0 +1,96 @@
+"""depth_node.camera: K from Blender's settings, checked against an independent view-plane port."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from viewplane import viewplane_k
+
+from depth_node.camera import PerspectiveCamera, UnsupportedCameraError, camera_from_scene, intrinsics
+
+CASES = {
+    "auto-landscape": PerspectiveCamera(lens=35, resolution_x=640, resolution_y=480),
+    "auto-portrait": PerspectiveCamera(lens=35, resolution_x=480, resolution_y=640),
+    "horizontal-portrait": PerspectiveCamera(sensor_fit="HORIZONTAL", resolution_x=480, resolution_y=640),
+    "vertical-landscape": PerspectiveCamera(sensor_fit="VERTICAL", sensor_height=20, resolution_x=640,
+                                            resolution_y=480),
+    "pixel-aspect-2": PerspectiveCamera(resolution_x=320, resolution_y=240, pixel_aspect_x=2.0),
+    "pixel-aspect-flips-auto": PerspectiveCamera(resolution_x=400, resolution_y=300, pixel_aspect_y=1.5),
+    "shift": PerspectiveCamera(shift_x=0.2, shift_y=-0.1, resolution_x=300, resolution_y=200),
+    "shift-vertical-fit-small-side": PerspectiveCamera(sensor_fit="VERTICAL", shift_x=0.15, shift_y=0.25,
+                                                       resolution_x=300, resolution_y=200, pixel_aspect_x=1.3),
+    "shift-horizontal-fit-small-side": PerspectiveCamera(sensor_fit="HORIZONTAL", shift_x=-0.3, shift_y=0.1,
+                                                         resolution_x=200, resolution_y=300),
+    "percentage-truncates": PerspectiveCamera(resolution_x=1001, resolution_y=333, resolution_percentage=37),
+}
+
+
+@pytest.mark.parametrize("cam", CASES.values(), ids=CASES.keys())
+def test_matrix_matches_blender_viewplane(cam: PerspectiveCamera) -> None:
+    np.testing.assert_allclose(cam.matrix(), viewplane_k(cam), rtol=1e-12, atol=1e-9)
+
+
+def test_resolution_percentage_truncates_like_blender() -> None:
+    cam = CASES["percentage-truncates"]
+    assert (cam.width, cam.height) == (1001 * 37 // 100, 333 * 37 // 100) == (370, 123)
+
+
+def test_square_pixels_have_equal_focal_lengths_and_centred_principal_point() -> None:
+    K = PerspectiveCamera(lens=50, sensor_width=36, resolution_x=1920, resolution_y=1080).matrix()
+    assert K[0, 0] == K[1, 1] == pytest.approx(50 / 36 * 1920)
+    assert (K[0, 2], K[1, 2]) == (959.5, 539.5)
+
+
+def test_auto_fit_uses_sensor_width_even_when_vertical() -> None:
+    portrait = PerspectiveCamera(lens=50, sensor_width=36, sensor_height=10, resolution_x=100, resolution_y=200)
+    assert not portrait.fits_horizontally
+    assert portrait.matrix()[1, 1] == pytest.approx(50 / 36 * 200)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"sensor_fit": "DIAGONAL"}, "sensor_fit"),
+        ({"lens": 0.0}, "lens"),
+        ({"lens": float("nan")}, "lens"),
+        ({"pixel_aspect_x": -1.0}, "pixel_aspect_x"),
+        ({"shift_x": float("inf")}, "shift_x"),
+        ({"resolution_x": 1, "resolution_percentage": 50}, "smaller than one pixel"),
+    ],
+)
+def test_invalid_settings_are_refused(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PerspectiveCamera(**kwargs)
+
+
+def fake_scene(camera_type: str = "PERSP", use_border: bool = False, crop: bool = False, camera: bool = True):
+    data = SimpleNamespace(type=camera_type, lens=30.0, sensor_width=36.0, sensor_height=24.0, sensor_fit="AUTO",
+                           shift_x=0.1, shift_y=0.0)
+    render = SimpleNamespace(resolution_x=64, resolution_y=48, resolution_percentage=50, pixel_aspect_x=1.0,
+                             pixel_aspect_y=1.0, use_border=use_border, use_crop_to_border=crop)
+    return SimpleNamespace(name="Scene", render=render,
+                           camera=SimpleNamespace(name="Camera", data=data) if camera else None)
+
+
+def test_intrinsics_reads_scene_attributes() -> None:
+    K, size = intrinsics(fake_scene(use_border=True))  # border without crop keeps the full frame
+    assert size == (32, 24)
+    np.testing.assert_allclose(K, PerspectiveCamera(lens=30, shift_x=0.1, resolution_x=64, resolution_y=48,
+                                                    resolution_percentage=50).matrix())
+
+
+@pytest.mark.parametrize(
+    "scene, message",
+    [
+        (fake_scene(camera=False), "has no active camera"),
+        (fake_scene("ORTHO"), "'ORTHO'"),
+        (fake_scene("PANO"), "'PANO'"),
+        (fake_scene(use_border=True, crop=True), "Crop to Render Region"),
+    ],
+    ids=["no-camera", "ortho", "pano", "border-crop"],
+)
+def test_unsupported_scenes_raise(scene, message: str) -> None:
+    with pytest.raises(UnsupportedCameraError, match=message):
+        camera_from_scene(scene)

@@ -1,0 +1,137 @@
+"""The declarative node-group description, evaluated by a numpy interpreter of its nodes.
+
+This checks the graph's maths (sensor fit, pixel aspect, shift, resolution %)
+without Blender; the in-Blender tests check that Blender computes the same.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from depth_node.camera import PerspectiveCamera
+from depth_node.graph_spec import (
+    GROUP_INPUT,
+    MODES,
+    SUPPORTED_INPUT,
+    SocketRef,
+    build_spec,
+    validate_spec,
+)
+from depth_node.reference import depth_to_distance, distance_to_depth
+
+# Blender's node maths (float64 here); DIVIDE is Blender's safe division.
+MATH = {
+    "ADD": lambda a, b, c: a + b,
+    "SUBTRACT": lambda a, b, c: a - b,
+    "MULTIPLY": lambda a, b, c: a * b,
+    "DIVIDE": lambda a, b, c: np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=np.asarray(b) != 0),
+    "FLOOR": lambda a, b, c: np.floor(a),
+    "MAXIMUM": lambda a, b, c: np.maximum(a, b),
+    "LESS_THAN": lambda a, b, c: (np.asarray(a) < b).astype(float),
+    "COMPARE": lambda a, b, c: (np.abs(np.asarray(a) - b) <= max(c, 1e-5)).astype(float),
+}
+
+
+def evaluate(spec, inputs: dict, shape: tuple[int, int]) -> np.ndarray:
+    """Run the spec's nodes on numpy arrays (image coordinates of an HxW image)."""
+    height, width = shape
+    values: dict[str, object] = {}
+
+    def resolve(value):
+        if not isinstance(value, SocketRef):
+            return value
+        if value.node == GROUP_INPUT:
+            return inputs[value.socket]
+        return values[value.node]
+
+    for node in spec.nodes:
+        args = dict(node.inputs)
+        operation = dict(node.properties).get("operation")
+        a, b, c = (resolve(args.get(i, 0.0)) for i in range(3))
+        if node.bl_idname == "ShaderNodeMath":
+            values[node.name] = MATH[operation](a, b, c)
+        elif node.bl_idname == "ShaderNodeCombineXYZ":
+            values[node.name] = np.array([a, b, c], dtype=np.float64)
+        elif node.bl_idname == "CompositorNodeImageCoordinates":
+            # Normalized output: (i + 0.5) / W, with v growing upwards (row 0 of the array is the top row).
+            u = (np.arange(width) + 0.5) / width
+            v = ((np.arange(height) + 0.5) / height)[::-1]
+            uu, vv = np.meshgrid(u, v)
+            values[node.name] = np.stack([uu, vv, np.zeros_like(uu)], axis=-1)
+        elif node.bl_idname == "ShaderNodeVectorMath" and operation == "MULTIPLY_ADD":
+            values[node.name] = a * b + c
+        elif node.bl_idname == "ShaderNodeVectorMath" and operation == "LENGTH":
+            values[node.name] = np.linalg.norm(a, axis=-1)
+        else:
+            raise AssertionError(f"interpreter lacks {node.bl_idname} {operation}")
+    (ref,) = spec.result.values()
+    return resolve(ref)
+
+
+def camera_inputs(cam: PerspectiveCamera, supported: float = 1.0) -> dict:
+    return {
+        "Focal Length": cam.lens, "Sensor Width": cam.sensor_width, "Sensor Height": cam.sensor_height,
+        "Sensor Fit": float(("AUTO", "HORIZONTAL", "VERTICAL").index(cam.sensor_fit)),
+        "Shift X": cam.shift_x, "Shift Y": cam.shift_y,
+        "Resolution X": cam.resolution_x, "Resolution Y": cam.resolution_y,
+        "Resolution %": cam.resolution_percentage,
+        "Pixel Aspect X": cam.pixel_aspect_x, "Pixel Aspect Y": cam.pixel_aspect_y,
+        SUPPORTED_INPUT: supported,
+    }
+
+
+def random_cameras(count: int, seed: int = 7) -> list[PerspectiveCamera]:
+    rng = np.random.default_rng(seed)
+    cameras = []
+    for _ in range(count):
+        cameras.append(PerspectiveCamera(
+            lens=float(rng.uniform(8, 200)), sensor_width=float(rng.uniform(5, 50)),
+            sensor_height=float(rng.uniform(5, 50)), sensor_fit=str(rng.choice(["AUTO", "HORIZONTAL", "VERTICAL"])),
+            shift_x=float(rng.uniform(-0.5, 0.5)), shift_y=float(rng.uniform(-0.5, 0.5)),
+            resolution_x=int(rng.integers(8, 80)), resolution_y=int(rng.integers(8, 80)),
+            resolution_percentage=int(rng.choice([25, 50, 73, 100, 150])),
+            pixel_aspect_x=float(rng.choice([1.0, 1.5, 2.0])), pixel_aspect_y=float(rng.choice([1.0, 1.3]))))
+    return cameras
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_spec_is_consistent(mode: str) -> None:
+    spec = build_spec(mode)
+    assert validate_spec(spec) == []
+    assert spec.inputs[0].name == ("Distance" if mode == "DISTANCE_TO_DEPTH" else "Depth")
+    assert all(len(node.label) < 64 and len(node.name) < 64 for node in spec.nodes)
+
+
+@pytest.mark.parametrize("cam", random_cameras(40), ids=lambda cam: f"{cam.sensor_fit}-{cam.width}x{cam.height}")
+@pytest.mark.parametrize("mode", MODES)
+def test_graph_maths_equals_reference(cam: PerspectiveCamera, mode: str) -> None:
+    spec = build_spec(mode)
+    shape = (cam.height, cam.width)
+    source = np.random.default_rng(1).uniform(1, 100, size=shape)
+    got = evaluate(spec, {spec.inputs[0].name: source, **camera_inputs(cam)}, shape)
+    convert = distance_to_depth if mode == "DISTANCE_TO_DEPTH" else depth_to_distance
+    np.testing.assert_allclose(got, convert(source, cam.matrix()), rtol=1e-12)
+
+
+def test_unsupported_camera_gives_zero_even_for_inf_and_nan() -> None:
+    spec = build_spec("DISTANCE_TO_DEPTH")
+    cam = random_cameras(1)[0]
+    source = np.full((cam.height, cam.width), np.inf)
+    source[0, 0] = np.nan
+    got = evaluate(spec, {"Distance": source, **camera_inputs(cam, supported=0.0)}, source.shape)
+    assert np.all(got == 0.0)
+
+
+def test_every_camera_input_is_a_driven_scene_property() -> None:
+    spec = build_spec("DISTANCE_TO_DEPTH")
+    assert [socket.name for socket in spec.camera_inputs] == [socket.name for socket in spec.inputs[1:]]
+    for socket in spec.camera_inputs:
+        names = {name for name, _ in socket.driver.variables}
+        assert names and all(path.startswith(("camera.data.", "render.")) for _, path in socket.driver.variables)
+        assert all(name in socket.driver.expression for name in names)
+
+
+def test_unknown_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="mode must be one of"):
+        build_spec("DEPTH_TO_DEPTH")

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Run the whole test suite inside Blender, once per supported Blender version.
+#
+#   tools/run_tests.sh [PYTEST ARGS...]
+#
+# Without BLENDER: for each of 4.5, 5.0 and 5.2 a cached virtual environment
+# (.venvs/, git-ignored) holds the bpy wheel and the test dependencies, and
+# pytest-blender starts "Blender" through tools/blender_launcher.py. The
+# bpy-free tests (tests/unit) also run once in plain Python, without bpy.
+# With BLENDER=/path/to/blender the same suite runs inside that Blender.
+#
+#   TRUE_DEPTH_VERSIONS="5.0 5.2"   only these versions
+# A version whose Python is missing is skipped loudly, and fails the run when CI=true.
+set -u
+source "$(dirname "$0")/blender_env.sh"
+cd "$TD_REPO" || exit 1
+
+declare -a summary=()
+failed=0
+
+run_suite() {  # label, blender executable, python for the outer pytest, extra env..., then -- pytest args
+  local label=$1 blender=$2 python=$3
+  shift 3
+  local -a env_args=()
+  while [ "$1" != "--" ]; do env_args+=("$1"); shift; done
+  shift
+  local user_dir rc
+  user_dir=$(mktemp -d "${TMPDIR:-/tmp}/true-depth-user.XXXXXX")
+  td_log "== $label: pytest inside $blender"
+  env BLENDER_USER_RESOURCES="$user_dir" TRUE_DEPTH_REPO="$TD_REPO" "${env_args[@]}" \
+    "$python" -m pytest --blender-executable "$blender" "$@"
+  rc=$?
+  rm -rf "$user_dir"
+  return $rc
+}
+
+record() {  # label, rc
+  case $2 in
+    0) summary+=("$1: passed") ;;
+    skip) summary+=("$1: SKIPPED ($3)") ;;
+    *) summary+=("$1: FAILED (exit $2)"); failed=1 ;;
+  esac
+}
+
+if [ -n "${BLENDER:-}" ]; then
+  bversion=$(td_real_blender_version)
+  if [ -z "$bversion" ]; then
+    td_log "BLENDER=$BLENDER does not answer --version"; exit 1
+  fi
+  site=$(td_ensure_real_blender_site) || { td_log "cannot install test dependencies for $BLENDER"; exit 1; }
+  host=$(td_ensure_host_venv) || exit 1
+  # Blender ignores PYTHONPATH unless --python-use-system-env is given (the part after the first --).
+  label="Blender $bversion ($BLENDER)"
+  run_suite "$label" "$BLENDER" "$host/bin/python" PYTHONPATH="$site" -- tests "$@" -- --python-use-system-env
+  record "$label" $?
+else
+  read -r -a series_list <<<"${TRUE_DEPTH_VERSIONS:-${TD_SUPPORTED_SERIES[*]}}"
+  unit_done=0
+  for series in "${series_list[@]}"; do
+    venv=$(td_ensure_bpy_venv "$series")
+    status=$?
+    if [ $status -eq 3 ]; then
+      reason="no Python $(td_python_series "$series") on this machine"
+      td_log "SKIPPING Blender $series: $reason"
+      if [ "${CI:-}" = "true" ]; then record "Blender $series" 1; else record "Blender $series" skip "$reason"; fi
+      continue
+    elif [ $status -ne 0 ]; then
+      record "Blender $series (environment)" $status
+      continue
+    fi
+    if [ $unit_done -eq 0 ]; then
+      td_log "== bpy-free tests in plain Python (no bpy imported)"
+      "$venv/bin/python" -m pytest -p no:pytest-blender -p no:cacheprovider -q tests/unit
+      record "plain Python (tests/unit)" $?
+      unit_done=1
+    fi
+    label="Blender $series (bpy $(td_bpy_pin "$series"))"
+    run_suite "$label" "$venv/bin/blender" "$venv/bin/python" -- tests "$@"
+    record "$label" $?
+  done
+fi
+
+echo
+echo "==================== True Depth test summary ===================="
+for line in "${summary[@]}"; do echo "  $line"; done
+echo "================================================================="
+exit $failed
