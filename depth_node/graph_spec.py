@@ -21,7 +21,6 @@ becomes 0 and the compositor's safe division gives 0 for every pixel.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 GROUP_VERSION = 1
 """Bump whenever the generated graph changes; older groups in a .blend get rebuilt."""
@@ -63,7 +62,7 @@ class SocketRef:
     """An output socket: of a node by index, or of the group input by name."""
 
     node: str
-    socket: Union[int, str]
+    socket: int | str
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-
-DISTANCE_AOV = "distance"
+DISTANCE_AOV = "distance"  # depth_node.scenes.DISTANCE_AOV
 WALL_DISTANCE = 5.0
 
 
@@ -43,17 +41,9 @@ class CameraSetup:
             setattr(render, name, getattr(self, name))
 
 
-def _distance_material() -> bpy.types.Material:
-    """A material that writes Camera Data 'View Distance' into the distance AOV."""
-    material = bpy.data.materials.new("View Distance AOV")
-    if material.node_tree is None:  # 4.5; 5.x materials always have a node tree
-        material.use_nodes = True
-    nodes = material.node_tree.nodes
-    camera_data = nodes.new("ShaderNodeCameraData")
-    aov = nodes.new("ShaderNodeOutputAOV")
-    aov.aov_name = DISTANCE_AOV
-    material.node_tree.links.new(camera_data.outputs["View Distance"], aov.inputs["Value"])
-    return material
+def _scenes():
+    """The installed extension's scene helpers (tests/blender/conftest.py installs it first)."""
+    return importlib.import_module("bl_ext.user_default.true_depth.depth_node.scenes")
 
 
 def new_scene(camera: CameraSetup, *, with_suzanne: bool = False, name: str = "wall") -> bpy.types.Scene:
@@ -61,40 +51,20 @@ def new_scene(camera: CameraSetup, *, with_suzanne: bool = False, name: str = "w
 
     With ``with_suzanne`` the original write-up's monkey sits between camera and wall.
     """
+    scenes = _scenes()
     # read_homefile keeps the preferences (and so the installed extension); read_factory_settings does not.
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     scene = bpy.context.scene
     scene.name = name
-    scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
-    scene.cycles.samples = 1
-    scene.cycles.use_denoising = False
-    scene.cycles.use_adaptive_sampling = False
-    # Cycles' Z pass is sample 0 of a jittered pixel; a tiny filter keeps the jitter ~1e-3 px.
-    scene.cycles.filter_width = 0.01
+    scenes.setup_cycles(scene, samples=1, filter_width=0.01)
     scene.render.threads_mode = "FIXED"
     scene.render.threads = 2
-    camera_object = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
-    scene.collection.objects.link(camera_object)
-    scene.camera = camera_object
+    scenes.add_camera(scene)
     camera.apply(scene)
-    material = _distance_material()
-    wall = bpy.data.meshes.new("Wall")
-    half = 500.0
-    wall.from_pydata([(-half, -half, 0), (half, -half, 0), (half, half, 0), (-half, half, 0)], [], [(0, 1, 2, 3)])
-    wall.materials.append(material)
-    wall_object = bpy.data.objects.new("Wall", wall)
-    wall_object.location = (0.0, 0.0, -WALL_DISTANCE)
-    scene.collection.objects.link(wall_object)
+    scenes.add_wall(scene, WALL_DISTANCE)
     if with_suzanne:
-        bpy.ops.mesh.primitive_monkey_add(size=1.6, location=(0.0, 0.0, -3.0), rotation=(math.pi / 2, 0, 0))
-        monkey = bpy.context.active_object
-        monkey.data.materials.append(material)
-    view_layer = scene.view_layers[0]
-    view_layer.use_pass_z = True
-    aov = view_layer.aovs.add()
-    aov.name = DISTANCE_AOV
-    aov.type = "VALUE"
+        scenes.add_suzanne(scene, distance=3.0)
+    scenes.enable_depth_passes(scene)
     return scene
 
 

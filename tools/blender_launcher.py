@@ -98,13 +98,15 @@ def main(argv: list[str]) -> int:
             scene = bpy.context.scene
         elif arg == "--python":
             sys.stdout.flush()
-            failed = _run_script(lambda: runpy.run_path(value, run_name="__main__"), exit_code_on_error)
+            failed = _run_script(lambda path=value: runpy.run_path(path, run_name="__main__"), exit_code_on_error)
             if failed is not None:
                 return failed
             scene = bpy.context.scene
         elif arg == "--python-expr":
-            failed = _run_script(lambda: exec(compile(value, "<string>", "exec"), {"__name__": "__main__"}),
-                                 exit_code_on_error)
+            failed = _run_script(
+                lambda code=value: exec(compile(code, "<string>", "exec"), {"__name__": "__main__"}),
+                exit_code_on_error,
+            )
             if failed is not None:
                 return failed
         elif arg == "--python-exit-code":

@@ -17,6 +17,8 @@ cd "$TD_REPO" || exit 1
 
 declare -a summary=()
 failed=0
+junit_dir=$(mktemp -d "${TMPDIR:-/tmp}/true-depth-junit.XXXXXX")
+trap 'rm -rf "$junit_dir"' EXIT
 
 run_suite() {  # label, blender executable, python for the outer pytest, extra env..., then -- pytest args
   local label=$1 blender=$2 python=$3
@@ -28,7 +30,7 @@ run_suite() {  # label, blender executable, python for the outer pytest, extra e
   user_dir=$(mktemp -d "${TMPDIR:-/tmp}/true-depth-user.XXXXXX")
   td_log "== $label: pytest inside $blender"
   env BLENDER_USER_RESOURCES="$user_dir" TRUE_DEPTH_REPO="$TD_REPO" "${env_args[@]}" \
-    "$python" -m pytest --blender-executable "$blender" "$@"
+    "$python" -m pytest --blender-executable "$blender" --junitxml "$junit_dir/${label//[^A-Za-z0-9.]/_}.xml" "$@"
   rc=$?
   rm -rf "$user_dir"
   return $rc
@@ -70,7 +72,7 @@ else
     fi
     if [ $unit_done -eq 0 ]; then
       td_log "== bpy-free tests in plain Python (no bpy imported)"
-      "$venv/bin/python" -m pytest -p no:pytest-blender -p no:cacheprovider -q tests/unit
+      "$venv/bin/python" -m pytest -p no:pytest-blender -p no:cacheprovider -q --junitxml "$junit_dir/unit.xml" tests/unit
       record "plain Python (tests/unit)" $?
       unit_done=1
     fi
@@ -84,4 +86,6 @@ echo
 echo "==================== True Depth test summary ===================="
 for line in "${summary[@]}"; do echo "  $line"; done
 echo "================================================================="
+# One closing line over every run (counts from the JUnit reports each pytest wrote).
+python3 "$TD_REPO/tools/junit_totals.py" "$junit_dir"/*.xml || failed=1
 exit $failed
