@@ -10,35 +10,29 @@ from typing import Any
 import bpy
 import numpy as np
 
+from depth_node.camera import PerspectiveCamera
+
 DISTANCE_AOV = "distance"  # depth_node.scenes.DISTANCE_AOV
 WALL_DISTANCE = 5.0
 
 
-@dataclass(frozen=True)
-class CameraSetup:
-    """Camera and render settings of one test case."""
+TEST_CAMERA = {"lens": 20.0, "resolution_x": 48, "resolution_y": 32}
+"""Tiny frames with a wide lens: the distance varies > 10 % across a wall, renders take milliseconds."""
 
-    lens: float = 20.0
-    sensor_width: float = 36.0
-    sensor_height: float = 24.0
-    sensor_fit: str = "AUTO"
-    shift_x: float = 0.0
-    shift_y: float = 0.0
-    resolution_x: int = 48
-    resolution_y: int = 32
-    resolution_percentage: int = 100
-    pixel_aspect_x: float = 1.0
-    pixel_aspect_y: float = 1.0
 
-    def apply(self, scene: bpy.types.Scene) -> None:
-        data = scene.camera.data
-        data.type = "PERSP"
-        for name in ("lens", "sensor_width", "sensor_height", "sensor_fit", "shift_x", "shift_y"):
-            setattr(data, name, getattr(self, name))
-        render = scene.render
-        for name in ("resolution_x", "resolution_y", "resolution_percentage", "pixel_aspect_x",
-                     "pixel_aspect_y"):
-            setattr(render, name, getattr(self, name))
+def CameraSetup(**settings: Any) -> PerspectiveCamera:
+    """The camera of one test case: the test defaults overridden by ``settings``."""
+    return PerspectiveCamera(**{**TEST_CAMERA, **settings})
+
+
+def apply_camera(scene: bpy.types.Scene, camera: PerspectiveCamera) -> None:
+    """Set the scene's (perspective) camera and render settings to ``camera``'s."""
+    data = scene.camera.data
+    data.type = "PERSP"
+    for name in ("lens", "sensor_width", "sensor_height", "sensor_fit", "shift_x", "shift_y"):
+        setattr(data, name, getattr(camera, name))
+    for name in ("resolution_x", "resolution_y", "resolution_percentage", "pixel_aspect_x", "pixel_aspect_y"):
+        setattr(scene.render, name, getattr(camera, name))
 
 
 def _scenes():
@@ -46,7 +40,7 @@ def _scenes():
     return importlib.import_module("bl_ext.user_default.true_depth.depth_node.scenes")
 
 
-def new_scene(camera: CameraSetup, *, with_suzanne: bool = False, name: str = "wall") -> bpy.types.Scene:
+def new_scene(camera: PerspectiveCamera, *, with_suzanne: bool = False, name: str = "wall") -> bpy.types.Scene:
     """An empty file with a camera looking down -Z at a 1000x1000 wall ``WALL_DISTANCE`` away.
 
     With ``with_suzanne`` the original write-up's monkey sits between camera and wall.
@@ -60,7 +54,7 @@ def new_scene(camera: CameraSetup, *, with_suzanne: bool = False, name: str = "w
     scene.render.threads_mode = "FIXED"
     scene.render.threads = 2
     scenes.add_camera(scene)
-    camera.apply(scene)
+    apply_camera(scene, camera)
     scenes.add_wall(scene, WALL_DISTANCE)
     if with_suzanne:
         scenes.add_suzanne(scene, distance=3.0)

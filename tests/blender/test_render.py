@@ -41,7 +41,7 @@ def relative_error(got: np.ndarray, want: np.ndarray) -> float:
 
 @pytest.mark.render
 @pytest.mark.parametrize("camera", WALL_CASES.values(), ids=WALL_CASES.keys())
-def test_wall_distance_becomes_flat_depth(td, out_dir: Path, camera: CameraSetup) -> None:
+def test_wall_distance_becomes_flat_depth(td, out_dir: Path, camera) -> None:
     scene = new_scene(camera)
     K, (width, height) = submodule(td, "camera").intrinsics(scene)
     result = render_through_node(scene, out_dir, td)
@@ -76,7 +76,7 @@ def test_border_render_without_crop_stays_exact(td, out_dir: Path) -> None:
 @pytest.mark.render
 @pytest.mark.parametrize("camera", [WALL_CASES["shift"], WALL_CASES["shift-pixel-aspect-vertical"]],
                          ids=["shift", "shift-pixel-aspect-vertical"])
-def test_inverse_mode_turns_z_pass_into_ray_distance(td, out_dir: Path, camera: CameraSetup) -> None:
+def test_inverse_mode_turns_z_pass_into_ray_distance(td, out_dir: Path, camera) -> None:
     scene = new_scene(camera)
     K, _ = submodule(td, "camera").intrinsics(scene)
     result = render_through_node(scene, out_dir, td, mode="DEPTH_TO_DISTANCE")
