@@ -87,5 +87,11 @@ echo "==================== True Depth test summary ===================="
 for line in "${summary[@]}"; do echo "  $line"; done
 echo "================================================================="
 # One closing line over every run (counts from the JUnit reports each pytest wrote).
-python3 "$TD_REPO/tools/junit_totals.py" "$junit_dir"/*.xml || failed=1
+shopt -s nullglob
+reports=("$junit_dir"/*.xml)
+if [ ${#reports[@]} -eq 0 ]; then
+  echo "no test ran"; failed=1
+else
+  python3 "$TD_REPO/tools/junit_totals.py" "${reports[@]}" || failed=1
+fi
 exit $failed
