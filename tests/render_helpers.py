@@ -12,7 +12,6 @@ import numpy as np
 
 from depth_node.camera import PerspectiveCamera
 
-DISTANCE_AOV = "distance"  # depth_node.scenes.DISTANCE_AOV
 WALL_DISTANCE = 5.0
 
 
@@ -93,10 +92,11 @@ def render_through_node(
     tree = compat.compositor_tree(scene)
     layers = render_layers_node(tree, scene)
     node = depth_node_module.add_true_depth_node(scene, mode=mode)
-    source = layers.outputs[DISTANCE_AOV] if mode == "DISTANCE_TO_DEPTH" else layers.outputs["Depth"]
+    distance = layers.outputs[_scenes().DISTANCE_AOV]
+    source = distance if mode == "DISTANCE_TO_DEPTH" else layers.outputs["Depth"]
     tree.links.new(source, node.inputs[0])
     _, sockets = compat.new_exr_file_output(tree, str(out_dir), ["distance_####", "z_####", "node_####"])
-    tree.links.new(layers.outputs[DISTANCE_AOV], sockets[0])
+    tree.links.new(distance, sockets[0])
     tree.links.new(layers.outputs["Depth"], sockets[1])
     tree.links.new(node.outputs[0], sockets[2])
     render_frame(scene, frame)

@@ -57,3 +57,19 @@ def test_bad_usage_exits_with_2(td, args: list[str]) -> None:
     with pytest.raises(SystemExit) as stop:
         run_cli(td, *args)
     assert stop.value.code == 2
+
+
+def test_summary_reads_exrs_without_openexr_like_with_it(td, tmp_path: Path, monkeypatch) -> None:
+    """A user's Blender has no OpenEXR module: the CLI then reads its EXRs with Blender's loader."""
+    assert run_cli(td, "example", "--output", str(tmp_path), "--resolution", "24x16") == 0
+    cli, exr = submodule(td, "cli"), submodule(td, "exr")
+    path = tmp_path / "suzanne" / "depth_0001.exr"
+    with_openexr = cli._read_exr(path)
+
+    def no_openexr(_path):
+        raise ImportError("No module named 'OpenEXR'")
+
+    monkeypatch.setattr(exr, "read_single_channel", no_openexr)
+    without_openexr = cli._read_exr(path)
+    assert without_openexr.shape == with_openexr.shape == (16, 24)
+    assert np.array_equal(without_openexr, with_openexr)
