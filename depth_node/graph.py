@@ -16,6 +16,7 @@ from .graph_spec import (
     MODE_PROPERTY,
     MODES,
     VERSION_PROPERTY,
+    DriverSpec,
     GroupSpec,
     SocketRef,
     build_spec,
@@ -181,23 +182,112 @@ def true_depth_nodes(tree: bpy.types.NodeTree) -> Iterator[bpy.types.Node]:
             yield node
 
 
+BINDING_PROPERTY = "true_depth_binding"
+"""Stored on each bound node: the scene and marker cameras its drivers were built for."""
+
+MAX_DRIVER_EXPRESSION = 255  # Blender's ChannelDriver.expression buffer
+
+
+def camera_segments(scene: bpy.types.Scene) -> list[tuple[int, bpy.types.Object]]:
+    """``(first frame, camera)`` per camera switch at timeline markers, as Blender resolves them.
+
+    Mirrors ``BKE_scene_camera_switch_find``: the marker with the largest frame
+    <= the current frame wins (the first in list order on ties), markers of
+    cameras hidden for rendering are ignored, and before the first marker the
+    earliest marker's camera is used. Empty when no marker binds a camera.
+    """
+    markers = sorted(
+        ((marker.frame, index, marker.camera) for index, marker in enumerate(scene.timeline_markers)
+         if marker.camera is not None and not marker.camera.hide_render),
+        key=lambda item: (item[0], item[1]),
+    )
+    segments: list[tuple[int, bpy.types.Object]] = []
+    for frame, _, camera in markers:
+        if segments and (segments[-1][0] == frame or segments[-1][1] == camera):
+            continue
+        segments.append((frame, camera))
+    return segments
+
+
+def binding_signature(scene: bpy.types.Scene) -> str:
+    """What a node's drivers depend on besides the scene's own properties (see :data:`BINDING_PROPERTY`)."""
+    return repr((scene.name, [(frame, camera.name) for frame, camera in camera_segments(scene)]))
+
+
+def driven_cameras(scene: bpy.types.Scene) -> list[bpy.types.Object | None]:
+    """The cameras a node bound to ``scene`` reads: the marker cameras, else the active camera."""
+    return [camera for _, camera in camera_segments(scene)] or [scene.camera]
+
+
+def _switch_expression(spec_driver: DriverSpec, segments: list[tuple[int, bpy.types.Object]],
+                       ) -> tuple[str, list[tuple[str, str, bpy.types.ID]]]:
+    """The driver expression and ``(name, data path, target ID)`` variables for ``segments``.
+
+    Without segments every variable reads the scene (``camera.data.lens`` follows
+    the active camera). With segments each camera's values are read from the
+    camera object directly and ``frame`` picks the segment, because a driver
+    reading ``scene.camera`` still sees the previous camera on a switch frame.
+    """
+    camera_names = {name for name, path in spec_driver.variables if path.startswith("camera.")}
+    if not segments or not camera_names:
+        return spec_driver.expression, [(name, path, None) for name, path in spec_driver.variables]
+    cameras = list(dict.fromkeys(camera for _, camera in segments))
+    variables = [(name, path, None) for name, path in spec_driver.variables if name not in camera_names]
+    for index, camera in enumerate(cameras):
+        for name, path in spec_driver.variables:
+            if name in camera_names:
+                variables.append((f"c{index}{name[0]}", path.removeprefix("camera."), camera))
+
+    def for_camera(camera: bpy.types.Object) -> str:
+        index = cameras.index(camera)
+        words = spec_driver.expression.split(" ")
+        renamed = " ".join(f"c{index}{word[0]}" if word in camera_names else word for word in words)
+        return renamed if " " not in renamed else f"({renamed})"
+
+    expression = for_camera(segments[0][1])
+    for frame, camera in segments[1:]:
+        expression = f"{for_camera(camera)} if frame>={frame} else {expression}"
+    if len(expression) > MAX_DRIVER_EXPRESSION:
+        raise UnsupportedCameraError(
+            f"{len(segments)} camera switches at timeline markers need a driver expression of "
+            f"{len(expression)} characters; Blender allows {MAX_DRIVER_EXPRESSION}: render the frame "
+            "range in parts (each with fewer markers)"
+        )
+    return expression, variables
+
+
 def bind_to_scene(node: bpy.types.Node, scene: bpy.types.Scene) -> None:
-    """Drive the camera inputs of a True Depth group node from ``scene`` (replacing old drivers)."""
+    """Drive the camera inputs of a True Depth group node from ``scene`` (replacing old drivers).
+
+    Timeline markers that switch cameras are honoured on every frame, including
+    the switch frame itself. Call again (the extension's handlers do) after
+    editing markers.
+    """
     spec = group_spec(node.node_tree[MODE_PROPERTY])
-    for socket_spec in spec.camera_inputs:
-        socket = node.inputs[socket_spec.name]
+    segments = camera_segments(scene)
+    drivers = [(socket_spec.name, *_switch_expression(socket_spec.driver, segments))
+               for socket_spec in spec.camera_inputs]
+    for socket_name, expression, variables in drivers:
+        socket = node.inputs[socket_name]
         socket.driver_remove("default_value")
         driver = socket.driver_add("default_value").driver
         driver.type = "SCRIPTED"
-        for variable_name, data_path in socket_spec.driver.variables:
+        for variable_name, data_path, target_id in variables:
             variable = driver.variables.new()
             variable.name = variable_name
             variable.type = "SINGLE_PROP"
             target = variable.targets[0]
-            target.id_type = "SCENE"
-            target.id = scene
+            target.id_type = "SCENE" if target_id is None else "OBJECT"
+            target.id = scene if target_id is None else target_id
             target.data_path = data_path
-        driver.expression = socket_spec.driver.expression
+        driver.expression = expression
+    node[BINDING_PROPERTY] = binding_signature(scene)
+
+
+def check_cameras(scene: bpy.types.Scene) -> None:
+    """Raise :class:`UnsupportedCameraError` unless every camera driving ``scene``'s nodes is supported."""
+    for camera in driven_cameras(scene):
+        camera_from_scene(scene, camera)
 
 
 def add_true_depth_node(
@@ -216,7 +306,7 @@ def add_true_depth_node(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    camera_from_scene(scene)  # fail early, before anything is added
+    check_cameras(scene)  # fail early, before anything is added
     if tree is None:
         tree = compat.compositor_tree(scene)
     group = ensure_group(mode)
@@ -245,6 +335,39 @@ def bound_scene(node: bpy.types.Node, tree: bpy.types.NodeTree) -> bpy.types.Sce
     return None
 
 
+def node_problem(node: bpy.types.Node, tree: bpy.types.NodeTree) -> str | None:
+    """Why ``node`` cannot give exact values right now (None when it can)."""
+    scene = bound_scene(node, tree)
+    if scene is None:
+        return "not bound to a scene"
+    try:
+        check_cameras(scene)
+    except UnsupportedCameraError as error:
+        return str(error)
+    if node.get(BINDING_PROPERTY) != binding_signature(scene):
+        return "camera markers changed since the node was bound: re-add the node"
+    return None
+
+
+def refresh_bindings() -> int:
+    """Re-bind every True Depth node whose scene's marker cameras changed; returns how many.
+
+    A binding that cannot be rebuilt (too many camera switches) is left as it is
+    and reported by :func:`node_problem`.
+    """
+    rebound = 0
+    for scene, tree in compat.compositor_trees():
+        for node in true_depth_nodes(tree):
+            bound = bound_scene(node, tree) or scene
+            if node.get(BINDING_PROPERTY) != binding_signature(bound):
+                try:
+                    bind_to_scene(node, bound)
+                except UnsupportedCameraError:
+                    continue
+                rebound += 1
+    return rebound
+
+
 def upgrade_groups() -> list[bpy.types.NodeTree]:
     """Rebuild every True Depth group of the file stamped with an older version.
 
@@ -265,6 +388,11 @@ def upgrade_groups() -> list[bpy.types.NodeTree]:
 
 
 __all__ = [
+    "node_problem",
+    "refresh_bindings",
+    "camera_segments",
+    "check_cameras",
+    "driven_cameras",
     "bound_scene",
     "upgrade_groups",
     "UnsupportedCameraError",

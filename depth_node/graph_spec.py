@@ -6,23 +6,33 @@ camera input carries the simple-expression driver that binds it to a scene, so
 a saved .blend keeps evaluating without Python and without this extension.
 
 Maths, per pixel, with ``(u, v)`` the Image Coordinates node's *Normalized*
-output (``u = (i + 0.5) / W``, ``v`` growing upwards) and ``k = sensor / lens``::
+output (``u = (i + 0.5) / w``, ``v`` growing upwards) of the image the
+compositor receives (the border region when the render is cropped to it)::
 
-    ray   = (u * Ax + Bx,  v * Ay + By,  1)        Ax = ext_x * k,  Bx = (shift_x - ext_x / 2) * k
-    depth = distance / |ray|                       Ay = ext_y * k,  By = (shift_y - ext_y / 2) * k
+    q     = (u * Ax + Bx,  v * Ay + By,  P)    P = 1 for perspective, 0 for orthographic
+    len   = |q|                                 perspective: |ray| at unit depth; ortho: lateral offset
+    depth = distance * sqrt(1 - (len * O / distance)^2) / (len * P + O)      O = 1 - P
 
-where ``(ext_x, ext_y)`` is the image size divided by the fit dimension ``V``
-(see :mod:`depth_node.camera`). ``ray`` is the camera-space direction of the
-pixel centre scaled to unit depth, so ``|ray| = sqrt(1 + tx^2 + ty^2)``.
-When the camera is unsupported every coefficient is multiplied by 0, ``|ray|``
-becomes 0 and the compositor's safe division gives 0 for every pixel.
+which is ``distance / |ray|`` for a perspective camera and
+``sqrt(distance^2 - lateral^2)`` for an orthographic one (see
+:mod:`depth_node.reference`). ``Ax, Bx`` (and ``Ay, By``) map the pixel to the
+view plane at unit depth (perspective, ``k = sensor / lens``) or in scene units
+(orthographic, ``k = ortho_scale``)::
+
+    Ax = ext_x * k * sx,   Bx = (shift_x - ext_x / 2) * k + ext_x * k * tx
+
+with ``(ext_x, ext_y)`` the frame size divided by the fit dimension ``V`` (see
+:mod:`depth_node.camera`) and ``sx, tx`` the border crop's width fraction and
+start (1 and 0 without crop). When the camera is unsupported (panoramic) every
+coefficient is 0, so ``len * P + O`` is 0 and the compositor's safe division
+gives 0 for every pixel.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-GROUP_VERSION = 1
+GROUP_VERSION = 2
 """Bump whenever the generated graph changes; older groups in a .blend get rebuilt."""
 
 VERSION_PROPERTY = "true_depth_version"
@@ -33,12 +43,14 @@ DISTANCE_TO_DEPTH = "DISTANCE_TO_DEPTH"
 DEPTH_TO_DISTANCE = "DEPTH_TO_DISTANCE"
 MODES = (DISTANCE_TO_DEPTH, DEPTH_TO_DISTANCE)
 
-SUPPORTED_INPUT = "Camera Supported"
-
 
 @dataclass(frozen=True)
 class DriverSpec:
-    """A simple-expression driver; each variable reads ``data_path`` from the bound scene."""
+    """A simple-expression driver; each variable reads ``data_path`` from the bound scene.
+
+    Paths starting with ``camera.`` read the scene camera; when timeline markers
+    switch cameras the binding reads each marker's camera directly instead.
+    """
 
     expression: str
     variables: tuple[tuple[str, str], ...]
@@ -105,43 +117,48 @@ def _scene_driver(data_path: str) -> DriverSpec:
     return DriverSpec(expression="value", variables=(("value", data_path),))
 
 
+def _input(name: str, description: str, default: float, minimum: float, maximum: float,
+           data_path: str) -> SocketSpec:
+    return SocketSpec(name, description, default, minimum, maximum, _scene_driver(data_path))
+
+
+CAMERA_TYPE_INPUT = "Camera Type"
+
 CAMERA_INPUTS: tuple[SocketSpec, ...] = (
-    SocketSpec("Focal Length", "Camera focal length in millimetres (camera.data.lens)",
-               50.0, 1e-6, 1e6, _scene_driver("camera.data.lens")),
-    SocketSpec("Sensor Width", "Camera sensor width in millimetres",
-               36.0, 1e-6, 1e6, _scene_driver("camera.data.sensor_width")),
-    SocketSpec("Sensor Height", "Camera sensor height in millimetres (used by VERTICAL fit only)",
-               24.0, 1e-6, 1e6, _scene_driver("camera.data.sensor_height")),
-    SocketSpec("Sensor Fit", "0 = AUTO, 1 = HORIZONTAL, 2 = VERTICAL",
-               0.0, 0.0, 2.0, _scene_driver("camera.data.sensor_fit")),
-    SocketSpec("Shift X", "Lens shift as a fraction of the fit dimension",
-               0.0, -1e3, 1e3, _scene_driver("camera.data.shift_x")),
-    SocketSpec("Shift Y", "Lens shift as a fraction of the fit dimension",
-               0.0, -1e3, 1e3, _scene_driver("camera.data.shift_y")),
-    SocketSpec("Resolution X", "Render width in pixels before the percentage",
-               1920.0, 1.0, 1e6, _scene_driver("render.resolution_x")),
-    SocketSpec("Resolution Y", "Render height in pixels before the percentage",
-               1080.0, 1.0, 1e6, _scene_driver("render.resolution_y")),
-    SocketSpec("Resolution %", "Render resolution percentage",
-               100.0, 1.0, 1e5, _scene_driver("render.resolution_percentage")),
-    SocketSpec("Pixel Aspect X", "Horizontal pixel aspect ratio",
-               1.0, 1e-6, 1e6, _scene_driver("render.pixel_aspect_x")),
-    SocketSpec("Pixel Aspect Y", "Vertical pixel aspect ratio",
-               1.0, 1e-6, 1e6, _scene_driver("render.pixel_aspect_y")),
+    _input("Focal Length", "Camera focal length in millimetres (perspective)",
+           50.0, 1e-6, 1e6, "camera.data.lens"),
+    _input("Sensor Width", "Camera sensor width in millimetres", 36.0, 1e-6, 1e6, "camera.data.sensor_width"),
+    _input("Sensor Height", "Camera sensor height in millimetres (used by VERTICAL fit only)",
+           24.0, 1e-6, 1e6, "camera.data.sensor_height"),
+    _input("Sensor Fit", "0 = AUTO, 1 = HORIZONTAL, 2 = VERTICAL", 0.0, 0.0, 2.0, "camera.data.sensor_fit"),
+    _input("Shift X", "Lens shift as a fraction of the fit dimension", 0.0, -1e3, 1e3, "camera.data.shift_x"),
+    _input("Shift Y", "Lens shift as a fraction of the fit dimension", 0.0, -1e3, 1e3, "camera.data.shift_y"),
+    _input("Ortho Scale", "Orthographic camera's view size in scene units (orthographic)",
+           6.0, 1e-9, 1e9, "camera.data.ortho_scale"),
+    _input(CAMERA_TYPE_INPUT, "0 = perspective, 1 = orthographic, 2 = panoramic (unsupported: output 0)",
+           0.0, 0.0, 2.0, "camera.data.type"),
+    _input("Resolution X", "Render width in pixels before the percentage",
+           1920.0, 1.0, 1e6, "render.resolution_x"),
+    _input("Resolution Y", "Render height in pixels before the percentage",
+           1080.0, 1.0, 1e6, "render.resolution_y"),
+    _input("Resolution %", "Render resolution percentage", 100.0, 1.0, 1e5, "render.resolution_percentage"),
+    _input("Pixel Aspect X", "Horizontal pixel aspect ratio", 1.0, 1e-6, 1e6, "render.pixel_aspect_x"),
+    _input("Pixel Aspect Y", "Vertical pixel aspect ratio", 1.0, 1e-6, 1e6, "render.pixel_aspect_y"),
     SocketSpec(
-        SUPPORTED_INPUT,
-        "1 when the scene camera is a perspective camera and the render is not cropped to a "
-        "border; 0 makes every output pixel 0 (the node also shows a warning)",
-        1.0, 0.0, 1.0,
-        DriverSpec(
-            expression="camera_type == 0 and not (use_border and crop_to_border)",
-            variables=(
-                ("camera_type", "camera.data.type"),
-                ("use_border", "render.use_border"),
-                ("crop_to_border", "render.use_crop_to_border"),
-            ),
-        ),
+        "Crop To Border",
+        "1 when the render is a border region cropped to that region (the image is the region only)",
+        0.0, 0.0, 1.0,
+        DriverSpec(expression="use_border and crop",
+                   variables=(("use_border", "render.use_border"), ("crop", "render.use_crop_to_border"))),
     ),
+    _input("Border Min X", "Render region left edge, fraction of the width", 0.0, 0.0, 1.0,
+           "render.border_min_x"),
+    _input("Border Max X", "Render region right edge, fraction of the width", 1.0, 0.0, 1.0,
+           "render.border_max_x"),
+    _input("Border Min Y", "Render region bottom edge, fraction of the height", 0.0, 0.0, 1.0,
+           "render.border_min_y"),
+    _input("Border Max Y", "Render region top edge, fraction of the height", 1.0, 0.0, 1.0,
+           "render.border_max_y"),
 )
 
 
@@ -191,7 +208,35 @@ def _inp(name: str) -> SocketRef:
     return SocketRef(GROUP_INPUT, name)
 
 
-def _ray_scale_and_offset(graph: _Graph) -> tuple[SocketRef, SocketRef]:
+@dataclass(frozen=True)
+class _Projection:
+    """Single values the per-pixel nodes need: the ray's scale and offset and the type flags."""
+
+    scale: SocketRef
+    offset: SocketRef
+    perspective: SocketRef
+    orthographic: SocketRef
+
+
+def _crop_mapping(graph: _Graph, size: SocketRef, border_min: str, border_max: str, crop: SocketRef,
+                  axis: str) -> tuple[SocketRef, SocketRef]:
+    """(fraction of the frame the image spans, frame fraction where it starts) along one axis."""
+    f = _CONSTANTS_FRAME
+    m = graph.math
+    start = m(f"Crop Start {axis}", "FLOOR", m(f"Min {axis} x Size", "MULTIPLY", _inp(border_min), size, frame=f),
+              frame=f)
+    end = m(f"Crop End {axis}", "FLOOR", m(f"Max {axis} x Size", "MULTIPLY", _inp(border_max), size, frame=f),
+            frame=f)
+    fraction = m(f"Crop Fraction {axis} - 1", "SUBTRACT",
+                 m(f"Crop Fraction {axis}", "DIVIDE",
+                   m(f"Crop Size {axis}", "SUBTRACT", end, start, frame=f), size, frame=f), 1.0, frame=f)
+    span = m(f"Span {axis}", "MULTIPLY_ADD", crop, fraction, 1.0, frame=f)
+    first = m(f"Start {axis}", "MULTIPLY", crop, m(f"Start {axis} / Size", "DIVIDE", start, size, frame=f),
+              frame=f)
+    return span, first
+
+
+def _projection(graph: _Graph) -> _Projection:
     """Nodes that turn the camera inputs into the ray's scale and offset vectors."""
     f = _CONSTANTS_FRAME
     m = graph.math
@@ -219,20 +264,61 @@ def _ray_scale_and_offset(graph: _Graph) -> tuple[SocketRef, SocketRef]:
                    m("Hx - W", "SUBTRACT", height_x, width, frame=f), frame=f), frame=f)
     extent_x = m("Extent X", "DIVIDE", width, fit_size, frame=f)
     extent_y = m("Extent Y", "DIVIDE", height_x, fit_size, frame=f)
-    k = m("Sensor / Lens", "MULTIPLY",
-          m("Sensor Over Lens", "DIVIDE", sensor, _inp("Focal Length"), frame=f),
-          _inp(SUPPORTED_INPUT), frame=f)
-    scale_x = m("Scale X", "MULTIPLY", extent_x, k, frame=f)
-    scale_y = m("Scale Y", "MULTIPLY", extent_y, k, frame=f)
-    offset_x = m("Offset X", "MULTIPLY", k,
-                 m("Shift X - Ext X/2", "SUBTRACT", _inp("Shift X"),
-                   m("Half Extent X", "MULTIPLY", extent_x, 0.5, frame=f), frame=f), frame=f)
-    offset_y = m("Offset Y", "MULTIPLY", k,
-                 m("Shift Y - Ext Y/2", "SUBTRACT", _inp("Shift Y"),
-                   m("Half Extent Y", "MULTIPLY", extent_y, 0.5, frame=f), frame=f), frame=f)
-    scale = graph.combine("Ray Scale", scale_x, scale_y, 0.0, frame=f)
-    offset = graph.combine("Ray Offset", offset_x, offset_y, _inp(SUPPORTED_INPUT), frame=f)
-    return scale, offset
+    perspective = m("Is Perspective", "COMPARE", _inp(CAMERA_TYPE_INPUT), 0.0, 0.5, frame=f)
+    orthographic = m("Is Orthographic", "COMPARE", _inp(CAMERA_TYPE_INPUT), 1.0, 0.5, frame=f)
+    # k: view-plane size of the fit dimension; 0 for an unsupported camera.
+    k = m("View Extent k", "MULTIPLY_ADD", perspective,
+          m("Sensor / Lens", "DIVIDE", sensor, _inp("Focal Length"), frame=f),
+          m("Ortho k", "MULTIPLY", orthographic, _inp("Ortho Scale"), frame=f), frame=f)
+    crop = _inp("Crop To Border")
+    span_x, start_x = _crop_mapping(graph, width, "Border Min X", "Border Max X", crop, "X")
+    span_y, start_y = _crop_mapping(graph, height, "Border Min Y", "Border Max Y", crop, "Y")
+    frame_scale_x = m("Frame Scale X", "MULTIPLY", extent_x, k, frame=f)
+    frame_scale_y = m("Frame Scale Y", "MULTIPLY", extent_y, k, frame=f)
+    scale_x = m("Scale X", "MULTIPLY", frame_scale_x, span_x, frame=f)
+    scale_y = m("Scale Y", "MULTIPLY", frame_scale_y, span_y, frame=f)
+    frame_offset_x = m("Frame Offset X", "MULTIPLY", k,
+                       m("Shift X - Ext X/2", "SUBTRACT", _inp("Shift X"),
+                         m("Half Extent X", "MULTIPLY", extent_x, 0.5, frame=f), frame=f), frame=f)
+    frame_offset_y = m("Frame Offset Y", "MULTIPLY", k,
+                       m("Shift Y - Ext Y/2", "SUBTRACT", _inp("Shift Y"),
+                         m("Half Extent Y", "MULTIPLY", extent_y, 0.5, frame=f), frame=f), frame=f)
+    offset_x = m("Offset X", "MULTIPLY_ADD", frame_scale_x, start_x, frame_offset_x, frame=f)
+    offset_y = m("Offset Y", "MULTIPLY_ADD", frame_scale_y, start_y, frame_offset_y, frame=f)
+    return _Projection(
+        scale=graph.combine("Ray Scale", scale_x, scale_y, 0.0, frame=f),
+        offset=graph.combine("Ray Offset", offset_x, offset_y, perspective, frame=f),
+        perspective=perspective,
+        orthographic=orthographic,
+    )
+
+
+def _per_pixel(graph: _Graph, projection: _Projection, source: SocketRef, forward: bool) -> SocketRef:
+    """The per-pixel nodes of one mode (see the module docstring)."""
+    f = _PIXEL_FRAME
+    m = graph.math
+    uv = graph.image_coordinates("Pixel Centres", source, frame=f)
+    ray = graph.vector_math("Ray", "MULTIPLY_ADD", uv, projection.scale, projection.offset, frame=f)
+    length = graph.vector_math("Ray Length", "LENGTH", ray, output=1, frame=f)
+    lateral = m("Ortho Lateral", "MULTIPLY", length, projection.orthographic, frame=f)
+    ratio = m("Lateral / Input", "DIVIDE", lateral, source, frame=f)
+    # |ray| for perspective, 1 for orthographic, 0 for unsupported (the safe division then gives 0).
+    denominator = m("Perspective Ray Length", "MULTIPLY_ADD", length, projection.perspective,
+                    projection.orthographic, frame=f)
+    if forward:
+        # sqrt of a negative number is 0 in Blender: a distance shorter than the lateral offset gives 0.
+        root = m("sqrt(1 - ratio^2)", "SQRT",
+                 m("1 - ratio^2", "SUBTRACT", 1.0, m("ratio^2", "MULTIPLY", ratio, ratio, frame=f), frame=f),
+                 frame=f)
+        return m("Depth", "DIVIDE", m("Distance x root", "MULTIPLY", source, root, frame=f), denominator,
+                 frame=f)
+    # min() keeps 1 + ratio^2 finite in float32 when a depth below 1e-19 x the lateral offset meets an
+    # orthographic camera: such a depth then gives depth * 1e19 instead of inf x 0.
+    root = m("sqrt(1 + ratio^2)", "SQRT",
+             m("Clamp", "MINIMUM", m("1 + ratio^2", "MULTIPLY_ADD", ratio, ratio, 1.0, frame=f), 1e38, frame=f),
+             frame=f)
+    return m("Distance", "MULTIPLY", m("Depth x Ray Length", "MULTIPLY", source, denominator, frame=f), root,
+             frame=f)
 
 
 def build_spec(mode: str = DISTANCE_TO_DEPTH) -> GroupSpec:
@@ -242,21 +328,16 @@ def build_spec(mode: str = DISTANCE_TO_DEPTH) -> GroupSpec:
     forward = mode == DISTANCE_TO_DEPTH
     source, target = ("Distance", "Depth") if forward else ("Depth", "Distance")
     graph = _Graph()
-    scale, offset = _ray_scale_and_offset(graph)
-    uv = graph.image_coordinates("Pixel Centres", _inp(source), frame=_PIXEL_FRAME)
-    ray = graph.vector_math("Ray", "MULTIPLY_ADD", uv, scale, offset, frame=_PIXEL_FRAME)
-    ray_length = graph.vector_math("Ray Length", "LENGTH", ray, output=1, frame=_PIXEL_FRAME)
-    result = graph.math(target, "DIVIDE" if forward else "MULTIPLY", _inp(source), ray_length,
-                        frame=_PIXEL_FRAME)
+    result = _per_pixel(graph, _projection(graph), _inp(source), forward)
     if forward:
-        io_description = ("Ray distance from the camera origin to the surface (Mist, a Camera "
+        io_description = ("Distance from the camera origin to the surface (Mist, a Camera "
                           "Data 'View Distance' AOV, or a distance EXR)",
                           "Planar depth along the camera's view axis (like Cycles' Z pass)")
-        formula = "depth = distance / sqrt(1 + tx^2 + ty^2)"
+        formula = "depth = distance / |ray| (persp.), sqrt(distance^2 - lateral^2) (ortho)"
     else:
         io_description = ("Planar depth along the camera's view axis (e.g. Cycles' Z pass)",
-                          "Ray distance from the camera origin to the surface")
-        formula = "distance = depth * sqrt(1 + tx^2 + ty^2)"
+                          "Distance from the camera origin to the surface")
+        formula = "distance = depth * |ray| (persp.), sqrt(depth^2 + lateral^2) (ortho)"
     name = "True Depth" if forward else "True Depth Inverse"
     return GroupSpec(
         name=name,
@@ -267,11 +348,11 @@ def build_spec(mode: str = DISTANCE_TO_DEPTH) -> GroupSpec:
         nodes=tuple(graph.nodes),
         result={target: result},
         frames=(
-            (_CONSTANTS_FRAME, "Sensor fit, pixel aspect, shift, resolution % -> ray scale/offset"),
-            (_PIXEL_FRAME, f"{formula}, (tx, ty) from the pixel centre"),
+            (_CONSTANTS_FRAME, "Fit, aspect, shift, resolution %, border crop -> ray scale/offset"),
+            (_PIXEL_FRAME, formula),
         ),
         description=(f"True Depth v{GROUP_VERSION}: {formula}. Camera inputs are driven by the "
-                     "scene's active camera and render settings."),
+                     "scene's camera (per timeline marker) and render settings; 0 for panoramic cameras."),
     )
 
 

@@ -1,11 +1,15 @@
 """Pure-numpy reference of the True Depth conversion. Imports no bpy.
 
-Arrays are HxW, row 0 is the top row, and K follows the OpenCV convention of
+Arrays are HxW, row 0 is the top row, and K follows the convention of
 :mod:`depth_node.camera` (pixel centres at integer coordinates). For a pixel
-centre ``(x, y)``::
+centre ``(x, y)`` let ``t = ((x - cx) / fx, (y - cy) / fy)``:
 
-    t = ((x - cx) / fx, (y - cy) / fy)
-    depth = distance / sqrt(1 + |t|^2)
+* ``projection="PERSP"``: ``depth = distance / sqrt(1 + |t|^2)``;
+* ``projection="ORTHO"``: ``t`` is the lateral offset of the pixel's ray in
+  scene units and ``depth = sign(distance) * sqrt(max(distance^2 - |t|^2, 0))``,
+  so a distance shorter than the lateral offset (no real surface can give it)
+  yields depth 0. The inverse is ``distance = sign(depth) * sqrt(depth^2 + |t|^2)``
+  with 0 kept at 0 (the background of an AOV).
 
 The maths runs in float64; a floating-point input keeps its dtype on output.
 """
@@ -13,6 +17,8 @@ The maths runs in float64; a floating-point input keeps its dtype on output.
 from __future__ import annotations
 
 import numpy as np
+
+from .camera import PROJECTIONS
 
 
 def _check_intrinsics(K: np.ndarray) -> np.ndarray:
@@ -32,28 +38,51 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def ray_length(K: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """``sqrt(1 + |t|^2)`` for every pixel centre of an image of ``shape`` (H, W), float64."""
+def _check_projection(projection: str) -> None:
+    if projection not in PROJECTIONS:
+        raise ValueError(f"projection must be one of {PROJECTIONS}, got {projection!r}")
+
+
+def normalized_offsets_squared(K: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``|t|^2`` for every pixel centre of an image of ``shape`` (H, W), float64."""
     K = _check_intrinsics(K)
     height, width = shape
     tx = (np.arange(width, dtype=np.float64) - K[0, 2]) / K[0, 0]
     ty = (np.arange(height, dtype=np.float64) - K[1, 2]) / K[1, 1]
-    return np.sqrt(1.0 + tx[np.newaxis, :] ** 2 + ty[:, np.newaxis] ** 2)
+    return tx[np.newaxis, :] ** 2 + ty[:, np.newaxis] ** 2
+
+
+def ray_length(K: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``sqrt(1 + |t|^2)``: a perspective pixel's ray length at unit depth, float64."""
+    return np.sqrt(1.0 + normalized_offsets_squared(K, shape))
 
 
 def _output_dtype(image: np.ndarray) -> np.dtype:
     return image.dtype if np.issubdtype(image.dtype, np.floating) else np.dtype(np.float64)
 
 
-def distance_to_depth(distance: np.ndarray, K: np.ndarray) -> np.ndarray:
+def distance_to_depth(distance: np.ndarray, K: np.ndarray, projection: str = "PERSP") -> np.ndarray:
     """Convert ray distance (camera origin to surface) into planar depth along the view axis."""
     distance = _check_image(distance)
-    depth = distance.astype(np.float64) / ray_length(K, distance.shape)
+    _check_projection(projection)
+    values = distance.astype(np.float64)
+    if projection == "PERSP":
+        depth = values / ray_length(K, distance.shape)
+    else:
+        lateral_sq = normalized_offsets_squared(K, distance.shape)
+        with np.errstate(invalid="ignore"):
+            depth = np.sign(values) * np.sqrt(np.maximum(values * values - lateral_sq, 0.0))
     return depth.astype(_output_dtype(distance))
 
 
-def depth_to_distance(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Convert planar depth into ray distance: the exact inverse of :func:`distance_to_depth`."""
+def depth_to_distance(depth: np.ndarray, K: np.ndarray, projection: str = "PERSP") -> np.ndarray:
+    """Convert planar depth into ray distance: the inverse of :func:`distance_to_depth`."""
     depth = _check_image(depth)
-    distance = depth.astype(np.float64) * ray_length(K, depth.shape)
+    _check_projection(projection)
+    values = depth.astype(np.float64)
+    if projection == "PERSP":
+        distance = values * ray_length(K, depth.shape)
+    else:
+        lateral_sq = normalized_offsets_squared(K, depth.shape)
+        distance = np.sign(values) * np.sqrt(values * values + lateral_sq)
     return distance.astype(_output_dtype(depth))

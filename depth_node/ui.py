@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import bpy
 from bpy.app.handlers import persistent
 
 from . import compat
-from .camera import UnsupportedCameraError, intrinsics
-from .graph import add_true_depth_node, bound_scene, true_depth_nodes, upgrade_groups
-from .graph_spec import MODE_PROPERTY, SUPPORTED_INPUT
+from .camera import UnsupportedCameraError, camera_from_scene
+from .graph import (
+    add_true_depth_node,
+    bound_scene,
+    node_problem,
+    refresh_bindings,
+    true_depth_nodes,
+    upgrade_groups,
+)
+from .graph_spec import MODE_PROPERTY
 
 WARNING_COLOR = (0.75, 0.12, 0.1)
+WARNING_LABEL = "NOT EXACT (see sidebar)"
 _MODE_ITEMS = (
     ("DISTANCE_TO_DEPTH", "Distance to Depth", "Ray distance in, planar depth out"),
     ("DEPTH_TO_DISTANCE", "Depth to Distance", "Planar depth in, ray distance out"),
@@ -84,41 +94,53 @@ class NODE_PT_true_depth(bpy.types.Panel):
             layout.label(text="Not bound to a scene", icon="ERROR")
             return
         layout.label(text=f"Scene: {scene.name}")
-        try:
-            K, (width, height) = intrinsics(scene)
-        except UnsupportedCameraError as error:
-            layout.label(text=str(error), icon="ERROR")
+        problem = node_problem(node, tree)
+        if problem is not None:
+            for line in textwrap.wrap(problem, 48):
+                layout.label(text=line, icon="ERROR")
             return
-        layout.label(text=f"Camera: {scene.camera.name}  {width}x{height}")
+        camera = camera_from_scene(scene)
+        K = camera.matrix()
+        layout.label(text=f"Camera: {scene.camera.name} ({camera.projection})  {camera.width}x{camera.height}")
         layout.label(text=f"fx {K[0, 0]:.3f}  fy {K[1, 1]:.3f}")
         layout.label(text=f"cx {K[0, 2]:.3f}  cy {K[1, 2]:.3f}")
 
 
 def refresh_warnings() -> int:
-    """Label and colour every True Depth node whose camera is unsupported; returns how many."""
+    """Label and colour every True Depth node that cannot give exact values; returns how many."""
     warned = 0
     for _scene, tree in compat.compositor_trees():
         for node in true_depth_nodes(tree):
-            supported = node.inputs[SUPPORTED_INPUT].default_value >= 0.5
-            label = node.node_tree.name if supported else f"{node.node_tree.name}: UNSUPPORTED CAMERA (output 0)"
+            problem = node_problem(node, tree)
+            ok = problem is None
+            label = node.node_tree.name if ok else f"{node.node_tree.name}: {WARNING_LABEL}"
             if node.label != label:
                 node.label = label
-            if node.use_custom_color == supported:
-                node.use_custom_color = not supported
-                if not supported:
+            if node.use_custom_color == ok:
+                node.use_custom_color = not ok
+                if not ok:
                     node.color = WARNING_COLOR
-            warned += not supported
+            warned += not ok
     return warned
 
 
 @persistent
 def _on_depsgraph_update(_scene: bpy.types.Scene, _depsgraph: bpy.types.Depsgraph | None = None) -> None:
+    refresh_bindings()
+    refresh_warnings()
+
+
+@persistent
+def _on_save(_filepath: str = "", *_args: object) -> None:
+    # A saved file must render right without this extension: bind to the current markers.
+    refresh_bindings()
     refresh_warnings()
 
 
 @persistent
 def _on_load(_filepath: str = "", *_args: object) -> None:
     upgrade_groups()
+    refresh_bindings()
     refresh_warnings()
 
 
@@ -127,6 +149,7 @@ MENUS = ((bpy.types.NODE_MT_add, draw_add_menu),)
 HANDLERS = (
     (bpy.app.handlers.depsgraph_update_post, _on_depsgraph_update),
     (bpy.app.handlers.frame_change_post, _on_depsgraph_update),
+    (bpy.app.handlers.save_pre, _on_save),
     (bpy.app.handlers.load_post, _on_load),
 )
 

@@ -10,7 +10,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-from depth_node.camera import PerspectiveCamera
+from depth_node.camera import BlenderCamera
 
 WALL_DISTANCE = 5.0
 
@@ -19,19 +19,24 @@ TEST_CAMERA = {"lens": 20.0, "resolution_x": 48, "resolution_y": 32}
 """Tiny frames with a wide lens: the distance varies > 10 % across a wall, renders take milliseconds."""
 
 
-def CameraSetup(**settings: Any) -> PerspectiveCamera:
+def CameraSetup(**settings: Any) -> BlenderCamera:
     """The camera of one test case: the test defaults overridden by ``settings``."""
-    return PerspectiveCamera(**{**TEST_CAMERA, **settings})
+    return BlenderCamera(**{**TEST_CAMERA, **settings})
 
 
-def apply_camera(scene: bpy.types.Scene, camera: PerspectiveCamera) -> None:
-    """Set the scene's (perspective) camera and render settings to ``camera``'s."""
-    data = scene.camera.data
-    data.type = "PERSP"
-    for name in ("lens", "sensor_width", "sensor_height", "sensor_fit", "shift_x", "shift_y"):
+def apply_camera(scene: bpy.types.Scene, camera: BlenderCamera, camera_object: bpy.types.Object | None = None
+                 ) -> None:
+    """Set a camera (default: the scene's) and the scene's render settings to ``camera``'s."""
+    data = (camera_object or scene.camera).data
+    data.type = camera.projection
+    for name in ("lens", "sensor_width", "sensor_height", "sensor_fit", "shift_x", "shift_y", "ortho_scale"):
         setattr(data, name, getattr(camera, name))
-    for name in ("resolution_x", "resolution_y", "resolution_percentage", "pixel_aspect_x", "pixel_aspect_y"):
-        setattr(scene.render, name, getattr(camera, name))
+    render = scene.render
+    for name in ("resolution_x", "resolution_y", "resolution_percentage", "pixel_aspect_x", "pixel_aspect_y",
+                 "use_border"):
+        setattr(render, name, getattr(camera, name))
+    render.use_crop_to_border = camera.crop_to_border
+    render.border_min_x, render.border_max_x, render.border_min_y, render.border_max_y = camera.border
 
 
 def _scenes():
@@ -39,7 +44,7 @@ def _scenes():
     return importlib.import_module("bl_ext.user_default.true_depth.depth_node.scenes")
 
 
-def new_scene(camera: PerspectiveCamera, *, with_suzanne: bool = False, name: str = "wall") -> bpy.types.Scene:
+def new_scene(camera: BlenderCamera, *, with_suzanne: bool = False, name: str = "wall") -> bpy.types.Scene:
     """An empty file with a camera looking down -Z at a 1000x1000 wall ``WALL_DISTANCE`` away.
 
     With ``with_suzanne`` the original write-up's monkey sits between camera and wall.
@@ -73,6 +78,39 @@ def render_frame(scene: bpy.types.Scene, frame: int = 1) -> None:
     scene.frame_set(frame)
     with bpy.context.temp_override(scene=scene):
         bpy.ops.render.render(write_still=False, scene=scene.name)
+
+
+@dataclass
+class BothModes:
+    """One render's EXRs: the AOV distance, Cycles' Z, and both True Depth modes fed from them."""
+
+    distance: np.ndarray
+    z: np.ndarray
+    depth_node: np.ndarray
+    distance_node: np.ndarray
+
+
+BOTH_MODES_STEMS = ("distance", "z", "depth_node", "distance_node")
+
+
+def wire_both_modes(scene: bpy.types.Scene, out_dir: Path, depth_node_module: Any) -> None:
+    """AOV -> True Depth and Z -> True Depth Inverse, all four written by one File Output node."""
+    compat = importlib.import_module(f"{depth_node_module.__name__}.compat")
+    tree = compat.compositor_tree(scene)
+    layers = render_layers_node(tree, scene)
+    forward = depth_node_module.add_true_depth_node(scene, mode="DISTANCE_TO_DEPTH")
+    inverse = depth_node_module.add_true_depth_node(scene, mode="DEPTH_TO_DISTANCE", location=(0, -400))
+    distance, z = layers.outputs[_scenes().DISTANCE_AOV], layers.outputs["Depth"]
+    tree.links.new(distance, forward.inputs[0])
+    tree.links.new(z, inverse.inputs[0])
+    _, sockets = compat.new_exr_file_output(tree, str(out_dir), [f"{stem}_####" for stem in BOTH_MODES_STEMS])
+    for source, socket in zip((distance, z, forward.outputs[0], inverse.outputs[0]), sockets):
+        tree.links.new(source, socket)
+
+
+def read_both_modes(out_dir: Path, depth_node_module: Any, frame: int = 1) -> BothModes:
+    read_single_channel = importlib.import_module(f"{depth_node_module.__name__}.exr").read_single_channel
+    return BothModes(*(read_single_channel(out_dir / f"{stem}_{frame:04d}.exr") for stem in BOTH_MODES_STEMS))
 
 
 @dataclass

@@ -29,7 +29,7 @@ def test_example_writes_flat_wall_depth_and_matching_camera_json(td, tmp_path: P
     meta = json.loads((tmp_path / "wall" / "camera_0001.json").read_text())
     K = np.array(meta["K"])
     assert (meta["width"], meta["height"]) == (64, 48)
-    np.testing.assert_allclose(K, submodule(td, "camera").PerspectiveCamera(
+    np.testing.assert_allclose(K, submodule(td, "camera").BlenderCamera(
         lens=24, resolution_x=64, resolution_y=48).matrix(), rtol=1e-6)
     # Back-project the depth with K: the wall's points are coplanar at z = 5 (OpenCV camera frame).
     v, u = np.mgrid[0:48, 0:64]

@@ -100,7 +100,7 @@ def test_operator_reports_unsupported_camera_and_adds_nothing(td) -> None:
     from render_helpers import CameraSetup, new_scene
 
     scene = new_scene(CameraSetup())
-    scene.camera.data.type = "ORTHO"
+    scene.camera.data.type = "PANO"
     tree = submodule(td, "compat").compositor_tree(scene)
     before = len(tree.nodes)
     reports = []
@@ -108,6 +108,6 @@ def test_operator_reports_unsupported_camera_and_adds_nothing(td) -> None:
     space = SimpleNamespace(type="NODE_EDITOR", tree_type="CompositorNodeTree", edit_tree=tree, cursor_location=(0, 0))
     assert bpy.types.NODE_OT_true_depth_add.execute(operator, SimpleNamespace(space_data=space, scene=scene)) == {
         "CANCELLED"}
-    assert reports and reports[0][0] == {"ERROR"} and "ORTHO" in reports[0][1]
+    assert reports and reports[0][0] == {"ERROR"} and "PANO" in reports[0][1]
     assert len(tree.nodes) == before
 

@@ -61,7 +61,7 @@ def test_every_camera_input_has_a_valid_simple_expression_driver_on_the_scene(td
     assert values["Shift X"] == pytest.approx(0.3)
     assert values["Sensor Fit"] == 2.0
     assert values["Resolution %"] == 50.0
-    assert values["Camera Supported"] == 1.0
+    assert values["Camera Type"] == 0.0
 
 
 def test_binding_follows_the_scene_it_was_added_to(td, tmp_path: Path) -> None:

@@ -6,12 +6,21 @@ Z pass (planar) and the numpy reference applied to the written distance EXR.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import submodule
-from render_helpers import WALL_DISTANCE, CameraSetup, new_scene, render_through_node
+from render_helpers import (
+    WALL_DISTANCE,
+    CameraSetup,
+    new_scene,
+    read_both_modes,
+    render_frame,
+    render_through_node,
+    wire_both_modes,
+)
 
 REFERENCE_RTOL = 2e-6  # node vs numpy on the same input: float32 arithmetic
 CYCLES_RTOL = 2e-5  # node vs Cycles' Z: Cycles samples Z at a slightly jittered point
@@ -56,33 +65,75 @@ def test_wall_distance_becomes_flat_depth(td, out_dir: Path, camera) -> None:
     assert relative_error(result.node, result.z) <= CYCLES_RTOL
 
 
+def _matrix() -> dict[str, object]:
+    """Sensor fit x orientation x pixel aspect x shift x resolution % x crop x projection (192 cameras)."""
+    cases = {}
+    for fit, portrait, aspect_y, shifted, percentage, crop, projection in itertools.product(
+        ("AUTO", "HORIZONTAL", "VERTICAL"), (False, True), (1.0, 1.6), (False, True), (100, 75), (False, True),
+        ("PERSP", "ORTHO"),
+    ):
+        # 64x43 at 75 % truncates to the same 48x32 frame as 48x32 at 100 %.
+        size = (48, 32) if percentage == 100 else (64, 43)
+        camera = CameraSetup(
+            sensor_fit=fit, sensor_height=20.0,
+            resolution_x=size[portrait], resolution_y=size[not portrait], resolution_percentage=percentage,
+            pixel_aspect_y=aspect_y, shift_x=0.1 * shifted, shift_y=-0.15 * shifted,
+            projection=projection, ortho_scale=6.0,
+            use_border=crop, crop_to_border=crop, border=(0.2, 0.7, 0.3, 0.9) if crop else (0.0, 1.0, 0.0, 1.0),
+        )
+        name = (f"{projection.lower()}-{fit.lower()}-{'portrait' if portrait else 'landscape'}"
+                f"-aspect{aspect_y:g}-{'shift' if shifted else 'centred'}-{percentage}pc-{'crop' if crop else 'full'}")
+        cases[name] = camera
+    return cases
+
+
+CAMERA_MATRIX = _matrix()
+
+
+def check_both_modes(td, result, camera, inside: np.ndarray) -> None:
+    """Both modes against Cycles (Z pass, View Distance AOV) and the reference on the same input."""
+    reference = submodule(td, "reference")
+    K = camera.matrix()
+    assert relative_error(result.depth_node[inside], result.z[inside]) <= CYCLES_RTOL
+    assert relative_error(result.depth_node[inside], np.full(inside.sum(), WALL_DISTANCE)) <= CYCLES_RTOL
+    expected_depth = reference.distance_to_depth(result.distance, K, camera.projection)
+    assert relative_error(result.depth_node[inside], expected_depth[inside]) <= REFERENCE_RTOL
+    assert relative_error(result.distance_node[inside], result.distance[inside]) <= CYCLES_RTOL
+    expected_distance = reference.depth_to_distance(result.z, K, camera.projection)
+    assert relative_error(result.distance_node[inside], expected_distance[inside]) <= REFERENCE_RTOL
+
+
 @pytest.mark.render
-def test_border_render_without_crop_stays_exact(td, out_dir: Path) -> None:
-    scene = new_scene(CameraSetup(lens=30, shift_x=0.1))
-    render = scene.render
-    render.use_border, render.use_crop_to_border = True, False
-    render.border_min_x, render.border_max_x, render.border_min_y, render.border_max_y = 0.2, 0.7, 0.3, 0.9
-    K, (width, height) = submodule(td, "camera").intrinsics(scene)
-    result = render_through_node(scene, out_dir, td)
-    assert result.node.shape == (height, width)
+@pytest.mark.parametrize("camera", CAMERA_MATRIX.values(), ids=CAMERA_MATRIX.keys())
+def test_camera_matrix_both_modes_match_cycles_and_reference(td, out_dir: Path, camera) -> None:
+    scene = new_scene(camera)
+    model = submodule(td, "camera").camera_from_scene(scene)
+    assert (model.projection, model.width, model.height) == (camera.projection, camera.width, camera.height)
+    np.testing.assert_allclose(model.matrix(), camera.matrix(), rtol=1e-6)  # RNA stores float32
+    wire_both_modes(scene, out_dir, td)
+    render_frame(scene)
+    result = read_both_modes(out_dir, td)
+    assert result.depth_node.shape == result.distance.shape == (camera.height, camera.width)
+    assert result.depth_node.dtype == np.float32
+    spread = (result.distance.max() - result.distance.min()) / result.distance.min()
+    assert spread > 0.05, "the input must vary for the test to mean anything"
+    check_both_modes(td, result, camera, np.ones(result.z.shape, dtype=bool))
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("projection", ["PERSP", "ORTHO"])
+def test_border_render_without_crop_stays_exact(td, out_dir: Path, projection: str) -> None:
+    camera = CameraSetup(lens=30, shift_x=0.1, projection=projection, ortho_scale=8.0, use_border=True,
+                         border=(0.2, 0.7, 0.3, 0.9))
+    scene = new_scene(camera)
+    wire_both_modes(scene, out_dir, td)
+    render_frame(scene)
+    result = read_both_modes(out_dir, td)
+    assert result.depth_node.shape == (camera.full_height, camera.full_width) == (camera.height, camera.width)
     inside = result.distance > 0
     assert 0.2 < inside.mean() < 0.5, "only the border region is rendered"
-    assert relative_error(result.node[inside], result.z[inside]) <= CYCLES_RTOL
-    reference = submodule(td, "reference").distance_to_depth(result.distance, K)
-    assert relative_error(result.node[inside], reference[inside]) <= REFERENCE_RTOL
-    assert np.all(result.node[~inside] == 0.0)
-
-
-@pytest.mark.render
-@pytest.mark.parametrize("camera", [WALL_CASES["shift"], WALL_CASES["shift-pixel-aspect-vertical"]],
-                         ids=["shift", "shift-pixel-aspect-vertical"])
-def test_inverse_mode_turns_z_pass_into_ray_distance(td, out_dir: Path, camera) -> None:
-    scene = new_scene(camera)
-    K, _ = submodule(td, "camera").intrinsics(scene)
-    result = render_through_node(scene, out_dir, td, mode="DEPTH_TO_DISTANCE")
-    assert relative_error(result.node, result.distance) <= CYCLES_RTOL
-    reference = submodule(td, "reference").depth_to_distance(result.z, K)
-    assert relative_error(result.node, reference) <= REFERENCE_RTOL
+    check_both_modes(td, result, camera, inside)
+    assert np.all(result.depth_node[~inside] == 0.0)
 
 
 @pytest.mark.render
@@ -121,7 +172,6 @@ def test_background_pixels_give_no_nan(td, out_dir: Path, mode: str) -> None:
 @pytest.mark.render
 def test_binding_is_live_lens_change_without_re_adding(td, out_dir: Path) -> None:
     import bpy
-    from render_helpers import render_frame
     read = submodule(td, "exr").read_single_channel
 
     scene = new_scene(CameraSetup(lens=30))
@@ -136,32 +186,33 @@ def test_binding_is_live_lens_change_without_re_adding(td, out_dir: Path) -> Non
     assert bpy.data.node_groups["True Depth"].users >= 1
 
 
-@pytest.mark.render
-@pytest.mark.parametrize("change", ["ORTHO", "PANO", "BORDER_CROP"])
-def test_unsupported_camera_after_adding_gives_zero_and_a_visible_warning(td, out_dir: Path, change: str) -> None:
-    from render_helpers import render_frame
+def panorama_types() -> list[str]:
+    import bpy
 
+    return [item.identifier for item in bpy.types.Camera.bl_rna.properties["panorama_type"].enum_items]
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("panorama_type", panorama_types())
+def test_panoramic_camera_after_adding_gives_zero_and_a_visible_warning(td, out_dir: Path,
+                                                                       panorama_type: str) -> None:
     read = submodule(td, "exr").read_single_channel
     scene = new_scene(CameraSetup(lens=30))
     render_through_node(scene, out_dir, td)  # added while the camera was supported
-    if change == "BORDER_CROP":
-        scene.render.use_border = True
-        scene.render.use_crop_to_border = True
-        scene.render.border_min_x, scene.render.border_max_x = 0.25, 0.75
-    else:
-        scene.camera.data.type = change
+    scene.camera.data.type = "PANO"
+    scene.camera.data.panorama_type = panorama_type
     render_frame(scene)
     node = read(out_dir / "node_0001.exr")
     assert node.size > 0 and np.all(node == 0.0), "unsupported cameras must give 0, not a wrong depth"
     tree = submodule(td, "compat").compositor_tree(scene, create=False)
     (true_depth,) = submodule(td, "graph").true_depth_nodes(tree)
-    assert "UNSUPPORTED CAMERA" in true_depth.label
+    assert "NOT EXACT" in true_depth.label
     assert true_depth.use_custom_color
-    with pytest.raises(submodule(td, "camera").UnsupportedCameraError):
+    assert panorama_type in submodule(td, "graph").node_problem(true_depth, tree)
+    with pytest.raises(submodule(td, "camera").UnsupportedCameraError, match=panorama_type):
         td.add_true_depth_node(scene)
 
     # Back to a supported camera: the warning goes away and the depth is right again.
-    scene.render.use_border = False
     scene.camera.data.type = "PERSP"
     render_frame(scene)
     assert true_depth.label == "True Depth" and not true_depth.use_custom_color

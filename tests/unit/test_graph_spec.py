@@ -9,11 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from depth_node.camera import PerspectiveCamera
+from depth_node.camera import BlenderCamera
 from depth_node.graph_spec import (
     GROUP_INPUT,
     MODES,
-    SUPPORTED_INPUT,
     SocketRef,
     build_spec,
     validate_spec,
@@ -30,6 +29,9 @@ MATH = {
     "MAXIMUM": lambda a, b, c: np.maximum(a, b),
     "LESS_THAN": lambda a, b, c: (np.asarray(a) < b).astype(float),
     "COMPARE": lambda a, b, c: (np.abs(np.asarray(a) - b) <= max(c, 1e-5)).astype(float),
+    "MULTIPLY_ADD": lambda a, b, c: a * b + c,
+    "MINIMUM": lambda a, b, c: np.minimum(a, b),
+    "SQRT": lambda a, b, c: np.sqrt(np.maximum(a, 0.0)),
 }
 
 
@@ -69,7 +71,9 @@ def evaluate(spec, inputs: dict, shape: tuple[int, int]) -> np.ndarray:
     return resolve(ref)
 
 
-def camera_inputs(cam: PerspectiveCamera, supported: float = 1.0) -> dict:
+def camera_inputs(cam: BlenderCamera, camera_type: float | None = None) -> dict:
+    """The values the drivers give the group's camera inputs for ``cam`` (float32, like RNA floats)."""
+    f32 = np.float32
     return {
         "Focal Length": cam.lens, "Sensor Width": cam.sensor_width, "Sensor Height": cam.sensor_height,
         "Sensor Fit": float(("AUTO", "HORIZONTAL", "VERTICAL").index(cam.sensor_fit)),
@@ -77,21 +81,29 @@ def camera_inputs(cam: PerspectiveCamera, supported: float = 1.0) -> dict:
         "Resolution X": cam.resolution_x, "Resolution Y": cam.resolution_y,
         "Resolution %": cam.resolution_percentage,
         "Pixel Aspect X": cam.pixel_aspect_x, "Pixel Aspect Y": cam.pixel_aspect_y,
-        SUPPORTED_INPUT: supported,
+        "Ortho Scale": cam.ortho_scale,
+        "Camera Type": float(("PERSP", "ORTHO").index(cam.projection)) if camera_type is None else camera_type,
+        "Crop To Border": float(cam.is_cropped),
+        "Border Min X": f32(cam.border[0]), "Border Max X": f32(cam.border[1]),
+        "Border Min Y": f32(cam.border[2]), "Border Max Y": f32(cam.border[3]),
     }
 
 
-def random_cameras(count: int, seed: int = 7) -> list[PerspectiveCamera]:
+def random_cameras(count: int, seed: int = 7) -> list[BlenderCamera]:
     rng = np.random.default_rng(seed)
     cameras = []
     for _ in range(count):
-        cameras.append(PerspectiveCamera(
+        cameras.append(BlenderCamera(
             lens=float(rng.uniform(8, 200)), sensor_width=float(rng.uniform(5, 50)),
             sensor_height=float(rng.uniform(5, 50)), sensor_fit=str(rng.choice(["AUTO", "HORIZONTAL", "VERTICAL"])),
             shift_x=float(rng.uniform(-0.5, 0.5)), shift_y=float(rng.uniform(-0.5, 0.5)),
             resolution_x=int(rng.integers(8, 80)), resolution_y=int(rng.integers(8, 80)),
             resolution_percentage=int(rng.choice([25, 50, 73, 100, 150])),
-            pixel_aspect_x=float(rng.choice([1.0, 1.5, 2.0])), pixel_aspect_y=float(rng.choice([1.0, 1.3]))))
+            pixel_aspect_x=float(rng.choice([1.0, 1.5, 2.0])), pixel_aspect_y=float(rng.choice([1.0, 1.3])),
+            projection=str(rng.choice(["PERSP", "ORTHO"])), ortho_scale=float(rng.uniform(0.5, 20)),
+            use_border=bool(rng.integers(2)), crop_to_border=bool(rng.integers(2)),
+            border=(float(rng.uniform(0, 0.4)), float(rng.uniform(0.6, 1)),
+                    float(rng.uniform(0, 0.4)), float(rng.uniform(0.6, 1)))))
     return cameras
 
 
@@ -103,23 +115,36 @@ def test_spec_is_consistent(mode: str) -> None:
     assert all(len(node.label) < 64 and len(node.name) < 64 for node in spec.nodes)
 
 
-@pytest.mark.parametrize("cam", random_cameras(40), ids=lambda cam: f"{cam.sensor_fit}-{cam.width}x{cam.height}")
+@pytest.mark.parametrize("cam", random_cameras(40), ids=lambda cam: f"{cam.projection}-{cam.sensor_fit}-{cam.width}x{cam.height}-crop{cam.is_cropped:d}")
 @pytest.mark.parametrize("mode", MODES)
-def test_graph_maths_equals_reference(cam: PerspectiveCamera, mode: str) -> None:
+def test_graph_maths_equals_reference(cam: BlenderCamera, mode: str) -> None:
     spec = build_spec(mode)
     shape = (cam.height, cam.width)
     source = np.random.default_rng(1).uniform(1, 100, size=shape)
+    if cam.projection == "ORTHO" and mode == "DISTANCE_TO_DEPTH":
+        source = np.hypot(source, cam.ortho_scale * 2)  # a real surface is farther than the lateral offset
     got = evaluate(spec, {spec.inputs[0].name: source, **camera_inputs(cam)}, shape)
     convert = distance_to_depth if mode == "DISTANCE_TO_DEPTH" else depth_to_distance
-    np.testing.assert_allclose(got, convert(source, cam.matrix()), rtol=1e-12)
+    np.testing.assert_allclose(got, convert(source, cam.matrix(), cam.projection), rtol=1e-11)
 
 
-def test_unsupported_camera_gives_zero_even_for_inf_and_nan() -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_graph_defines_special_values_like_the_reference(mode: str) -> None:
+    cam = BlenderCamera(projection="ORTHO", ortho_scale=10.0, resolution_x=6, resolution_y=4)
+    spec = build_spec(mode)
+    source = np.array([[0.0, 0.01, -0.01, 1e-15, 25.0, -25.0]] * 4)
+    got = evaluate(spec, {spec.inputs[0].name: source, **camera_inputs(cam)}, source.shape)
+    convert = distance_to_depth if mode == "DISTANCE_TO_DEPTH" else depth_to_distance
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, convert(source, cam.matrix(), "ORTHO"), rtol=1e-11, atol=1e-25)
+
+
+def test_panoramic_camera_gives_zero_even_for_inf_and_nan() -> None:
     spec = build_spec("DISTANCE_TO_DEPTH")
     cam = random_cameras(1)[0]
     source = np.full((cam.height, cam.width), np.inf)
     source[0, 0] = np.nan
-    got = evaluate(spec, {"Distance": source, **camera_inputs(cam, supported=0.0)}, source.shape)
+    got = evaluate(spec, {"Distance": source, **camera_inputs(cam, camera_type=2.0)}, source.shape)
     assert np.all(got == 0.0)
 
 
