@@ -104,7 +104,7 @@ def wire_both_modes(scene: bpy.types.Scene, out_dir: Path, depth_node_module: An
     tree.links.new(distance, forward.inputs[0])
     tree.links.new(z, inverse.inputs[0])
     _, sockets = compat.new_exr_file_output(tree, str(out_dir), [f"{stem}_####" for stem in BOTH_MODES_STEMS])
-    for source, socket in zip((distance, z, forward.outputs[0], inverse.outputs[0]), sockets):
+    for source, socket in zip((distance, z, forward.outputs[0], inverse.outputs[0]), sockets, strict=True):
         tree.links.new(source, socket)
 
 

@@ -115,7 +115,11 @@ def test_spec_is_consistent(mode: str) -> None:
     assert all(len(node.label) < 64 and len(node.name) < 64 for node in spec.nodes)
 
 
-@pytest.mark.parametrize("cam", random_cameras(40), ids=lambda cam: f"{cam.projection}-{cam.sensor_fit}-{cam.width}x{cam.height}-crop{cam.is_cropped:d}")
+def camera_id(cam: BlenderCamera) -> str:
+    return f"{cam.projection}-{cam.sensor_fit}-{cam.width}x{cam.height}-crop{cam.is_cropped:d}"
+
+
+@pytest.mark.parametrize("cam", random_cameras(40), ids=camera_id)
 @pytest.mark.parametrize("mode", MODES)
 def test_graph_maths_equals_reference(cam: BlenderCamera, mode: str) -> None:
     spec = build_spec(mode)
