@@ -13,6 +13,8 @@ import numpy as np
 from depth_node.camera import BlenderCamera
 
 WALL_DISTANCE = 5.0
+REFERENCE_RTOL = 2e-6  # node vs numpy on the same input: float32 arithmetic
+CYCLES_RTOL = 2e-5  # node vs Cycles' Z: Cycles samples Z at a slightly jittered point
 
 
 TEST_CAMERA = {"lens": 20.0, "resolution_x": 48, "resolution_y": 32}
@@ -140,3 +142,68 @@ def render_through_node(
     render_frame(scene, frame)
     return RenderResult(*(read_single_channel(out_dir / f"{stem}_{frame:04d}.exr")
                           for stem in ("distance", "z", "node")))
+
+
+def relative_error(got: np.ndarray, want: np.ndarray) -> float:
+    return float(np.max(np.abs(got.astype(np.float64) - want) / np.abs(want)))
+
+
+def check_both_modes(reference: Any, result: BothModes, camera: BlenderCamera, inside: np.ndarray) -> None:
+    """Both modes against Cycles (Z pass, View Distance AOV) and ``reference`` on the same input."""
+    K = camera.matrix()
+    assert relative_error(result.depth_node[inside], result.z[inside]) <= CYCLES_RTOL
+    assert relative_error(result.depth_node[inside], np.full(inside.sum(), WALL_DISTANCE)) <= CYCLES_RTOL
+    expected_depth = reference.distance_to_depth(result.distance, K, camera.projection)
+    assert relative_error(result.depth_node[inside], expected_depth[inside]) <= REFERENCE_RTOL
+    assert relative_error(result.distance_node[inside], result.distance[inside]) <= CYCLES_RTOL
+    expected_distance = reference.depth_to_distance(result.z, K, camera.projection)
+    assert relative_error(result.distance_node[inside], expected_distance[inside]) <= REFERENCE_RTOL
+
+
+ANIMATION_FRAMES = range(1, 9)
+
+
+def _camera_copy(scene: bpy.types.Scene, source: bpy.types.Object, name: str) -> bpy.types.Object:
+    camera = source.copy()
+    camera.data = source.data.copy()
+    camera.animation_data_clear()
+    camera.data.animation_data_clear()
+    camera.name = camera.data.name = name
+    scene.collection.objects.link(camera)
+    return camera
+
+
+def animated_scene() -> tuple[bpy.types.Scene, dict[int, bpy.types.Object]]:
+    """Cameras switched at timeline markers, each with keyframed settings.
+
+    (Render settings such as the resolution cannot be keyframed in Blender: not animatable, measured.)
+
+    Returns the scene and, per frame of ``ANIMATION_FRAMES``, the camera that frame must see
+    (worked out from the markers by hand, independently of the code under test).
+    """
+    scene = new_scene(CameraSetup(lens=20))
+    wide = scene.camera
+    wide.name = "Wide"
+    ortho = _camera_copy(scene, wide, "Ortho")
+    tele = _camera_copy(scene, wide, "Tele")
+    ortho.data.type = "ORTHO"
+    tele.data.lens, tele.data.sensor_fit, tele.data.sensor_height, tele.data.shift_y = 45.0, "VERTICAL", 16.0, 0.1
+    for frame, lens, shift_x, ortho_scale, sensor in ((1, 20.0, 0.0, 5.0, 16.0), (8, 35.0, 0.2, 7.0, 24.0)):
+        wide.data.lens, wide.data.shift_x = lens, shift_x
+        wide.data.keyframe_insert("lens", frame=frame)
+        wide.data.keyframe_insert("shift_x", frame=frame)
+        ortho.data.ortho_scale = ortho_scale
+        ortho.data.keyframe_insert("ortho_scale", frame=frame)
+        tele.data.sensor_height = sensor
+        tele.data.keyframe_insert("sensor_height", frame=frame)
+    for frame, camera in ((1, wide), (3, ortho), (5, wide), (7, tele)):
+        scene.timeline_markers.new(f"F_{frame:02d}", frame=frame).camera = camera
+    scene.frame_start, scene.frame_end = ANIMATION_FRAMES[0], ANIMATION_FRAMES[-1]
+    expected = {1: wide, 2: wide, 3: ortho, 4: ortho, 5: wide, 6: wide, 7: tele, 8: tele}
+    return scene, expected
+
+
+def render_animation(scene: bpy.types.Scene, out_dir: Path) -> None:
+    scene.render.filepath = str(out_dir / "beauty_")
+    with bpy.context.temp_override(scene=scene):
+        bpy.ops.render.render(animation=True, scene=scene.name)

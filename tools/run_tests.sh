@@ -29,7 +29,8 @@ run_suite() {  # label, blender executable, python for the outer pytest, extra e
   local user_dir rc
   user_dir=$(mktemp -d "${TMPDIR:-/tmp}/true-depth-user.XXXXXX")
   td_log "== $label: pytest inside $blender"
-  env BLENDER_USER_RESOURCES="$user_dir" TRUE_DEPTH_REPO="$TD_REPO" "${env_args[@]}" \
+  env BLENDER_USER_RESOURCES="$user_dir" TRUE_DEPTH_REPO="$TD_REPO" TRUE_DEPTH_BLENDER_EXECUTABLE="$blender" \
+    "${env_args[@]}" \
     "$python" -m pytest --blender-executable "$blender" --junitxml "$junit_dir/${label//[^A-Za-z0-9.]/_}.xml" "$@"
   rc=$?
   rm -rf "$user_dir"

@@ -13,17 +13,18 @@ import numpy as np
 import pytest
 from conftest import submodule
 from render_helpers import (
+    CYCLES_RTOL,
+    REFERENCE_RTOL,
     WALL_DISTANCE,
     CameraSetup,
+    check_both_modes,
     new_scene,
     read_both_modes,
+    relative_error,
     render_frame,
     render_through_node,
     wire_both_modes,
 )
-
-REFERENCE_RTOL = 2e-6  # node vs numpy on the same input: float32 arithmetic
-CYCLES_RTOL = 2e-5  # node vs Cycles' Z: Cycles samples Z at a slightly jittered point
 
 WALL_CASES = {
     "auto-landscape": CameraSetup(lens=30),
@@ -42,10 +43,6 @@ WALL_CASES = {
     "percentage-50": CameraSetup(resolution_x=96, resolution_y=64, resolution_percentage=50),
     "percentage-truncates": CameraSetup(resolution_x=61, resolution_y=41, resolution_percentage=75, shift_y=0.05),
 }
-
-
-def relative_error(got: np.ndarray, want: np.ndarray) -> float:
-    return float(np.max(np.abs(got.astype(np.float64) - want) / np.abs(want)))
 
 
 @pytest.mark.render
@@ -90,19 +87,6 @@ def _matrix() -> dict[str, object]:
 CAMERA_MATRIX = _matrix()
 
 
-def check_both_modes(td, result, camera, inside: np.ndarray) -> None:
-    """Both modes against Cycles (Z pass, View Distance AOV) and the reference on the same input."""
-    reference = submodule(td, "reference")
-    K = camera.matrix()
-    assert relative_error(result.depth_node[inside], result.z[inside]) <= CYCLES_RTOL
-    assert relative_error(result.depth_node[inside], np.full(inside.sum(), WALL_DISTANCE)) <= CYCLES_RTOL
-    expected_depth = reference.distance_to_depth(result.distance, K, camera.projection)
-    assert relative_error(result.depth_node[inside], expected_depth[inside]) <= REFERENCE_RTOL
-    assert relative_error(result.distance_node[inside], result.distance[inside]) <= CYCLES_RTOL
-    expected_distance = reference.depth_to_distance(result.z, K, camera.projection)
-    assert relative_error(result.distance_node[inside], expected_distance[inside]) <= REFERENCE_RTOL
-
-
 @pytest.mark.render
 @pytest.mark.parametrize("camera", CAMERA_MATRIX.values(), ids=CAMERA_MATRIX.keys())
 def test_camera_matrix_both_modes_match_cycles_and_reference(td, out_dir: Path, camera) -> None:
@@ -117,7 +101,7 @@ def test_camera_matrix_both_modes_match_cycles_and_reference(td, out_dir: Path, 
     assert result.depth_node.dtype == np.float32
     spread = (result.distance.max() - result.distance.min()) / result.distance.min()
     assert spread > 0.05, "the input must vary for the test to mean anything"
-    check_both_modes(td, result, camera, np.ones(result.z.shape, dtype=bool))
+    check_both_modes(submodule(td, "reference"), result, camera, np.ones(result.z.shape, dtype=bool))
 
 
 @pytest.mark.render
@@ -132,7 +116,7 @@ def test_border_render_without_crop_stays_exact(td, out_dir: Path, projection: s
     assert result.depth_node.shape == (camera.full_height, camera.full_width) == (camera.height, camera.width)
     inside = result.distance > 0
     assert 0.2 < inside.mean() < 0.5, "only the border region is rendered"
-    check_both_modes(td, result, camera, inside)
+    check_both_modes(submodule(td, "reference"), result, camera, inside)
     assert np.all(result.depth_node[~inside] == 0.0)
 
 
