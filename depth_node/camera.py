@@ -185,6 +185,32 @@ class BlenderCamera:
         return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]], dtype=np.float64)
 
 
+    @classmethod
+    def from_matrix(cls, K: Any, width: int, height: int, projection: str = "PERSP") -> BlenderCamera:
+        """The Blender camera (horizontal fit, 36 mm sensor) whose :meth:`matrix` is ``K`` for that size.
+
+        Any K with positive focal lengths maps to one: unequal ``fx, fy`` become a
+        pixel aspect ratio (Blender's pixel aspect values are >= 1), the principal
+        point becomes a lens shift.
+        """
+        K = np.asarray(K, dtype=np.float64)
+        if K.shape != (3, 3) or not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0:
+            raise ValueError(f"K must be a finite 3x3 matrix with positive focal lengths, got {K.tolist()}")
+        if int(width) < 1 or int(height) < 1:
+            raise ValueError(f"width and height must be positive, got {width}x{height}")
+        fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+        aspect_x, aspect_y = (1.0, fx / fy) if fx >= fy else (fy / fx, 1.0)
+        sensor = 36.0
+        return cls(
+            lens=fx * sensor / width, sensor_width=sensor, sensor_height=sensor, sensor_fit="HORIZONTAL",
+            shift_x=(width / 2.0 - 0.5 - cx) / width,
+            shift_y=(cy - height / 2.0 + 0.5) / (width * aspect_x / aspect_y),
+            resolution_x=int(width), resolution_y=int(height), resolution_percentage=100,
+            pixel_aspect_x=aspect_x, pixel_aspect_y=aspect_y, projection=projection,
+            ortho_scale=width / fx,
+        )
+
+
 PerspectiveCamera = BlenderCamera
 """The name used before orthographic cameras were supported."""
 

@@ -36,6 +36,15 @@ def compositor_tree(scene: bpy.types.Scene, create: bool = True) -> bpy.types.No
     return tree
 
 
+def fresh_compositor_tree(scene: bpy.types.Scene) -> bpy.types.NodeTree:
+    """An empty, enabled compositor for ``scene`` (a new group on 5.x; the old nodes removed on 4.5)."""
+    if USES_COMPOSITING_NODE_GROUP:
+        scene.compositing_node_group = None
+    tree = compositor_tree(scene, create=True)
+    tree.nodes.clear()
+    return tree
+
+
 def compositor_trees() -> Iterator[tuple[bpy.types.Scene, bpy.types.NodeTree]]:
     """Every (scene, compositor tree) pair of the open file."""
     for scene in bpy.data.scenes:

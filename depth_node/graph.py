@@ -209,6 +209,15 @@ def camera_segments(scene: bpy.types.Scene) -> list[tuple[int, bpy.types.Object]
     return segments
 
 
+def camera_at_frame(scene: bpy.types.Scene, frame: int) -> bpy.types.Object | None:
+    """The camera Blender renders ``frame`` of ``scene`` with (timeline markers, else the active camera)."""
+    chosen = None
+    for first, camera in camera_segments(scene):
+        if chosen is None or first <= frame:
+            chosen = camera
+    return chosen or scene.camera
+
+
 def binding_signature(scene: bpy.types.Scene) -> str:
     """What a node's drivers depend on besides the scene's own properties (see :data:`BINDING_PROPERTY`)."""
     return repr((scene.name, [(frame, camera.name) for frame, camera in camera_segments(scene)]))
@@ -388,6 +397,7 @@ def upgrade_groups() -> list[bpy.types.NodeTree]:
 
 
 __all__ = [
+    "camera_at_frame",
     "node_problem",
     "refresh_bindings",
     "camera_segments",

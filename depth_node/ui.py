@@ -144,7 +144,16 @@ def _on_load(_filepath: str = "", *_args: object) -> None:
     refresh_warnings()
 
 
+def run_cli_command(argv: list[str]) -> int:
+    """``blender -c true_depth ...`` (registered with bpy.utils.register_cli_command)."""
+    from .cli import main
+
+    return main(argv)
+
+
 CLASSES = (NODE_OT_true_depth_add, NODE_PT_true_depth)
+CLI_COMMANDS = (("true_depth", run_cli_command),)
+_cli_handles: list[object] = []
 MENUS = ((bpy.types.NODE_MT_add, draw_add_menu),)
 HANDLERS = (
     (bpy.app.handlers.depsgraph_update_post, _on_depsgraph_update),
@@ -162,9 +171,13 @@ def register() -> None:
     for handler_list, handler in HANDLERS:
         if handler not in handler_list:
             handler_list.append(handler)
+    for name, command in CLI_COMMANDS:
+        _cli_handles.append(bpy.utils.register_cli_command(name, command))
 
 
 def unregister() -> None:
+    while _cli_handles:
+        bpy.utils.unregister_cli_command(_cli_handles.pop())
     for handler_list, handler in reversed(HANDLERS):
         while handler in handler_list:
             handler_list.remove(handler)

@@ -14,7 +14,7 @@ from depth_node.camera import BlenderCamera
 
 WALL_DISTANCE = 5.0
 REFERENCE_RTOL = 2e-6  # node vs numpy on the same input: float32 arithmetic
-CYCLES_RTOL = 2e-5  # node vs Cycles' Z: Cycles samples Z at a slightly jittered point
+CYCLES_RTOL = 5e-6  # node vs Cycles (Z pass, View Distance AOV): measured <= 2.5e-6 on a 60-unit wall
 
 
 TEST_CAMERA = {"lens": 20.0, "resolution_x": 48, "resolution_y": 32}
@@ -26,19 +26,9 @@ def CameraSetup(**settings: Any) -> BlenderCamera:
     return BlenderCamera(**{**TEST_CAMERA, **settings})
 
 
-def apply_camera(scene: bpy.types.Scene, camera: BlenderCamera, camera_object: bpy.types.Object | None = None
-                 ) -> None:
-    """Set a camera (default: the scene's) and the scene's render settings to ``camera``'s."""
-    data = (camera_object or scene.camera).data
-    data.type = camera.projection
-    for name in ("lens", "sensor_width", "sensor_height", "sensor_fit", "shift_x", "shift_y", "ortho_scale"):
-        setattr(data, name, getattr(camera, name))
-    render = scene.render
-    for name in ("resolution_x", "resolution_y", "resolution_percentage", "pixel_aspect_x", "pixel_aspect_y",
-                 "use_border"):
-        setattr(render, name, getattr(camera, name))
-    render.use_crop_to_border = camera.crop_to_border
-    render.border_min_x, render.border_max_x, render.border_min_y, render.border_max_y = camera.border
+def apply_camera(scene: bpy.types.Scene, camera: BlenderCamera) -> None:
+    """Set the scene's camera and render settings to ``camera``'s (the installed extension's helper)."""
+    _scenes().apply_camera(scene, camera)
 
 
 def _scenes():

@@ -1,0 +1,7 @@
+"""``python -m depth_node SUBCOMMAND ...``: the command line, next to the bpy wheel or for ``pointcloud``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main(sys.argv[1:]))

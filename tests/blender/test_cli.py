@@ -1,0 +1,208 @@
+"""The main job's command line, run in-process inside Blender: files, numbers, readers and error paths."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import submodule
+from render_helpers import ANIMATION_FRAMES, CYCLES_RTOL, REFERENCE_RTOL, WALL_DISTANCE, animated_scene, relative_error
+
+OUTPUT_NAMES = ("depth_{:04d}.exr", "distance_{:04d}.exr", "preview_{:04d}.png", "camera_{:04d}.json")
+
+
+def run_cli(td, *args: object) -> int:
+    return submodule(td, "cli").main([str(arg) for arg in args])
+
+
+def frame_files(folder: Path, frame: int) -> list[Path]:
+    return [folder / name.format(frame) for name in OUTPUT_NAMES]
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` with a hash of its bytes."""
+    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.fixture(scope="module")
+def example(td, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default example, run once: 320x240, 35 mm."""
+    output = tmp_path_factory.mktemp("example")
+    assert run_cli(td, "example", "--output", output) == 0
+    return output
+
+
+def test_example_writes_every_file_and_a_flat_wall(td, example: Path) -> None:
+    read = submodule(td, "exr").read_single_channel
+    for scene in ("wall", "suzanne"):
+        for path in frame_files(example / scene, 1):
+            assert path.is_file(), f"{path} missing"
+        assert not list((example / scene).glob(".true-depth-partial-*")), "staging folder left behind"
+    depth, distance = read(example / "wall" / "depth_0001.exr"), read(example / "wall" / "distance_0001.exr")
+    assert depth.shape == (240, 320) and depth.dtype == np.float32
+    assert (distance.max() - distance.min()) / distance.min() > 0.10
+    assert relative_error(depth, np.full(depth.shape, WALL_DISTANCE)) <= CYCLES_RTOL
+
+
+def test_sidecar_k_matches_intrinsics_and_the_wall_back_projects_coplanar(td, example: Path) -> None:
+    meta = json.loads((example / "wall" / "camera_0001.json").read_text())
+    camera = submodule(td, "camera").BlenderCamera(lens=35, resolution_x=320, resolution_y=240)
+    np.testing.assert_allclose(meta["K"], camera.matrix(), rtol=1e-6)
+    assert (meta["width"], meta["height"], meta["projection"]) == (320, 240, "PERSP")
+    for key in ("camera_to_world_blender", "camera_to_world_opencv", "clip_start", "clip_end", "unit_scale",
+                "depth_unit", "camera_model"):
+        assert key in meta, key
+    depth = submodule(td, "exr").read_single_channel(example / "wall" / "depth_0001.exr")
+    points = submodule(td, "pointcloud").depth_to_points(depth, np.array(meta["K"]))
+    centred = points - points.mean(axis=0)
+    normal = np.linalg.svd(centred, full_matrices=False)[2][-1]
+    assert np.max(np.abs(centred @ normal)) <= 1e-5 * WALL_DISTANCE
+    to_world = np.array(meta["camera_to_world_opencv"])
+    assert np.allclose(to_world[:3, 2], [0, 0, -1])  # OpenCV +Z is Blender's view direction -Z
+
+
+def test_suzanne_points_lie_on_the_mesh(td, example: Path, tmp_path: Path) -> None:
+    import bpy
+    from mathutils.bvhtree import BVHTree
+
+    ply = tmp_path / "suzanne.ply"
+    suzanne = example / "suzanne"
+    assert run_cli(td, "pointcloud", suzanne / "depth_0001.exr", suzanne / "camera_0001.json", ply, "--world") == 0
+    points = submodule(td, "pointcloud").read_ply(ply)
+    # Rebuild the example's geometry (the CLI ran in a file that is gone) and measure point-surface distances.
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    scenes = submodule(td, "scenes")
+    scene = bpy.context.scene
+    meshes = [scenes.add_suzanne(scene), scenes.add_wall(scene, WALL_DISTANCE)]
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    trees = [BVHTree.FromObject(obj, depsgraph) for obj in meshes]
+    matrices = [np.array(obj.matrix_world) for obj in meshes]
+    assert len(points) == 320 * 240
+    gaps = []
+    for point in points.astype(np.float64):
+        gaps.append(min((tree.find_nearest(matrix[:3, :3].T @ (point - matrix[:3, 3]))[3])
+                        for tree, matrix in zip(trees, matrices, strict=True)))
+    gaps = np.array(gaps)
+    on_monkey = np.linalg.norm(points - np.array([0, 0, -3.0]), axis=1) < 1.5
+    assert on_monkey.sum() > 1000
+    assert np.mean(gaps[on_monkey] <= 1e-3) >= 0.99, np.quantile(gaps[on_monkey], [0.5, 0.99])
+
+
+def test_exrs_read_identically_with_openexr_opencv_and_imageio(td, example: Path) -> None:
+    os.environ["OPENCV_IO_ENABLE_OPENEXR"] = "1"  # must be set before cv2 is imported
+    cv2 = pytest.importorskip("cv2", reason="opencv-python-headless is a test dependency")
+    imageio = pytest.importorskip("imageio.v3", reason="imageio is a test dependency")
+    for name in ("depth_0001.exr", "distance_0001.exr"):
+        path = example / "suzanne" / name
+        with_openexr = submodule(td, "exr").read_single_channel(path)
+        with_opencv = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        with_imageio = imageio.imread(path, plugin="opencv", flags=cv2.IMREAD_UNCHANGED)
+        assert with_opencv is not None, f"OpenCV cannot read {path}"
+        assert with_opencv.shape == with_imageio.shape == with_openexr.shape == (240, 320)
+        assert with_opencv.dtype == with_imageio.dtype == np.float32
+        assert np.array_equal(with_opencv, with_openexr) and np.array_equal(with_imageio, with_openexr)
+
+
+def test_summary_reads_exrs_without_openexr_like_with_it(td, example: Path, monkeypatch) -> None:
+    """A user's Blender has no OpenEXR module: the CLI then reads its EXRs with Blender's loader."""
+    jobs, exr = submodule(td, "jobs"), submodule(td, "exr")
+    path = example / "suzanne" / "depth_0001.exr"
+    with_openexr = jobs._read_exr(path)
+
+    def no_openexr(_path):
+        raise ImportError("No module named 'OpenEXR'")
+
+    monkeypatch.setattr(exr, "read_single_channel", no_openexr)
+    without_openexr = jobs._read_exr(path)
+    assert without_openexr.shape == with_openexr.shape == (240, 320)
+    assert np.array_equal(without_openexr, with_openexr)
+
+
+@pytest.fixture(scope="module")
+def animated_blend(td, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A user's .blend: three cameras switched at markers, keyframed lens/ortho scale, Cycles."""
+    import bpy
+
+    scene, _ = animated_scene()
+    scene.name = "Shot 010"
+    scene.cycles.samples = 16  # the user's settings; the CLI renders depth at 1 sample anyway
+    path = tmp_path_factory.mktemp("blend") / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    return path
+
+
+def test_render_writes_every_frame_exactly_and_leaves_the_file_alone(td, animated_blend: Path,
+                                                                     tmp_path: Path) -> None:
+    before = hashlib.sha256(animated_blend.read_bytes()).hexdigest()
+    frames = f"{ANIMATION_FRAMES[0]}-{ANIMATION_FRAMES[-1]}"
+    assert run_cli(td, "render", animated_blend, "--output", tmp_path, "--frames", frames) == 0
+    assert hashlib.sha256(animated_blend.read_bytes()).hexdigest() == before
+    folder = tmp_path / "Shot_010"
+    read, reference = submodule(td, "exr").read_single_channel, submodule(td, "reference")
+    sidecar = submodule(td, "sidecar")
+    projections = set()
+    for frame in ANIMATION_FRAMES:
+        assert all(path.is_file() for path in frame_files(folder, frame)), frame
+        meta, camera = sidecar.load(folder / f"camera_{frame:04d}.json")
+        projections.add(camera.projection)
+        depth, distance = read(folder / f"depth_{frame:04d}.exr"), read(folder / f"distance_{frame:04d}.exr")
+        assert relative_error(depth, np.full(depth.shape, WALL_DISTANCE)) <= CYCLES_RTOL, frame
+        expected = reference.distance_to_depth(distance, camera.matrix(), camera.projection)
+        assert relative_error(depth, expected) <= REFERENCE_RTOL, frame
+    assert projections == {"PERSP", "ORTHO"}
+
+
+def test_render_with_mist_source(td, animated_blend: Path, tmp_path: Path) -> None:
+    assert run_cli(td, "render", animated_blend, "--output", tmp_path, "--frames", "1", "--source", "mist") == 0
+    depth = submodule(td, "exr").read_single_channel(tmp_path / "Shot_010" / "depth_0001.exr")
+    # Mist is a 0..1 value over the clip range (here 100 units): float32 steps of ~1e-5 relative at 5 units.
+    assert relative_error(depth, np.full(depth.shape, WALL_DISTANCE)) <= 1e-4
+
+
+def test_convert_equals_render(td, animated_blend: Path, tmp_path: Path) -> None:
+    read = submodule(td, "exr").read_single_channel
+    rendered, converted = tmp_path / "rendered", tmp_path / "converted"
+    assert run_cli(td, "render", animated_blend, "--output", rendered, "--frames", "2-4") == 0
+    pattern = rendered / "Shot_010" / "distance_####.exr"
+    assert run_cli(td, "convert", pattern, "--camera", animated_blend, "--output", converted) == 0
+    for frame in (2, 3, 4):
+        name = f"depth_{frame:04d}.exr"
+        got, want = read(converted / "Shot_010" / name), read(rendered / "Shot_010" / name)
+        assert np.max(np.abs(got - want) / want) <= 1e-6, frame
+    # A fixed camera from a JSON sidecar, and the way back (depth -> distance).
+    json_out = tmp_path / "json"
+    camera_json = rendered / "Shot_010" / "camera_0002.json"
+    assert run_cli(td, "convert", rendered / "Shot_010" / "depth_0002.exr", "--camera", camera_json,
+                   "--output", json_out, "--to", "distance") == 0
+    back = read(json_out / "Shot_010" / "distance_0002.exr")
+    want = read(rendered / "Shot_010" / "distance_0002.exr")
+    assert np.max(np.abs(back - want) / want) <= 1e-6
+
+
+@pytest.mark.parametrize("command", ["example", "render", "convert", "pointcloud"])
+def test_every_subcommand_has_help(td, command: str, capsys) -> None:
+    assert run_cli(td, command, "--help") == 0
+    assert f"usage: true_depth {command}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", [["example", "--resolution", "12"], ["explode"], ["example", "--lens"],
+                                  ["render", "x.blend"], ["render", "x.blend", "--output", "o", "--frames", "9-3"],
+                                  ["pointcloud", "a", "b", "c", "--stride", "0"]])
+def test_bad_usage_exits_with_2(td, args: list[str]) -> None:
+    assert run_cli(td, *args) == 2
+
+
+def test_example_never_overwrites_without_flag(td, tmp_path: Path) -> None:
+    existing = tmp_path / "wall" / "depth_0001.exr"
+    existing.parent.mkdir(parents=True)
+    existing.write_bytes(b"precious")
+    assert run_cli(td, "example", "--output", tmp_path, "--resolution", "16x12") == 1
+    assert existing.read_bytes() == b"precious"
+    assert not (tmp_path / "suzanne").exists()
+    assert run_cli(td, "example", "--output", tmp_path, "--resolution", "16x12", "--overwrite") == 0
+    assert existing.read_bytes() != b"precious"

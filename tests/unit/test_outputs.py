@@ -1,0 +1,167 @@
+"""The bpy-free output helpers: camera JSON, PLY point clouds, PNG previews, EXR channel names."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from depth_node import exr, pointcloud, preview, sidecar
+from depth_node.camera import BlenderCamera
+from depth_node.reference import depth_to_distance
+
+REPO = Path(__file__).resolve().parents[2]
+CAMERAS = {
+    "persp": BlenderCamera(lens=30, resolution_x=40, resolution_y=30, shift_x=0.1),
+    "persp-aspect-vertical": BlenderCamera(lens=50, sensor_fit="VERTICAL", resolution_x=30, resolution_y=40,
+                                           pixel_aspect_x=1.7, shift_y=-0.2),
+    "ortho-crop": BlenderCamera(projection="ORTHO", ortho_scale=3.0, resolution_x=40, resolution_y=30,
+                                use_border=True, crop_to_border=True, border=(0.1, 0.9, 0.2, 0.8)),
+}
+
+
+@pytest.mark.parametrize("camera", CAMERAS.values(), ids=CAMERAS.keys())
+def test_from_matrix_rebuilds_the_same_projection(camera: BlenderCamera) -> None:
+    rebuilt = BlenderCamera.from_matrix(camera.matrix(), camera.width, camera.height, camera.projection)
+    np.testing.assert_allclose(rebuilt.matrix(), camera.matrix(), rtol=1e-12, atol=1e-9)
+    assert rebuilt.pixel_aspect_x >= 1 and rebuilt.pixel_aspect_y >= 1  # Blender's minimum
+
+
+@pytest.mark.parametrize("camera", CAMERAS.values(), ids=CAMERAS.keys())
+def test_sidecar_round_trips_the_camera(camera: BlenderCamera, tmp_path: Path) -> None:
+    meta = sidecar.camera_metadata(camera, np.eye(4), 0.1, 100.0, 1.0)
+    path = tmp_path / "camera.json"
+    path.write_text(json.dumps(meta))
+    loaded_meta, loaded = sidecar.load(path)
+    assert loaded == camera
+    assert loaded_meta["K"] == camera.matrix().tolist()
+    k_only = {key: meta[key] for key in ("K", "width", "height", "projection")}
+    np.testing.assert_allclose(sidecar.camera_from_metadata(k_only).matrix(), camera.matrix(), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [(None, "no such file"), ("{not json", "not a readable JSON"), ("[1, 2]", "JSON object"),
+     ('{"K": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}', "lacks 'width'"),
+     ('{"K": [[0, 0, 0], [0, 1, 0], [0, 0, 1]], "width": 4, "height": 4}', "positive focal")],
+)
+def test_bad_sidecars_give_clear_errors(tmp_path: Path, content: str | None, message: str) -> None:
+    path = tmp_path / "camera.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(sidecar.SidecarError, match=message):
+        sidecar.load(path)
+
+
+@pytest.mark.parametrize("camera", CAMERAS.values(), ids=CAMERAS.keys())
+def test_points_of_a_wall_lie_on_the_wall(camera: BlenderCamera) -> None:
+    depth = np.full((camera.height, camera.width), 4.0, dtype=np.float32)
+    depth[0, 0], depth[1, 1], depth[2, 2] = 0.0, 1e10, np.nan  # background: dropped
+    points = pointcloud.depth_to_points(depth, camera.matrix(), camera.projection)
+    assert points.shape == (depth.size - 3, 3)
+    np.testing.assert_allclose(points[:, 2], 4.0)
+    # The distance to the camera origin equals what the reference says the distance image holds.
+    expected = depth_to_distance(np.full(depth.shape, 4.0), camera.matrix(), camera.projection)
+    assert np.isclose(np.linalg.norm(points, axis=1).max(), expected.max())
+    strided = pointcloud.depth_to_points(depth, camera.matrix(), camera.projection, stride=3)
+    assert len(strided) == len(range(0, camera.height, 3)) * len(range(0, camera.width, 3)) - 1
+
+
+def test_world_transform_and_ply_round_trip(tmp_path: Path) -> None:
+    points = np.array([[0.0, 0.0, 1.0], [1.0, 2.0, 3.0]])
+    to_world = np.eye(4)
+    to_world[:3, 3] = (10.0, 20.0, 30.0)
+    moved = pointcloud.to_world(points, to_world)
+    np.testing.assert_allclose(moved, points + (10, 20, 30))
+    path = tmp_path / "points.ply"
+    pointcloud.write_ply(path, moved)
+    assert path.read_bytes().startswith(b"ply\nformat binary_little_endian 1.0\n")
+    np.testing.assert_array_equal(pointcloud.read_ply(path), moved.astype(np.float32))
+
+
+def read_png(path: Path) -> np.ndarray:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    position, compressed = 8, b""
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position:position + 4])
+        kind = data[position + 4:position + 8]
+        if kind == b"IDAT":
+            compressed += data[position + 8:position + 8 + length]
+        position += 12 + length
+    rows = np.frombuffer(zlib.decompress(compressed), dtype=np.uint8).reshape(height, 1 + 3 * width)
+    assert np.all(rows[:, 0] == 0)  # filter type None
+    return rows[:, 1:].reshape(height, width, 3)
+
+
+def test_preview_shares_one_scale_and_greys_the_background(tmp_path: Path) -> None:
+    distance = np.tile(np.linspace(5.0, 6.0, 20), (10, 1)).astype(np.float32)
+    depth = np.full_like(distance, 5.0)
+    distance[0, 0] = depth[0, 0] = 0.0
+    image = preview.side_by_side(distance, depth)
+    path = tmp_path / "preview.png"
+    preview.write_png(path, image)
+    np.testing.assert_array_equal(read_png(path), image)
+    zoom = 160 // 20
+    title = 16
+    left_panel = image[title:title + 10 * zoom, :20 * zoom]
+    right_panel = image[title:title + 10 * zoom, 20 * zoom + 8:]
+    assert tuple(left_panel[0, 0]) == (96, 96, 96) == tuple(right_panel[0, 0])
+    # Depth 5.0 is the scale's minimum in both panels: the same colour as the left panel's 5.0 column.
+    np.testing.assert_array_equal(right_panel[5 * zoom, 5 * zoom], left_panel[5 * zoom, 0])
+    np.testing.assert_array_equal(left_panel[5 * zoom, -1], preview.viridis(np.array(1.0)))
+
+
+def test_viridis_endpoints_match_matplotlib() -> None:
+    # matplotlib's viridis: #440154 at 0, #21918c at 0.5, #fde725 at 1 (the fit is within 4/255).
+    expected = np.array([[0x44, 0x01, 0x54], [0x21, 0x91, 0x8C], [0xFD, 0xE7, 0x25]])
+    got = preview.viridis(np.array([0.0, 0.5, 1.0])).astype(int)
+    assert np.max(np.abs(got - expected)) <= 4
+
+
+def test_exr_channel_rename_keeps_pixels(tmp_path: Path) -> None:
+    pytest.importorskip("OpenEXR", reason="OpenEXR is a test dependency (tools/requirements-test.txt)")
+    path = tmp_path / "d.exr"
+    pixels = np.random.default_rng(3).uniform(0, 10, (6, 7)).astype(np.float32)
+    exr.write_single_channel(path, pixels, channel="V")
+    exr.rename_single_channel(path)
+    import OpenEXR
+
+    with OpenEXR.File(str(path)) as renamed:
+        assert list(renamed.channels()) == ["Y"]
+    np.testing.assert_array_equal(exr.read_single_channel(path), pixels)
+    assert [p.name for p in tmp_path.iterdir()] == ["d.exr"]
+
+
+def test_pointcloud_runs_in_plain_python_without_bpy(tmp_path: Path) -> None:
+    """``python -m depth_node pointcloud`` needs numpy and OpenEXR only (the module import is bpy-free)."""
+    pytest.importorskip("OpenEXR", reason="OpenEXR is a test dependency (tools/requirements-test.txt)")
+    camera = CAMERAS["persp"]
+    exr.write_single_channel(tmp_path / "depth.exr", np.full((camera.height, camera.width), 2.0, np.float32))
+    (tmp_path / "camera.json").write_text(json.dumps(sidecar.camera_metadata(camera, np.eye(4), 0.1, 100, 1)))
+    script = ("import sys, builtins; real = builtins.__import__\n"
+              "def guard(name, *a, **k):\n"
+              "    if name.split('.')[0] in ('bpy', 'mathutils'): raise ImportError('bpy is not allowed here')\n"
+              "    return real(name, *a, **k)\n"
+              "builtins.__import__ = guard\n"
+              "import runpy; sys.argv = ['depth_node', *sys.argv[1:]]\n"
+              "runpy.run_module('depth_node', run_name='__main__')\n")
+    args = ["pointcloud", str(tmp_path / "depth.exr"), str(tmp_path / "camera.json"), str(tmp_path / "out.ply"),
+            "--world", "--stride", "2"]
+    result = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    points = pointcloud.read_ply(tmp_path / "out.ply")
+    assert len(points) == 20 * 15
+    np.testing.assert_allclose(points[:, 2], -2.0, rtol=1e-6)  # world: the camera looks down -Z
+    again = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=REPO,
+                           env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    assert again.returncode == 1 and "--overwrite" in again.stderr
