@@ -238,12 +238,10 @@ def select_frames(available: dict[int, Path], wanted: list[int] | None) -> dict[
     return {frame: available[frame] for frame in frames}
 
 
-def wire_convert(scene: bpy.types.Scene, stage: Path, first_input: Path, to: str) -> bpy.types.Image:
+def wire_convert(scene: bpy.types.Scene, stage: Path, to: str) -> bpy.types.Node:
     """A fresh compositor: Image -> Separate Color (R) -> True Depth (either mode) -> File Output."""
     tree = compat.fresh_compositor_tree(scene)
-    image = load_input(first_input)
     image_node = tree.nodes.new("CompositorNodeImage")
-    image_node.image = image
     separate = tree.nodes.new("CompositorNodeSeparateColor")
     tree.links.new(image_node.outputs["Image"], separate.inputs[0])
     source = separate.outputs[0]  # R: exact, where Color -> Float conversion would average channels
@@ -256,29 +254,27 @@ def wire_convert(scene: bpy.types.Scene, stage: Path, first_input: Path, to: str
     tree.links.new(node.outputs[0], converted)
     tree.links.new(source, original)
     scene.render.use_compositing = True
-    return image
+    return image_node
 
 
-def load_input(path: Path) -> bpy.types.Image:
+def load_input(path: Path, size: tuple[int, int]) -> bpy.types.Image:
+    """Load one input frame (as non-colour data) and check it has the camera's size."""
+    try:
+        exr.check_structure(path)
+    except exr.ExrError as error:
+        raise JobError(str(error)) from None
     try:
         image = bpy.data.images.load(str(path), check_existing=False)
     except RuntimeError as error:
         raise JobError(f"{path}: cannot read image ({str(error).strip()})") from None
+    loaded = tuple(image.size)  # before anything else: a corrupt file crashes colour-space changes
+    if loaded != size:
+        bpy.data.images.remove(image)
+        if loaded == (0, 0):
+            raise JobError(f"{path}: cannot read image (truncated, corrupt or not an image)")
+        raise JobError(f"{path}: image is {loaded[0]}x{loaded[1]}, the camera renders {size[0]}x{size[1]}")
     image.colorspace_settings.name = "Non-Color"
     return image
-
-
-def swap_input(image: bpy.types.Image, path: Path, size: tuple[int, int]) -> None:
-    """Point ``image`` at ``path`` and check it loads with the camera's size."""
-    image.filepath = str(path)
-    image.reload()
-    if not image.has_data:
-        image.update()
-    loaded = tuple(image.size)
-    if loaded == (0, 0):
-        raise JobError(f"{path}: cannot read image (missing, truncated or not an image)")
-    if loaded != size:
-        raise JobError(f"{path}: image is {loaded[0]}x{loaded[1]}, the camera renders {size[0]}x{size[1]}")
 
 
 def convert_frames(scene: bpy.types.Scene, folder: Path, inputs: dict[int, Path], to: str) -> list[FrameResult]:
@@ -289,11 +285,13 @@ def convert_frames(scene: bpy.types.Scene, folder: Path, inputs: dict[int, Path]
         raise JobError(str(error)) from None
     results = []
     with staging(folder) as stage:
-        image = wire_convert(scene, stage, next(iter(inputs.values())), to)
+        image_node = wire_convert(scene, stage, to)
         for index, (frame, path) in enumerate(inputs.items(), start=1):
             scene.frame_set(frame)
             camera = camera_from_scene(scene, camera_at_frame(scene, frame))
-            swap_input(image, path, (camera.width, camera.height))
+            previous, image_node.image = image_node.image, load_input(path, (camera.width, camera.height))
+            if previous is not None:
+                bpy.data.images.remove(previous)
             with bpy.context.temp_override(scene=scene):
                 bpy.ops.render.render(write_still=False, scene=scene.name)
             result = finish_frame(scene, frame, stage, folder)

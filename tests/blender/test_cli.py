@@ -206,3 +206,128 @@ def test_example_never_overwrites_without_flag(td, tmp_path: Path) -> None:
     assert not (tmp_path / "suzanne").exists()
     assert run_cli(td, "example", "--output", tmp_path, "--resolution", "16x12", "--overwrite") == 0
     assert existing.read_bytes() != b"precious"
+
+
+def save_scene(path: Path, change) -> Path:
+    """Save the animated scene with ``change(scene)`` applied."""
+    import bpy
+
+    scene, _ = animated_scene()
+    change(scene)
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    return path
+
+
+def _no_camera(scene) -> None:
+    scene.timeline_markers.clear()
+    scene.camera = None
+
+
+def _eevee(scene) -> None:
+    scene.render.engine = next(e for e in ("BLENDER_EEVEE_NEXT", "BLENDER_EEVEE")
+                               if e in {i.identifier for i in scene.render.bl_rna.properties["engine"].enum_items})
+
+
+def _panoramic(scene) -> None:
+    scene.camera.data.type = "PANO"
+
+
+@pytest.mark.parametrize("change, message", [
+    (_no_camera, "has no active camera"),
+    (_eevee, "need CYCLES"),
+    (_panoramic, "'PANO'"),
+], ids=["no-camera", "eevee", "panoramic"])
+def test_render_refuses_scenes_it_cannot_do_exactly(td, tmp_path: Path, capsys, change, message: str) -> None:
+    blend = save_scene(tmp_path / "bad.blend", change)
+    out = tmp_path / "out"
+    assert run_cli(td, "render", blend, "--output", out, "--frames", "1") == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("true_depth: error:") and message in err[0], err
+    assert not list(out.rglob("*.exr"))
+
+
+@pytest.fixture
+def distance_sequence(td, animated_blend: Path, tmp_path: Path) -> Path:
+    """Frames 1-3 of the animated blend, rendered: OUT/Shot_010/distance_000[1-3].exr."""
+    assert run_cli(td, "render", animated_blend, "--output", tmp_path / "seq", "--frames", "1-3") == 0
+    return tmp_path / "seq" / "Shot_010"
+
+
+def _corrupt(folder: Path, frame: int = 1) -> None:
+    path = folder / f"distance_{frame:04d}.exr"
+    path.write_bytes(path.read_bytes()[:2000])  # the header survives, the pixels do not
+
+
+def _missing_frame(folder: Path) -> None:
+    (folder / "distance_0002.exr").unlink()
+
+
+@pytest.mark.parametrize("damage, args, message", [
+    (_corrupt, [], "distance_0001.exr: truncated"),
+    (_missing_frame, [], "lacks frame(s) 2"),
+    (None, ["--camera-json", "missing.json"], "no such file"),
+    (None, ["--camera-json", "broken.json"], "not a readable JSON"),
+    (None, ["--output-file"], "is not a folder"),
+], ids=["corrupt-exr", "missing-frame", "missing-json", "broken-json", "output-is-a-file"])
+def test_convert_errors_are_one_line_and_touch_nothing(td, animated_blend: Path, distance_sequence: Path,
+                                                       tmp_path: Path, capsys, damage, args: list,
+                                                       message: str) -> None:
+    if damage is not None:
+        damage(distance_sequence)
+    camera: Path = animated_blend
+    output = tmp_path / "converted"
+    output.mkdir()
+    (output / "keep.txt").write_text("mine")
+    if args[:1] == ["--camera-json"]:
+        camera = tmp_path / args[1]
+        if args[1] == "broken.json":
+            camera.write_text("{ nope")
+    if args[:1] == ["--output-file"]:
+        output = tmp_path / "a_file"
+        output.write_text("not a folder")
+    before = snapshot(tmp_path)
+    capsys.readouterr()
+    code = run_cli(td, "convert", distance_sequence / "distance_####.exr", "--camera", camera,
+                   "--output", output)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and message in err[0], err
+    assert snapshot(tmp_path) == before, "a failed convert must leave every file as it was"
+
+
+def test_convert_refuses_a_size_that_does_not_fit_the_camera(td, distance_sequence: Path, tmp_path: Path,
+                                                             capsys) -> None:
+    meta = json.loads((distance_sequence / "camera_0001.json").read_text())
+    meta["camera_model"]["resolution_x"] += 2
+    camera = tmp_path / "other.json"
+    camera.write_text(json.dumps(meta))
+    assert run_cli(td, "convert", distance_sequence / "distance_0001.exr", "--camera", camera,
+                   "--output", tmp_path / "out") == 1
+    assert "the camera renders" in capsys.readouterr().err
+    assert not list((tmp_path / "out").rglob("*.exr"))
+
+
+def test_outputs_are_never_overwritten_without_the_flag(td, animated_blend: Path, distance_sequence: Path,
+                                                        tmp_path: Path, capsys) -> None:
+    out = distance_sequence.parent
+    before = snapshot(out)
+    assert run_cli(td, "render", animated_blend, "--output", out, "--frames", "1-3") == 1
+    assert "--overwrite" in capsys.readouterr().err
+    ply = tmp_path / "cloud.ply"
+    ply.write_bytes(b"mine")
+    assert run_cli(td, "pointcloud", distance_sequence / "depth_0001.exr", distance_sequence / "camera_0001.json",
+                   ply) == 1
+    assert ply.read_bytes() == b"mine"
+    assert snapshot(out) == before
+
+
+def test_a_failure_mid_sequence_keeps_finished_frames_and_leaves_no_partial_files(
+        td, animated_blend: Path, distance_sequence: Path, tmp_path: Path, capsys) -> None:
+    _corrupt(distance_sequence, frame=2)
+    output = tmp_path / "converted"
+    assert run_cli(td, "convert", distance_sequence / "distance_####.exr", "--camera", animated_blend,
+                   "--output", output) == 1
+    assert "distance_0002.exr: truncated" in capsys.readouterr().err
+    folder = output / "Shot_010"
+    assert all(path.is_file() for path in frame_files(folder, 1)), "frame 1 finished before the failure"
+    assert sorted(path.name for path in folder.iterdir()) == sorted(p.name for p in frame_files(folder, 1))

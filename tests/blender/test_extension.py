@@ -26,7 +26,7 @@ def _add_menu_draw_modules() -> list[str]:
 
 def _our_handlers() -> list[str]:
     found = []
-    for name in ("depsgraph_update_post", "frame_change_post", "load_post"):
+    for name in ("depsgraph_update_post", "frame_change_post", "save_pre", "load_post"):
         found += [f"{name}:{h.__name__}" for h in getattr(bpy.app.handlers, name)
                   if getattr(h, "__module__", "").startswith(EXTENSION_MODULE)]
     return found
@@ -37,23 +37,40 @@ def test_enabled_extension_registers_operator_panel_menu_and_handlers(td) -> Non
     assert hasattr(bpy.types, "NODE_PT_true_depth")
     assert _add_menu_draw_modules().count(f"{EXTENSION_MODULE}.depth_node.ui") == 1
     assert sorted(_our_handlers()) == sorted(
-        ["depsgraph_update_post:_on_depsgraph_update", "frame_change_post:_on_depsgraph_update", "load_post:_on_load"]
+        ["depsgraph_update_post:_on_depsgraph_update", "frame_change_post:_on_depsgraph_update",
+         "save_pre:_on_save", "load_post:_on_load"]
     )
 
 
+def _cli_handles() -> list:
+    import importlib
+
+    return importlib.import_module(f"{EXTENSION_MODULE}.depth_node.ui")._cli_handles
+
+
+def test_cli_command_is_registered_and_runs(td, capsys) -> None:
+    """``blender -c true_depth ...`` (the bpy wheel cannot run -c, so the handler is called directly)."""
+    assert len(_cli_handles()) == 1
+    assert submodule(td, "ui").run_cli_command(["convert", "--help"]) == 0
+    assert "usage: true_depth convert" in capsys.readouterr().out
+    assert submodule(td, "ui").run_cli_command(["convert"]) == 2
+
+
 def test_disable_removes_everything_and_reenable_restores_it(td) -> None:
-    for _ in range(5):
+    for _ in range(20):
         addon_utils.disable(EXTENSION_MODULE, default_set=True)
         assert EXTENSION_MODULE not in bpy.context.preferences.addons
         assert not hasattr(bpy.types, "NODE_OT_true_depth_add")
         assert not hasattr(bpy.types, "NODE_PT_true_depth")
         assert not any(module.startswith(EXTENSION_MODULE) for module in _add_menu_draw_modules())
         assert _our_handlers() == []
+        assert _cli_handles() == []
         addon_utils.enable(EXTENSION_MODULE, default_set=True)
         assert EXTENSION_MODULE in bpy.context.preferences.addons
         assert hasattr(bpy.types, "NODE_OT_true_depth_add")
         assert _add_menu_draw_modules().count(f"{EXTENSION_MODULE}.depth_node.ui") == 1
-        assert len(_our_handlers()) == 3
+        assert len(_our_handlers()) == 4
+        assert len(_cli_handles()) == 1
 
 
 def test_add_menu_draws_both_modes_only_in_the_compositor(td) -> None:

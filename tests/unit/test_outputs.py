@@ -165,3 +165,19 @@ def test_pointcloud_runs_in_plain_python_without_bpy(tmp_path: Path) -> None:
     again = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=REPO,
                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
     assert again.returncode == 1 and "--overwrite" in again.stderr
+
+
+def test_exr_structure_check_finds_every_truncation(tmp_path: Path) -> None:
+    """Blender crashes on some truncated EXRs, so the CLI checks structure first."""
+    pytest.importorskip("OpenEXR", reason="OpenEXR is a test dependency (tools/requirements-test.txt)")
+    path = tmp_path / "d.exr"
+    exr.write_single_channel(path, np.random.default_rng(5).uniform(0, 9, (32, 48)).astype(np.float32))
+    data = path.read_bytes()
+    assert exr.check_structure(path) == (48, 32)
+    for length in range(0, len(data), max(1, len(data) // 97)):
+        path.write_bytes(data[:length])
+        with pytest.raises(exr.ExrError, match="not an OpenEXR|truncated|corrupt"):
+            exr.check_structure(path)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + data[8:])
+    with pytest.raises(exr.ExrError, match="not an OpenEXR file"):
+        exr.check_structure(path)
