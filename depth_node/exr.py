@@ -33,24 +33,13 @@ def check_structure(path: str | Path) -> tuple[int, int]:
         data = path.read_bytes()
     except OSError as error:
         raise ExrError(f"{path}: cannot read ({error.strerror or error})") from None
-    if len(data) < 8 or struct.unpack_from("<i", data, 0)[0] != _MAGIC:
-        raise ExrError(f"{path}: not an OpenEXR file")
+    attributes, position = _header_attributes(data, path)
     flags = struct.unpack_from("<i", data, 4)[0]
-    position, attributes = 8, {}
     try:
-        while data[position] != 0:
-            name_end = data.index(b"\0", position)
-            type_end = data.index(b"\0", name_end + 1)
-            (size,) = struct.unpack_from("<i", data, type_end + 1)
-            start = type_end + 5
-            if size < 0 or start + size > len(data):
-                raise IndexError
-            attributes[data[position:name_end].decode("latin-1")] = data[start:start + size]
-            position = start + size
-        position += 1
-        xmin, ymin, xmax, ymax = struct.unpack("<4i", attributes["dataWindow"])
-        compression = attributes["compression"][0]
-    except (IndexError, ValueError, KeyError, struct.error):
+        start, _ = attributes["dataWindow"]
+        xmin, ymin, xmax, ymax = struct.unpack_from("<4i", data, start)
+        compression = data[attributes["compression"][0]]
+    except (KeyError, struct.error):
         raise ExrError(f"{path}: truncated or corrupt OpenEXR header") from None
     width, height = xmax - xmin + 1, ymax - ymin + 1
     if width < 1 or height < 1:
@@ -96,22 +85,50 @@ OPENCV_CHANNEL = "Y"
 """OpenCV reads a lone "Y" (luminance) channel as an HxW float image; it refuses Blender's "V"."""
 
 
+def _header_attributes(data: bytes, path: Path) -> tuple[dict[str, tuple[int, int]], int]:
+    """``{name: (value start, value size)}`` of a single-part header, and the offset after it."""
+    if len(data) < 8 or struct.unpack_from("<i", data, 0)[0] != _MAGIC:
+        raise ExrError(f"{path}: not an OpenEXR file")
+    position, attributes = 8, {}
+    try:
+        while data[position] != 0:
+            name_end = data.index(b"\0", position)
+            type_end = data.index(b"\0", name_end + 1)
+            (size,) = struct.unpack_from("<i", data, type_end + 1)
+            start = type_end + 5
+            if size < 0 or start + size > len(data):
+                raise IndexError
+            attributes[data[position:name_end].decode("latin-1")] = (start, size)
+            position = start + size
+    except (IndexError, ValueError, struct.error):
+        raise ExrError(f"{path}: truncated or corrupt OpenEXR header") from None
+    return attributes, position + 1
+
+
 def rename_single_channel(path: str | Path, channel: str = OPENCV_CHANNEL) -> None:
-    """Rename the only channel of a single-part EXR in place (pixels, header and compression kept).
+    """Rename the only channel of a single-part EXR in place, by patching the header.
 
-    The new file is written next to the old one and moved over it, so a failure
-    leaves the original intact.
+    Needs no OpenEXR module and rewrites no pixels: a one-letter name replaces a
+    one-letter name, so every offset in the file stays valid. Other files (several
+    channels, longer names) are left alone and reported with :class:`ExrError`.
     """
-    import OpenEXR  # noqa: PLC0415  (optional dependency, see module docstring)
-
     path = Path(path)
-    pixels = read_single_channel(path)
-    with OpenEXR.File(str(path)) as source:
-        header = dict(source.header())
-    header.pop("channels", None)
+    if len(channel) != 1:
+        raise ValueError(f"channel must be one character (an in-place patch), got {channel!r}")
+    data = bytearray(path.read_bytes())
+    attributes, _ = _header_attributes(bytes(data), path)
+    if "channels" not in attributes:
+        raise ExrError(f"{path}: no channel list")
+    start, size = attributes["channels"]
+    # chlist: name\0, then 16 bytes (type, pLinear, reserved, x/y sampling) per channel; a final \0.
+    if size != 2 + 16 + 1 or data[start + 1] != 0:
+        raise ExrError(f"{path}: expected one channel with a one-letter name")
+    if chr(data[start]) == channel:
+        return
+    data[start] = ord(channel)
     temporary = path.with_name(f".{path.name}.tmp")
     try:
-        OpenEXR.File(header, {channel: pixels}).write(str(temporary))
+        temporary.write_bytes(bytes(data))
         temporary.replace(path)
     finally:
         temporary.unlink(missing_ok=True)

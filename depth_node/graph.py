@@ -355,6 +355,10 @@ def node_problem(node: bpy.types.Node, tree: bpy.types.NodeTree) -> str | None:
         return str(error)
     if node.get(BINDING_PROPERTY) != binding_signature(scene):
         return "camera markers changed since the node was bound: re-add the node"
+    spec = group_spec(node.node_tree[MODE_PROPERTY])
+    if not is_current(node.node_tree, spec):
+        return (f"the node group {node.node_tree.name!r} was edited by hand (or is an older version): "
+                "add a True Depth node again to rebuild it")
     return None
 
 

@@ -32,8 +32,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-GROUP_VERSION = 2
+GROUP_VERSION = 3
 """Bump whenever the generated graph changes; older groups in a .blend get rebuilt."""
+
+FLOAT32_MAX = 3.4028234663852886e38
+"""The inverse mode saturates here instead of overflowing to inf."""
 
 VERSION_PROPERTY = "true_depth_version"
 FINGERPRINT_PROPERTY = "true_depth_fingerprint"
@@ -317,8 +320,11 @@ def _per_pixel(graph: _Graph, projection: _Projection, source: SocketRef, forwar
     root = m("sqrt(1 + ratio^2)", "SQRT",
              m("Clamp", "MINIMUM", m("1 + ratio^2", "MULTIPLY_ADD", ratio, ratio, 1.0, frame=f), 1e38, frame=f),
              frame=f)
-    return m("Distance", "MULTIPLY", m("Depth x Ray Length", "MULTIPLY", source, denominator, frame=f), root,
-             frame=f)
+    distance = m("Distance x root", "MULTIPLY", m("Depth x Ray Length", "MULTIPLY", source, denominator, frame=f),
+                 root, frame=f)
+    # |ray| >= 1 can push a finite depth past float32's range: saturate (NaN stays NaN, inf becomes FLT_MAX).
+    return m("Distance", "MAXIMUM", m("Saturate High", "MINIMUM", distance, FLOAT32_MAX, frame=f),
+             -FLOAT32_MAX, frame=f)
 
 
 def build_spec(mode: str = DISTANCE_TO_DEPTH) -> GroupSpec:

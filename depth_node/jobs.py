@@ -22,7 +22,7 @@ import bpy
 import numpy as np
 
 from . import compat, exr, preview, scenes, sidecar
-from .camera import UnsupportedCameraError, camera_from_scene
+from .camera import BlenderCamera, UnsupportedCameraError, camera_from_scene
 from .cli import CliError
 from .graph import add_true_depth_node, camera_at_frame, check_cameras
 
@@ -96,8 +96,10 @@ def _read_exr(path: Path) -> np.ndarray:
 def _make_opencv_readable(path: Path) -> None:
     try:
         exr.rename_single_channel(path)
-    except ImportError:  # a Blender without the OpenEXR module: the channel stays "V"
-        pass
+    except exr.ExrError as error:
+        raise JobError(f"Blender wrote an unexpected EXR layout: {error}") from None
+    except OSError as error:
+        raise JobError(f"cannot rewrite {path}: {error.strerror or error}") from None
 
 
 def camera_json(scene: bpy.types.Scene, frame: int) -> dict:
@@ -121,22 +123,47 @@ class FrameResult:
 
 
 def finish_frame(scene: bpy.types.Scene, frame: int, stage: Path, folder: Path) -> FrameResult:
-    """Check the frame's EXRs, add preview and sidecar, and move all four files into ``folder``."""
+    """Check the frame's EXRs, add preview and sidecar, and move all four files into ``folder``.
+
+    Either all four files of the frame reach ``folder`` or none does.
+    """
     staged = frame_paths(stage, frame)
     for kind in ("depth", "distance"):
         if not staged[kind].is_file():
-            raise JobError(f"frame {frame}: Blender did not write {staged[kind].name}")
+            raise JobError(f"frame {frame}: Blender did not write {staged[kind].name} (disk full or not writable?)")
         _make_opencv_readable(staged[kind])
     depth, distance = _read_exr(staged["depth"]), _read_exr(staged["distance"])
-    preview.write_png(staged["preview"], preview.side_by_side(distance, depth))
-    staged["camera"].write_text(json.dumps(camera_json(scene, frame), indent=2) + "\n")
+    try:
+        preview.write_png(staged["preview"], preview.side_by_side(distance, depth))
+        staged["camera"].write_text(json.dumps(camera_json(scene, frame), indent=2) + "\n")
+    except OSError as error:
+        raise JobError(f"frame {frame}: cannot write into {stage}: {error.strerror or error}") from None
     final = frame_paths(folder, frame)
+    moved: list[Path] = []
     try:
         for kind in OUTPUT_KINDS:
             staged[kind].replace(final[kind])
+            moved.append(final[kind])
     except OSError as error:
+        for path in moved:
+            path.unlink(missing_ok=True)
         raise JobError(f"frame {frame}: cannot move outputs into {folder}: {error.strerror or error}") from None
     return FrameResult(frame, final, depth, distance)
+
+
+def render_and_finish(scene: bpy.types.Scene, frame: int, stage: Path, folder: Path) -> FrameResult:
+    """Render the current frame (the File Output node writes into ``stage``) and complete it."""
+    with bpy.context.temp_override(scene=scene):
+        bpy.ops.render.render(write_still=False, scene=scene.name)
+    return finish_frame(scene, frame, stage, folder)
+
+
+def check_frame_camera(scene: bpy.types.Scene, frame: int) -> BlenderCamera:
+    """The camera of ``frame``, or a :class:`JobError` naming the frame (e.g. a type keyframed to panoramic)."""
+    try:
+        return camera_from_scene(scene, camera_at_frame(scene, frame))
+    except UnsupportedCameraError as error:
+        raise JobError(f"frame {frame}: {error}") from None
 
 
 def prepare_for_exact_depth(scene: bpy.types.Scene) -> None:
@@ -147,6 +174,7 @@ def prepare_for_exact_depth(scene: bpy.types.Scene) -> None:
     scenes.setup_cycles(scene, samples=1, filter_width=0.01)
     scene.render.use_motion_blur = False
     scene.render.use_compositing = True
+    compat.use_cpu_compositor(scene)
 
 
 def wire_render(scene: bpy.types.Scene, stage: Path, source: str) -> None:
@@ -194,9 +222,8 @@ def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], sourc
         wire_render(scene, stage, source)
         for index, frame in enumerate(frames, start=1):
             scene.frame_set(frame)
-            with bpy.context.temp_override(scene=scene):
-                bpy.ops.render.render(write_still=False, scene=scene.name)
-            result = finish_frame(scene, frame, stage, folder)
+            check_frame_camera(scene, frame)
+            result = render_and_finish(scene, frame, stage, folder)
             results.append(result)
             log(f"{scene.name}: frame {frame} ({index}/{len(frames)}) -> {result.paths['depth']}")
     return results
@@ -254,6 +281,7 @@ def wire_convert(scene: bpy.types.Scene, stage: Path, to: str) -> bpy.types.Node
     tree.links.new(node.outputs[0], converted)
     tree.links.new(source, original)
     scene.render.use_compositing = True
+    compat.use_cpu_compositor(scene)
     return image_node
 
 
@@ -288,13 +316,11 @@ def convert_frames(scene: bpy.types.Scene, folder: Path, inputs: dict[int, Path]
         image_node = wire_convert(scene, stage, to)
         for index, (frame, path) in enumerate(inputs.items(), start=1):
             scene.frame_set(frame)
-            camera = camera_from_scene(scene, camera_at_frame(scene, frame))
+            camera = check_frame_camera(scene, frame)
             previous, image_node.image = image_node.image, load_input(path, (camera.width, camera.height))
             if previous is not None:
                 bpy.data.images.remove(previous)
-            with bpy.context.temp_override(scene=scene):
-                bpy.ops.render.render(write_still=False, scene=scene.name)
-            result = finish_frame(scene, frame, stage, folder)
+            result = render_and_finish(scene, frame, stage, folder)
             results.append(result)
             log(f"{scene.name}: frame {frame} ({index}/{len(inputs)}) {path.name} -> {result.paths[to]}")
     return results

@@ -39,15 +39,24 @@ _GLYPHS = {
 }
 _BACKGROUND_GREY = 96
 _SCALE = 2  # glyph pixel size
+MAX_PANEL_WIDTH = 480
+"""Wider frames are subsampled in the preview (the EXRs keep every pixel)."""
+
+
+def _viridis_polynomial(t: np.ndarray) -> np.ndarray:
+    colour = np.zeros(t.shape + (3,))
+    for coefficients in _VIRIDIS[::-1]:
+        colour = colour * t[..., np.newaxis] + coefficients
+    return np.clip(np.round(colour * 255.0), 0, 255).astype(np.uint8)
+
+
+_VIRIDIS_LUT = _viridis_polynomial(np.linspace(0.0, 1.0, 1024))
 
 
 def viridis(values: np.ndarray) -> np.ndarray:
-    """RGB uint8 colours for values in [0, 1] (clipped)."""
-    t = np.clip(values, 0.0, 1.0)[..., np.newaxis]
-    colour = np.zeros(t.shape[:-1] + (3,))
-    for coefficients in _VIRIDIS[::-1]:
-        colour = colour * t + coefficients
-    return np.clip(np.round(colour * 255.0), 0, 255).astype(np.uint8)
+    """RGB uint8 colours for values in [0, 1] (clipped; NaN counts as 0), from a 1024-entry table."""
+    t = np.nan_to_num(np.clip(values, 0.0, 1.0), nan=0.0)
+    return _VIRIDIS_LUT[np.round(t * (len(_VIRIDIS_LUT) - 1)).astype(np.intp)]
 
 
 def surface_mask(values: np.ndarray) -> np.ndarray:
@@ -77,8 +86,9 @@ def side_by_side(distance: np.ndarray, depth: np.ndarray, unit: str = "m") -> np
     low, high = (float(valid.min()), float(valid.max())) if valid.size else (0.0, 1.0)
     span = high - low if high > low else 1.0
     zoom = max(1, int(np.ceil(160 / max(distance.shape[1], 1))))
+    step = max(1, int(np.ceil(distance.shape[1] / MAX_PANEL_WIDTH)))  # large frames: every step-th pixel
     panels = []
-    for image in (distance, depth):
+    for image in (distance[::step, ::step], depth[::step, ::step]):
         colours = viridis((np.nan_to_num(image, nan=low) - low) / span)
         colours[~surface_mask(image)] = _BACKGROUND_GREY
         panels.append(np.kron(colours, np.ones((zoom, zoom, 1), dtype=np.uint8)))
@@ -109,5 +119,5 @@ def write_png(path: str | Path, rgb: np.ndarray) -> None:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6))
+    Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 1))
                            + chunk(b"IEND", b""))

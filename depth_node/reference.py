@@ -9,7 +9,11 @@ centre ``(x, y)`` let ``t = ((x - cx) / fx, (y - cy) / fy)``:
   scene units and ``depth = sign(distance) * sqrt(max(distance^2 - |t|^2, 0))``,
   so a distance shorter than the lateral offset (no real surface can give it)
   yields depth 0. The inverse is ``distance = sign(depth) * sqrt(depth^2 + |t|^2)``
-  with 0 kept at 0 (the background of an AOV).
+  with 0 kept at 0 (the background of an AOV), computed as
+  ``depth * sqrt(min(1 + |t|^2 / depth^2, 1e38))`` like the node.
+
+A float32 result of the inverse saturates at +-3.4028235e38 (float32's largest
+value) instead of overflowing to inf; NaN stays NaN.
 
 The maths runs in float64; a floating-point input keeps its dtype on output.
 """
@@ -19,6 +23,10 @@ from __future__ import annotations
 import numpy as np
 
 from .camera import PROJECTIONS
+
+ORTHO_RATIO_LIMIT = 1e38
+"""Orthographic inverse: ``1 + (lateral / depth)^2`` is capped here, as in the node (float32 range), so a
+depth below 1e-19 x the lateral offset gives ``depth * 1e19`` rather than overflowing."""
 
 
 def _check_intrinsics(K: np.ndarray) -> np.ndarray:
@@ -84,5 +92,11 @@ def depth_to_distance(depth: np.ndarray, K: np.ndarray, projection: str = "PERSP
         distance = values * ray_length(K, depth.shape)
     else:
         lateral_sq = normalized_offsets_squared(K, depth.shape)
-        distance = np.sign(values) * np.sqrt(values * values + lateral_sq)
-    return distance.astype(_output_dtype(depth))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio_sq = np.where(values == 0, 0.0, lateral_sq / (values * values))
+            distance = values * np.sqrt(np.minimum(1.0 + ratio_sq, ORTHO_RATIO_LIMIT))
+    dtype = _output_dtype(depth)
+    if dtype == np.float32:  # saturate like the node: a finite depth never becomes inf
+        limit = float(np.finfo(np.float32).max)
+        distance = np.where(np.isnan(distance), distance, np.clip(distance, -limit, limit))
+    return distance.astype(dtype)

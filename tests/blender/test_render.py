@@ -202,3 +202,40 @@ def test_panoramic_camera_after_adding_gives_zero_and_a_visible_warning(td, out_
     assert true_depth.label == "True Depth" and not true_depth.use_custom_color
     restored = read(out_dir / "node_0001.exr")
     assert relative_error(restored, np.full(restored.shape, WALL_DISTANCE)) <= CYCLES_RTOL
+
+
+def _random_cameras(count: int, seed: int = 2026) -> dict[str, object]:
+    """Seeded random cameras (fuzz): every setting the node reads, on small frames."""
+    rng = np.random.default_rng(seed)
+    cases = {}
+    for index in range(count):
+        crop = bool(rng.integers(2))
+        low_x, low_y = rng.uniform(0.0, 0.4, 2)
+        camera = CameraSetup(
+            lens=float(rng.uniform(12, 120)), sensor_width=float(rng.uniform(10, 50)),
+            sensor_height=float(rng.uniform(10, 50)), sensor_fit=str(rng.choice(["AUTO", "HORIZONTAL", "VERTICAL"])),
+            shift_x=float(rng.uniform(-0.3, 0.3)), shift_y=float(rng.uniform(-0.3, 0.3)),
+            resolution_x=int(rng.integers(16, 64)), resolution_y=int(rng.integers(16, 64)),
+            resolution_percentage=int(rng.choice([50, 75, 100, 130])),
+            pixel_aspect_x=float(rng.choice([1.0, 1.25, 2.0])), pixel_aspect_y=float(rng.choice([1.0, 1.5])),
+            projection=str(rng.choice(["PERSP", "ORTHO"])), ortho_scale=float(rng.uniform(1, 15)),
+            use_border=crop, crop_to_border=crop,
+            border=(float(low_x), float(low_x + 0.5), float(low_y), float(low_y + 0.5)) if crop
+            else (0.0, 1.0, 0.0, 1.0),
+        )
+        cases[f"random-{index:02d}-{camera.projection.lower()}"] = camera
+    return cases
+
+
+RANDOM_CAMERAS = _random_cameras(24)
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("camera", RANDOM_CAMERAS.values(), ids=RANDOM_CAMERAS.keys())
+def test_random_cameras_match_cycles(td, out_dir: Path, camera) -> None:
+    scene = new_scene(camera)
+    wire_both_modes(scene, out_dir, td)
+    render_frame(scene)
+    result = read_both_modes(out_dir, td)
+    assert result.depth_node.shape == (camera.height, camera.width)
+    check_both_modes(submodule(td, "reference"), result, camera, np.ones(result.z.shape, dtype=bool))

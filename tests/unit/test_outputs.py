@@ -132,13 +132,18 @@ def test_exr_channel_rename_keeps_pixels(tmp_path: Path) -> None:
     path = tmp_path / "d.exr"
     pixels = np.random.default_rng(3).uniform(0, 10, (6, 7)).astype(np.float32)
     exr.write_single_channel(path, pixels, channel="V")
+    size = path.stat().st_size
     exr.rename_single_channel(path)
     import OpenEXR
 
     with OpenEXR.File(str(path)) as renamed:
         assert list(renamed.channels()) == ["Y"]
     np.testing.assert_array_equal(exr.read_single_channel(path), pixels)
-    assert [p.name for p in tmp_path.iterdir()] == ["d.exr"]
+    assert [p.name for p in tmp_path.iterdir()] == ["d.exr"] and path.stat().st_size == size
+    two = tmp_path / "two.exr"
+    OpenEXR.File({"compression": OpenEXR.ZIP_COMPRESSION}, {"R": pixels, "G": pixels}).write(str(two))
+    with pytest.raises(exr.ExrError, match="one channel"):
+        exr.rename_single_channel(two)
 
 
 def test_pointcloud_runs_in_plain_python_without_bpy(tmp_path: Path) -> None:
