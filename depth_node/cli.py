@@ -216,17 +216,26 @@ def run_example(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_frames(scene, args: argparse.Namespace, frames: list[int], announce: str, job) -> int:
+    """OUT/<scene>/: refuse existing outputs (unless --overwrite), run ``job(folder)``, report."""
+    from . import jobs
+
+    folder = args.output / jobs.safe_folder_name(scene.name)
+    jobs.check_outputs_free(((folder, frame) for frame in frames), args.overwrite)
+    jobs.log(announce)
+    results = job(folder)
+    jobs.log(f"wrote {4 * len(results)} files under {folder}")
+    return 0
+
+
 def run_render(args: argparse.Namespace) -> int:
     from . import jobs
 
     scene = _open_blend(args.blend, args.scene)
     frames = args.frames or list(range(scene.frame_start, scene.frame_end + 1))
-    folder = args.output / jobs.safe_folder_name(scene.name)
-    jobs.check_outputs_free(((folder, frame) for frame in frames), args.overwrite)
-    jobs.log(f"{args.blend}: scene {scene.name!r}, {len(frames)} frame(s), distance from the {args.source}")
-    results = jobs.render_frames(scene, folder, frames, args.source)
-    jobs.log(f"wrote {4 * len(results)} files under {folder}")
-    return 0
+    return _run_frames(scene, args, frames,
+                       f"{args.blend}: scene {scene.name!r}, {len(frames)} frame(s), distance from the {args.source}",
+                       lambda folder: jobs.render_frames(scene, folder, frames, args.source))
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -255,12 +264,10 @@ def run_convert(args: argparse.Namespace) -> int:
             if key in meta:
                 setattr(camera_object.data, key, float(meta[key]))
         scene.unit_settings.scale_length = float(meta.get("unit_scale", 1.0))
-    folder = args.output / jobs.safe_folder_name(scene.name)
-    jobs.check_outputs_free(((folder, frame) for frame in inputs), args.overwrite)
-    jobs.log(f"converting {len(inputs)} frame(s) of {args.pattern} to {args.to} with the camera of {args.camera}")
-    results = jobs.convert_frames(scene, folder, inputs, args.to)
-    jobs.log(f"wrote {4 * len(results)} files under {folder}")
-    return 0
+    return _run_frames(scene, args, list(inputs),
+                       f"converting {len(inputs)} frame(s) of {args.pattern} to {args.to} with the camera of "
+                       f"{args.camera}",
+                       lambda folder: jobs.convert_frames(scene, folder, inputs, args.to))
 
 
 COMMANDS = {"example": run_example, "render": run_render, "convert": run_convert, "pointcloud": run_pointcloud}

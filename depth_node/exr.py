@@ -81,6 +81,7 @@ def read_single_channel(path: str | Path) -> np.ndarray:
     return pixels.astype(np.float32, copy=False)
 
 
+_HEADER_READ = 1 << 16
 OPENCV_CHANNEL = "Y"
 """OpenCV reads a lone "Y" (luminance) channel as an HxW float image; it refuses Blender's "V"."""
 
@@ -106,32 +107,33 @@ def _header_attributes(data: bytes, path: Path) -> tuple[dict[str, tuple[int, in
 
 
 def rename_single_channel(path: str | Path, channel: str = OPENCV_CHANNEL) -> None:
-    """Rename the only channel of a single-part EXR in place, by patching the header.
+    """Rename the only channel of a single-part EXR in place, by patching one header byte.
 
-    Needs no OpenEXR module and rewrites no pixels: a one-letter name replaces a
+    Needs no OpenEXR module and touches no pixels: a one-letter name replaces a
     one-letter name, so every offset in the file stays valid. Other files (several
     channels, longer names) are left alone and reported with :class:`ExrError`.
     """
     path = Path(path)
     if len(channel) != 1:
         raise ValueError(f"channel must be one character (an in-place patch), got {channel!r}")
-    data = bytearray(path.read_bytes())
-    attributes, _ = _header_attributes(bytes(data), path)
-    if "channels" not in attributes:
-        raise ExrError(f"{path}: no channel list")
-    start, size = attributes["channels"]
-    # chlist: name\0, then 16 bytes (type, pLinear, reserved, x/y sampling) per channel; a final \0.
-    if size != 2 + 16 + 1 or data[start + 1] != 0:
-        raise ExrError(f"{path}: expected one channel with a one-letter name")
-    if chr(data[start]) == channel:
-        return
-    data[start] = ord(channel)
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_bytes(bytes(data))
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    with path.open("r+b") as handle:
+        data = handle.read(_HEADER_READ)
+        try:
+            attributes, _ = _header_attributes(data, path)
+        except ExrError:
+            if len(data) < _HEADER_READ:
+                raise
+            data += handle.read()  # a header larger than the first read
+            attributes, _ = _header_attributes(data, path)
+        if "channels" not in attributes:
+            raise ExrError(f"{path}: no channel list")
+        start, size = attributes["channels"]
+        # chlist: name\0, then 16 bytes (type, pLinear, reserved, x/y sampling) per channel; a final \0.
+        if size != 2 + 16 + 1 or data[start + 1] != 0:
+            raise ExrError(f"{path}: expected one channel with a one-letter name")
+        if chr(data[start]) != channel:
+            handle.seek(start)
+            handle.write(channel.encode("ascii"))
 
 
 def write_single_channel(path: str | Path, pixels: np.ndarray, channel: str = OPENCV_CHANNEL) -> None:

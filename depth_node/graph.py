@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator
 
@@ -26,8 +27,9 @@ _COLUMN_WIDTH = 190.0
 _ROW_HEIGHT = 110.0
 
 
+@functools.cache
 def group_spec(mode: str) -> GroupSpec:
-    """The declarative description for ``mode`` (raises ValueError for an unknown mode)."""
+    """The declarative description for ``mode`` (raises ValueError for an unknown mode); built once."""
     return build_spec(mode)
 
 
@@ -344,8 +346,12 @@ def bound_scene(node: bpy.types.Node, tree: bpy.types.NodeTree) -> bpy.types.Sce
     return None
 
 
-def node_problem(node: bpy.types.Node, tree: bpy.types.NodeTree) -> str | None:
-    """Why ``node`` cannot give exact values right now (None when it can)."""
+def node_problem(node: bpy.types.Node, tree: bpy.types.NodeTree,
+                 current_groups: dict[str, bool] | None = None) -> str | None:
+    """Why ``node`` cannot give exact values right now (None when it can).
+
+    ``current_groups`` caches :func:`is_current` per group name across calls of one refresh.
+    """
     scene = bound_scene(node, tree)
     if scene is None:
         return "not bound to a scene"
@@ -355,8 +361,11 @@ def node_problem(node: bpy.types.Node, tree: bpy.types.NodeTree) -> str | None:
         return str(error)
     if node.get(BINDING_PROPERTY) != binding_signature(scene):
         return "camera markers changed since the node was bound: re-add the node"
-    spec = group_spec(node.node_tree[MODE_PROPERTY])
-    if not is_current(node.node_tree, spec):
+    group = node.node_tree
+    cache = {} if current_groups is None else current_groups
+    if group.name not in cache:
+        cache[group.name] = is_current(group, group_spec(group[MODE_PROPERTY]))
+    if not cache[group.name]:
         return (f"the node group {node.node_tree.name!r} was edited by hand (or is an older version): "
                 "add a True Depth node again to rebuild it")
     return None

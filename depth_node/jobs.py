@@ -158,6 +158,14 @@ def render_and_finish(scene: bpy.types.Scene, frame: int, stage: Path, folder: P
     return finish_frame(scene, frame, stage, folder)
 
 
+def _check_scene_cameras(scene: bpy.types.Scene) -> None:
+    """Fail before any work when a camera the node will be driven by is unsupported."""
+    try:
+        check_cameras(scene)
+    except UnsupportedCameraError as error:
+        raise JobError(str(error)) from None
+
+
 def check_frame_camera(scene: bpy.types.Scene, frame: int) -> BlenderCamera:
     """The camera of ``frame``, or a :class:`JobError` naming the frame (e.g. a type keyframed to panoramic)."""
     try:
@@ -212,10 +220,7 @@ def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], sourc
     """Render ``frames`` of ``scene`` into ``folder`` (outputs checked free by the caller)."""
     if source not in SOURCES:
         raise JobError(f"--source must be one of {SOURCES}, got {source!r}")
-    try:
-        check_cameras(scene)
-    except UnsupportedCameraError as error:
-        raise JobError(str(error)) from None
+    _check_scene_cameras(scene)
     prepare_for_exact_depth(scene)
     results = []
     with staging(folder) as stage:
@@ -307,10 +312,7 @@ def load_input(path: Path, size: tuple[int, int]) -> bpy.types.Image:
 
 def convert_frames(scene: bpy.types.Scene, folder: Path, inputs: dict[int, Path], to: str) -> list[FrameResult]:
     """Convert a sequence of distance (``to="depth"``) or depth EXRs through the node, frame by frame."""
-    try:
-        check_cameras(scene)
-    except UnsupportedCameraError as error:
-        raise JobError(str(error)) from None
+    _check_scene_cameras(scene)
     results = []
     with staging(folder) as stage:
         image_node = wire_convert(scene, stage, to)

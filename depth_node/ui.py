@@ -109,9 +109,10 @@ class NODE_PT_true_depth(bpy.types.Panel):
 def refresh_warnings() -> int:
     """Label and colour every True Depth node that cannot give exact values; returns how many."""
     warned = 0
+    current_groups: dict[str, bool] = {}
     for _scene, tree in compat.compositor_trees():
         for node in true_depth_nodes(tree):
-            problem = node_problem(node, tree)
+            problem = node_problem(node, tree, current_groups)
             ok = problem is None
             label = node.node_tree.name if ok else f"{node.node_tree.name}: {WARNING_LABEL}"
             if node.label != label:
