@@ -1,36 +1,48 @@
 """True Depth: ray distance <-> planar depth as a Blender compositor node group.
 
-``depth_node.camera`` and ``depth_node.reference`` import no bpy and work in any
-Python; everything that touches Blender is imported lazily, so
-``import depth_node.camera`` stays bpy-free.
+Layout: ``depth_node.core`` (camera frame and projections, numpy reference,
+graph description, file formats; imports no bpy), ``depth_node.blender``
+(group builder, binding, compat seam, scenes, UI) and ``depth_node.commands``
+(command line and jobs). ``depth_node.camera`` and ``depth_node.reference``
+are the bpy-free core modules, imported eagerly; everything that touches
+Blender is imported when first used.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-MODES = ("DISTANCE_TO_DEPTH", "DEPTH_TO_DISTANCE")
+from .core import camera, modes, reference
+from .core.modes import MODES
+
+# ``import depth_node.camera`` / ``from depth_node.reference import ...`` keep working.
+for _name, _module in (("camera", camera), ("reference", reference)):
+    sys.modules.setdefault(f"{__name__}.{_name}", _module)
+
+__all__ = ["MODES", "add_true_depth_node", "camera", "reference", "register", "unregister"]
 
 
-def add_true_depth_node(scene: Any, mode: str = "DISTANCE_TO_DEPTH", location: tuple[float, float] = (0.0, 0.0)) -> Any:
+def add_true_depth_node(scene: Any, mode: str = modes.DISTANCE_TO_DEPTH,
+                        location: tuple[float, float] = (0.0, 0.0)) -> Any:
     """Add a True Depth group node to ``scene``'s compositor, bound to its camera.
 
-    See :func:`depth_node.graph.add_true_depth_node`.
+    See :func:`depth_node.blender.binding.add_true_depth_node`.
     """
-    from .graph import add_true_depth_node as add
+    from .blender.binding import add_true_depth_node as add
 
     return add(scene, mode=mode, location=location)
 
 
 def register() -> None:
     """Register operators, menu entries and handlers (called by Blender)."""
-    from . import ui
+    from .blender import ui
 
     ui.register()
 
 
 def unregister() -> None:
     """Remove everything :func:`register` added (called by Blender)."""
-    from . import ui
+    from .blender import ui
 
     ui.unregister()

@@ -10,7 +10,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-from depth_node.camera import BlenderCamera
+from depth_node.core.camera import BlenderCamera
 
 WALL_DISTANCE = 5.0
 REFERENCE_RTOL = 2e-6  # node vs numpy on the same input: float32 arithmetic
@@ -23,7 +23,7 @@ TEST_CAMERA = {"lens": 20.0, "resolution_x": 48, "resolution_y": 32}
 
 def CameraSetup(**settings: Any) -> BlenderCamera:
     """The camera of one test case: the test defaults overridden by ``settings``."""
-    return BlenderCamera(**{**TEST_CAMERA, **settings})
+    return BlenderCamera.from_settings(**{**TEST_CAMERA, **settings})
 
 
 def apply_camera(scene: bpy.types.Scene, camera: BlenderCamera) -> None:
@@ -33,7 +33,7 @@ def apply_camera(scene: bpy.types.Scene, camera: BlenderCamera) -> None:
 
 def _scenes():
     """The installed extension's scene helpers (tests/blender/conftest.py installs it first)."""
-    return importlib.import_module("bl_ext.user_default.true_depth.depth_node.scenes")
+    return importlib.import_module("bl_ext.user_default.true_depth.depth_node.blender.scenes")
 
 
 def new_scene(camera: BlenderCamera, *, with_suzanne: bool = False, name: str = "wall") -> bpy.types.Scene:
@@ -87,7 +87,7 @@ BOTH_MODES_STEMS = ("distance", "z", "depth_node", "distance_node")
 
 def wire_both_modes(scene: bpy.types.Scene, out_dir: Path, depth_node_module: Any) -> None:
     """AOV -> True Depth and Z -> True Depth Inverse, all four written by one File Output node."""
-    compat = importlib.import_module(f"{depth_node_module.__name__}.compat")
+    compat = importlib.import_module(f"{depth_node_module.__name__}.blender.compat")
     tree = compat.compositor_tree(scene)
     layers = render_layers_node(tree, scene)
     forward = depth_node_module.add_true_depth_node(scene, mode="DISTANCE_TO_DEPTH")
@@ -101,7 +101,7 @@ def wire_both_modes(scene: bpy.types.Scene, out_dir: Path, depth_node_module: An
 
 
 def read_both_modes(out_dir: Path, depth_node_module: Any, frame: int = 1) -> BothModes:
-    read_single_channel = importlib.import_module(f"{depth_node_module.__name__}.exr").read_single_channel
+    read_single_channel = importlib.import_module(f"{depth_node_module.__name__}.core.exr").read_single_channel
     return BothModes(*(read_single_channel(out_dir / f"{stem}_{frame:04d}.exr") for stem in BOTH_MODES_STEMS))
 
 
@@ -117,8 +117,8 @@ def render_through_node(
     frame: int = 1,
 ) -> RenderResult:
     """Wire AOV (or Z, for the inverse mode) -> True Depth -> File Output, render, read the EXRs."""
-    compat = importlib.import_module(f"{depth_node_module.__name__}.compat")
-    read_single_channel = importlib.import_module(f"{depth_node_module.__name__}.exr").read_single_channel
+    compat = importlib.import_module(f"{depth_node_module.__name__}.blender.compat")
+    read_single_channel = importlib.import_module(f"{depth_node_module.__name__}.core.exr").read_single_channel
     tree = compat.compositor_tree(scene)
     layers = render_layers_node(tree, scene)
     node = depth_node_module.add_true_depth_node(scene, mode=mode)

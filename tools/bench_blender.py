@@ -25,14 +25,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from depth_node import compat, exr, reference, scenes  # noqa: E402
-from depth_node.camera import BlenderCamera  # noqa: E402
-from depth_node.graph import add_true_depth_node  # noqa: E402
+from depth_node.blender import compat, scenes  # noqa: E402
+from depth_node.blender.binding import add_true_depth_node  # noqa: E402
+from depth_node.core import exr, reference  # noqa: E402
+from depth_node.core.camera import BlenderCamera  # noqa: E402
 
 
 def synthetic_distance(width: int, height: int) -> np.ndarray:
     """A wall 5 units away seen by a 35 mm camera, plus noise: realistic values, incompressible bits."""
-    K = BlenderCamera(lens=35, resolution_x=width, resolution_y=height).matrix()
+    K = BlenderCamera.from_settings(lens=35, resolution_x=width, resolution_y=height).matrix()
     noise = np.random.default_rng(0).uniform(0.0, 0.01, (height, width))
     return (5.0 * reference.ray_length(K, (height, width)) + noise).astype(np.float32)
 
@@ -92,7 +93,7 @@ def measure(size: tuple[int, int], repeat: int, work: Path) -> dict:
     image = bpy.data.images.load(str(source))
     image.colorspace_settings.name = "Non-Color"
     built = {variant: build_scene(f"variant_{variant}", variant, image, work, size) for variant in "ab"}
-    K = BlenderCamera(lens=35, resolution_x=width, resolution_y=height).matrix()
+    K = BlenderCamera.from_settings(lens=35, resolution_x=width, resolution_y=height).matrix()
     times: dict[str, list[float]] = {"a": [], "b": [], "c": []}
     parts: list[dict[str, float]] = []
     for round_index in range(repeat + 1):  # round 0 warms up (image load, kernel compilation)
@@ -132,10 +133,11 @@ def peak_rss(size: tuple[int, int], variant: str, work: Path) -> dict:
 
 def sequence(size: tuple[int, int], frames: int, work: Path) -> dict:
     """frames/s converting a distance EXR sequence: the ``convert`` CLI vs the numpy path."""
-    from depth_node import cli, sidecar
+    from depth_node.commands import cli
+    from depth_node.core import sidecar
 
     width, height = size
-    camera = BlenderCamera(lens=35, resolution_x=width, resolution_y=height)
+    camera = BlenderCamera.from_settings(lens=35, resolution_x=width, resolution_y=height)
     inputs = work / "sequence"
     inputs.mkdir()
     base = synthetic_distance(width, height)

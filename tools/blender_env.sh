@@ -7,21 +7,29 @@
 
 TD_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TD_VENV_DIR=${TRUE_DEPTH_VENV_DIR:-$TD_REPO/.venvs}
-TD_SUPPORTED_SERIES=(4.5 5.0 5.2)
+# One line per supported Blender: series, bpy wheel pin, the Python that wheel is built for.
+# Adding a version is one line here.
+TD_VERSIONS=(
+  "4.5 4.5.15 3.11"
+  "5.0 5.0.1 3.11"
+  "5.2 5.2.3 3.13"
+  "5.3 5.3.0 3.13"
+)
+TD_SUPPORTED_SERIES=()
+for _td_line in "${TD_VERSIONS[@]}"; do TD_SUPPORTED_SERIES+=("${_td_line%% *}"); done
+unset _td_line
 
-td_bpy_pin() {  # Blender series -> bpy wheel version
-  case "$1" in
-    4.5) echo 4.5.15 ;; 5.0) echo 5.0.1 ;; 5.2) echo 5.2.3 ;;
-    *) return 1 ;;
-  esac
+_td_version_field() {  # series, field number (2 = bpy pin, 3 = Python)
+  local line
+  for line in "${TD_VERSIONS[@]}"; do
+    read -r -a parts <<<"$line"
+    if [ "${parts[0]}" = "$1" ]; then echo "${parts[$(($2 - 1))]}"; return 0; fi
+  done
+  return 1
 }
 
-td_python_series() {  # Blender series -> the Python its bpy wheel is built for
-  case "$1" in
-    4.5|5.0) echo 3.11 ;; 5.2) echo 3.13 ;;
-    *) return 1 ;;
-  esac
-}
+td_bpy_pin() { _td_version_field "$1" 2; }        # Blender series -> bpy wheel version
+td_python_series() { _td_version_field "$1" 3; }  # Blender series -> the Python its bpy wheel is built for
 
 td_log() { printf '[true-depth] %s\n' "$*" >&2; }
 

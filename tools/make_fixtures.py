@@ -16,9 +16,9 @@ import bpy
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from depth_node import compat, scenes  # noqa: E402
-from depth_node.camera import BlenderCamera  # noqa: E402
-from depth_node.graph import add_true_depth_node  # noqa: E402
+from depth_node.blender import compat, scenes  # noqa: E402
+from depth_node.blender.binding import add_true_depth_node  # noqa: E402
+from depth_node.core.camera import BlenderCamera  # noqa: E402
 
 if bpy.app.version[:2] != (4, 5):
     raise SystemExit(f"run this with Blender 4.5, not {bpy.app.version_string}")
@@ -27,7 +27,7 @@ scene = bpy.context.scene
 scene.name = "made_in_4_5"
 scenes.setup_cycles(scene)
 scenes.add_camera(scene)
-scenes.apply_camera(scene, BlenderCamera(lens=30, shift_x=0.1, resolution_x=48, resolution_y=32))
+scenes.apply_camera(scene, BlenderCamera.from_settings(lens=30, shift_x=0.1, resolution_x=48, resolution_y=32))
 scenes.add_wall(scene, 5.0)
 scenes.enable_depth_passes(scene)
 tree = compat.compositor_tree(scene)

@@ -52,7 +52,7 @@ def td(extension_zip: Path):
 
 
 def submodule(td, name: str):
-    """A submodule of the installed ``depth_node`` package (e.g. ``submodule(td, "compat")``)."""
+    """A submodule of the installed ``depth_node`` package (e.g. ``submodule(td, "blender.compat")``)."""
     return importlib.import_module(f"{td.__name__}.{name}")
 
 

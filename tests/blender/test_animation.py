@@ -21,7 +21,7 @@ from render_helpers import (
 
 
 def check_frames(td, scene, expected: dict, out_dir: Path) -> None:
-    camera_module, reference = submodule(td, "camera"), submodule(td, "reference")
+    camera_module, reference = submodule(td, "core.camera"), submodule(td, "core.reference")
     focal_lengths = set()
     for frame, camera_object in expected.items():
         scene.frame_set(frame)
@@ -102,6 +102,6 @@ def test_saved_file_renders_exactly_without_the_extension_and_split_over_two_pro
     for frame in expected:
         for stem in BOTH_MODES_STEMS:
             name = f"exr/{stem}_{frame:04d}.exr"
-            one = submodule(td, "exr").read_single_channel(whole / name)
-            two = submodule(td, "exr").read_single_channel(split / name)
+            one = submodule(td, "core.exr").read_single_channel(whole / name)
+            two = submodule(td, "core.exr").read_single_channel(split / name)
             assert np.array_equal(one, two), f"{name} differs between one process and two"

@@ -16,7 +16,7 @@ OUTPUT_NAMES = ("depth_{:04d}.exr", "distance_{:04d}.exr", "preview_{:04d}.png",
 
 
 def run_cli(td, *args: object) -> int:
-    return submodule(td, "cli").main([str(arg) for arg in args])
+    return submodule(td, "commands.cli").main([str(arg) for arg in args])
 
 
 def frame_files(folder: Path, frame: int) -> list[Path]:
@@ -38,7 +38,7 @@ def example(td, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_example_writes_every_file_and_a_flat_wall(td, example: Path) -> None:
-    read = submodule(td, "exr").read_single_channel
+    read = submodule(td, "core.exr").read_single_channel
     for scene in ("wall", "suzanne"):
         for path in frame_files(example / scene, 1):
             assert path.is_file(), f"{path} missing"
@@ -51,14 +51,14 @@ def test_example_writes_every_file_and_a_flat_wall(td, example: Path) -> None:
 
 def test_sidecar_k_matches_intrinsics_and_the_wall_back_projects_coplanar(td, example: Path) -> None:
     meta = json.loads((example / "wall" / "camera_0001.json").read_text())
-    camera = submodule(td, "camera").BlenderCamera(lens=35, resolution_x=320, resolution_y=240)
+    camera = submodule(td, "core.camera").BlenderCamera.from_settings(lens=35, resolution_x=320, resolution_y=240)
     np.testing.assert_allclose(meta["K"], camera.matrix(), rtol=1e-6)
     assert (meta["width"], meta["height"], meta["projection"]) == (320, 240, "PERSP")
     for key in ("camera_to_world_blender", "camera_to_world_opencv", "clip_start", "clip_end", "unit_scale",
                 "depth_unit", "camera_model"):
         assert key in meta, key
-    depth = submodule(td, "exr").read_single_channel(example / "wall" / "depth_0001.exr")
-    points = submodule(td, "pointcloud").depth_to_points(depth, np.array(meta["K"]))
+    depth = submodule(td, "core.exr").read_single_channel(example / "wall" / "depth_0001.exr")
+    points = submodule(td, "core.pointcloud").depth_to_points(depth, np.array(meta["K"]))
     centred = points - points.mean(axis=0)
     normal = np.linalg.svd(centred, full_matrices=False)[2][-1]
     assert np.max(np.abs(centred @ normal)) <= 1e-5 * WALL_DISTANCE
@@ -73,10 +73,10 @@ def test_suzanne_points_lie_on_the_mesh(td, example: Path, tmp_path: Path) -> No
     ply = tmp_path / "suzanne.ply"
     suzanne = example / "suzanne"
     assert run_cli(td, "pointcloud", suzanne / "depth_0001.exr", suzanne / "camera_0001.json", ply, "--world") == 0
-    points = submodule(td, "pointcloud").read_ply(ply)
+    points = submodule(td, "core.pointcloud").read_ply(ply)
     # Rebuild the example's geometry (the CLI ran in a file that is gone) and measure point-surface distances.
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
-    scenes = submodule(td, "scenes")
+    scenes = submodule(td, "blender.scenes")
     scene = bpy.context.scene
     meshes = [scenes.add_suzanne(scene), scenes.add_wall(scene, WALL_DISTANCE)]
     depsgraph = bpy.context.evaluated_depsgraph_get()
@@ -99,7 +99,7 @@ def test_exrs_read_identically_with_openexr_opencv_and_imageio(td, example: Path
     imageio = pytest.importorskip("imageio.v3", reason="imageio is a test dependency")
     for name in ("depth_0001.exr", "distance_0001.exr"):
         path = example / "suzanne" / name
-        with_openexr = submodule(td, "exr").read_single_channel(path)
+        with_openexr = submodule(td, "core.exr").read_single_channel(path)
         with_opencv = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         with_imageio = imageio.imread(path, plugin="opencv", flags=cv2.IMREAD_UNCHANGED)
         assert with_opencv is not None, f"OpenCV cannot read {path}"
@@ -110,15 +110,15 @@ def test_exrs_read_identically_with_openexr_opencv_and_imageio(td, example: Path
 
 def test_summary_reads_exrs_without_openexr_like_with_it(td, example: Path, monkeypatch) -> None:
     """A user's Blender has no OpenEXR module: the CLI then reads its EXRs with Blender's loader."""
-    jobs, exr = submodule(td, "jobs"), submodule(td, "exr")
+    base, exr = submodule(td, "commands.base"), submodule(td, "core.exr")
     path = example / "suzanne" / "depth_0001.exr"
-    with_openexr = jobs._read_exr(path)
+    with_openexr = base.read_exr(path)
 
     def no_openexr(_path):
         raise ImportError("No module named 'OpenEXR'")
 
     monkeypatch.setattr(exr, "read_single_channel", no_openexr)
-    without_openexr = jobs._read_exr(path)
+    without_openexr = base.read_exr(path)
     assert without_openexr.shape == with_openexr.shape == (240, 320)
     assert np.array_equal(without_openexr, with_openexr)
 
@@ -143,8 +143,8 @@ def test_render_writes_every_frame_exactly_and_leaves_the_file_alone(td, animate
     assert run_cli(td, "render", animated_blend, "--output", tmp_path, "--frames", frames) == 0
     assert hashlib.sha256(animated_blend.read_bytes()).hexdigest() == before
     folder = tmp_path / "Shot_010"
-    read, reference = submodule(td, "exr").read_single_channel, submodule(td, "reference")
-    sidecar = submodule(td, "sidecar")
+    read, reference = submodule(td, "core.exr").read_single_channel, submodule(td, "core.reference")
+    sidecar = submodule(td, "core.sidecar")
     projections = set()
     for frame in ANIMATION_FRAMES:
         assert all(path.is_file() for path in frame_files(folder, frame)), frame
@@ -159,13 +159,13 @@ def test_render_writes_every_frame_exactly_and_leaves_the_file_alone(td, animate
 
 def test_render_with_mist_source(td, animated_blend: Path, tmp_path: Path) -> None:
     assert run_cli(td, "render", animated_blend, "--output", tmp_path, "--frames", "1", "--source", "mist") == 0
-    depth = submodule(td, "exr").read_single_channel(tmp_path / "Shot_010" / "depth_0001.exr")
+    depth = submodule(td, "core.exr").read_single_channel(tmp_path / "Shot_010" / "depth_0001.exr")
     # Mist is a 0..1 value over the clip range (here 100 units): float32 steps of ~1e-5 relative at 5 units.
     assert relative_error(depth, np.full(depth.shape, WALL_DISTANCE)) <= 1e-4
 
 
 def test_convert_equals_render(td, animated_blend: Path, tmp_path: Path) -> None:
-    read = submodule(td, "exr").read_single_channel
+    read = submodule(td, "core.exr").read_single_channel
     rendered, converted = tmp_path / "rendered", tmp_path / "converted"
     assert run_cli(td, "render", animated_blend, "--output", rendered, "--frames", "2-4") == 0
     pattern = rendered / "Shot_010" / "distance_####.exr"

@@ -16,7 +16,8 @@ def test_zip_validates_and_leaves_development_files_out(extension_zip: Path) -> 
     result = blender_ext("validate", str(extension_zip))
     assert result.returncode == 0, result.stdout + result.stderr
     names = zipfile.ZipFile(extension_zip).namelist()
-    assert {"blender_manifest.toml", "__init__.py", "depth_node/graph.py", "depth_node/camera.py"} <= set(names)
+    assert {"blender_manifest.toml", "__init__.py", "depth_node/blender/group.py", "depth_node/core/camera.py",
+            "depth_node/commands/cli.py"} <= set(names)
     assert not [name for name in names if name.startswith(("tests/", "tools/", ".ci/", ".venvs/"))]
 
 
@@ -35,7 +36,7 @@ def _our_handlers() -> list[str]:
 def test_enabled_extension_registers_operator_panel_menu_and_handlers(td) -> None:
     assert hasattr(bpy.types, "NODE_OT_true_depth_add")
     assert hasattr(bpy.types, "NODE_PT_true_depth")
-    assert _add_menu_draw_modules().count(f"{EXTENSION_MODULE}.depth_node.ui") == 1
+    assert _add_menu_draw_modules().count(f"{EXTENSION_MODULE}.depth_node.blender.ui") == 1
     assert sorted(_our_handlers()) == sorted(
         ["depsgraph_update_post:_on_depsgraph_update", "frame_change_post:_on_depsgraph_update",
          "save_pre:_on_save", "load_post:_on_load"]
@@ -45,15 +46,15 @@ def test_enabled_extension_registers_operator_panel_menu_and_handlers(td) -> Non
 def _cli_handles() -> list:
     import importlib
 
-    return importlib.import_module(f"{EXTENSION_MODULE}.depth_node.ui")._cli_handles
+    return importlib.import_module(f"{EXTENSION_MODULE}.depth_node.blender.ui")._cli_handles
 
 
 def test_cli_command_is_registered_and_runs(td, capsys) -> None:
     """``blender -c true_depth ...`` (the bpy wheel cannot run -c, so the handler is called directly)."""
     assert len(_cli_handles()) == 1
-    assert submodule(td, "ui").run_cli_command(["convert", "--help"]) == 0
+    assert submodule(td, "blender.ui").run_cli_command(["convert", "--help"]) == 0
     assert "usage: true_depth convert" in capsys.readouterr().out
-    assert submodule(td, "ui").run_cli_command(["convert"]) == 2
+    assert submodule(td, "blender.ui").run_cli_command(["convert"]) == 2
 
 
 def test_disable_removes_everything_and_reenable_restores_it(td) -> None:
@@ -68,13 +69,13 @@ def test_disable_removes_everything_and_reenable_restores_it(td) -> None:
         addon_utils.enable(EXTENSION_MODULE, default_set=True)
         assert EXTENSION_MODULE in bpy.context.preferences.addons
         assert hasattr(bpy.types, "NODE_OT_true_depth_add")
-        assert _add_menu_draw_modules().count(f"{EXTENSION_MODULE}.depth_node.ui") == 1
+        assert _add_menu_draw_modules().count(f"{EXTENSION_MODULE}.depth_node.blender.ui") == 1
         assert len(_our_handlers()) == 4
         assert len(_cli_handles()) == 1
 
 
 def test_add_menu_draws_both_modes_only_in_the_compositor(td) -> None:
-    ui = submodule(td, "ui")
+    ui = submodule(td, "blender.ui")
     drawn = []
 
     class Layout:
@@ -100,7 +101,7 @@ def test_operator_inserts_bound_node_at_the_cursor(td, mode: str) -> None:
     from render_helpers import CameraSetup, new_scene
 
     scene = new_scene(CameraSetup())
-    tree = submodule(td, "compat").compositor_tree(scene)
+    tree = submodule(td, "blender.compat").compositor_tree(scene)
     reports = []
     operator = SimpleNamespace(mode=mode, report=lambda kind, text: reports.append((kind, text)))
     space = SimpleNamespace(type="NODE_EDITOR", tree_type="CompositorNodeTree", edit_tree=tree,
@@ -110,7 +111,7 @@ def test_operator_inserts_bound_node_at_the_cursor(td, mode: str) -> None:
     node = tree.nodes.active
     assert node.node_tree.name == ("True Depth" if mode == "DISTANCE_TO_DEPTH" else "True Depth Inverse")
     assert tuple(node.location) == (123.0, -45.0)
-    assert submodule(td, "graph").bound_scene(node, tree) == scene
+    assert submodule(td, "blender.binding").bound_scene(node, tree) == scene
 
 
 def test_operator_reports_unsupported_camera_and_adds_nothing(td) -> None:
@@ -118,7 +119,7 @@ def test_operator_reports_unsupported_camera_and_adds_nothing(td) -> None:
 
     scene = new_scene(CameraSetup())
     scene.camera.data.type = "PANO"
-    tree = submodule(td, "compat").compositor_tree(scene)
+    tree = submodule(td, "blender.compat").compositor_tree(scene)
     before = len(tree.nodes)
     reports = []
     operator = SimpleNamespace(mode="DISTANCE_TO_DEPTH", report=lambda kind, text: reports.append((kind, text)))

@@ -18,12 +18,12 @@ def group_nodes(tree):
 def test_group_is_built_from_the_description_and_stamped(td) -> None:
     scene = new_scene(CameraSetup())
     node = td.add_true_depth_node(scene)
-    spec = submodule(td, "graph_spec").build_spec("DISTANCE_TO_DEPTH")
+    spec = submodule(td, "core.graph_spec").build_spec("DISTANCE_TO_DEPTH")
     group = node.node_tree
     assert group.name == "True Depth"
     assert group["true_depth_version"] == spec.version
     assert group["true_depth_mode"] == "DISTANCE_TO_DEPTH"
-    assert group["true_depth_fingerprint"] == submodule(td, "graph").fingerprint(group)
+    assert group["true_depth_fingerprint"] == submodule(td, "blender.group").fingerprint(group)
     assert [s.name for s in node.inputs] == [s.name for s in spec.inputs]
     assert [s.name for s in node.outputs] == ["Depth"]
     interface = {item.name: item for item in group.interface.items_tree if item.item_type == "SOCKET"}
@@ -47,9 +47,9 @@ def test_adding_again_reuses_the_current_group(td) -> None:
 def test_every_camera_input_has_a_valid_simple_expression_driver_on_the_scene(td) -> None:
     scene = new_scene(CameraSetup(lens=42, shift_x=0.3, sensor_fit="VERTICAL", resolution_percentage=50))
     node = td.add_true_depth_node(scene)
-    tree = submodule(td, "compat").compositor_tree(scene)
+    tree = submodule(td, "blender.compat").compositor_tree(scene)
     drivers = {fc.data_path: fc.driver for fc in tree.animation_data.drivers}
-    spec = submodule(td, "graph_spec").build_spec("DISTANCE_TO_DEPTH")
+    spec = submodule(td, "core.graph_spec").build_spec("DISTANCE_TO_DEPTH")
     for socket_spec in spec.camera_inputs:
         index = [s.name for s in node.inputs].index(socket_spec.name)
         driver = drivers[f'nodes["{node.name}"].inputs[{index}].default_value']
@@ -76,9 +76,9 @@ def test_binding_follows_the_scene_it_was_added_to(td, tmp_path: Path) -> None:
     other.camera.data.shift_x = 0.2
     other.render.resolution_x = 40
     result = render_through_node(other, tmp_path, td)
-    tree = submodule(td, "compat").compositor_tree(other)
-    (node,) = submodule(td, "graph").true_depth_nodes(tree)
-    assert submodule(td, "graph").bound_scene(node, tree) == other
+    tree = submodule(td, "blender.compat").compositor_tree(other)
+    (node,) = submodule(td, "blender.group").true_depth_nodes(tree)
+    assert submodule(td, "blender.binding").bound_scene(node, tree) == other
     assert result.node.shape == (32, 40)
     np.testing.assert_allclose(result.node, WALL_DISTANCE, rtol=2e-5)
 
@@ -87,8 +87,8 @@ def test_hand_edited_group_is_rebuilt_when_a_node_is_added(td) -> None:
     scene = new_scene(CameraSetup())
     node = td.add_true_depth_node(scene)
     group = node.node_tree
-    graph = submodule(td, "graph")
-    spec = submodule(td, "graph_spec").build_spec("DISTANCE_TO_DEPTH")
+    graph = submodule(td, "blender.group")
+    spec = submodule(td, "core.graph_spec").build_spec("DISTANCE_TO_DEPTH")
     group.nodes["Depth"].operation = "MULTIPLY"  # a user's "fix"
     assert not graph.is_current(group, spec)
     td.add_true_depth_node(scene)
@@ -99,7 +99,7 @@ def test_hand_edited_group_is_rebuilt_when_a_node_is_added(td) -> None:
 @pytest.mark.parametrize("mode", ["DISTANCE_TO_DEPTH", "DEPTH_TO_DISTANCE"])
 def test_old_version_is_upgraded_in_place_keeping_user_links(td, mode: str) -> None:
     scene = new_scene(CameraSetup())
-    compat = submodule(td, "compat")
+    compat = submodule(td, "blender.compat")
     tree = compat.compositor_tree(scene)
     node = td.add_true_depth_node(scene, mode=mode)
     layers = render_layers_node(tree, scene)
@@ -112,14 +112,14 @@ def test_old_version_is_upgraded_in_place_keeping_user_links(td, mode: str) -> N
     node.inputs[0].driver_remove("default_value")
     tree.animation_data.drivers.remove(tree.animation_data.drivers[0])
 
-    rebuilt = submodule(td, "graph").upgrade_groups()
+    rebuilt = submodule(td, "blender.binding").upgrade_groups()
 
     assert rebuilt == [group]
     assert "Ray Length" in group.nodes
     assert node.node_tree == group
     assert node.inputs[0].is_linked and node.outputs[0].is_linked
-    assert submodule(td, "graph").bound_scene(node, tree) == scene
-    assert len(tree.animation_data.drivers) == len(submodule(td, "graph_spec").CAMERA_INPUTS)
+    assert submodule(td, "blender.binding").bound_scene(node, tree) == scene
+    assert len(tree.animation_data.drivers) == len(submodule(td, "core.graph_spec").CAMERA_INPUTS)
 
 
 def test_a_stale_group_in_a_saved_file_is_upgraded_on_load(td, tmp_path: Path) -> None:
@@ -130,9 +130,9 @@ def test_a_stale_group_in_a_saved_file_is_upgraded_on_load(td, tmp_path: Path) -
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
     bpy.ops.wm.open_mainfile(filepath=str(path))
     group = bpy.data.node_groups["True Depth"]
-    spec = submodule(td, "graph_spec").build_spec("DISTANCE_TO_DEPTH")
+    spec = submodule(td, "core.graph_spec").build_spec("DISTANCE_TO_DEPTH")
     assert group["true_depth_version"] == spec.version
-    assert submodule(td, "graph").is_current(group, spec)
+    assert submodule(td, "blender.group").is_current(group, spec)
 
 
 def test_saved_file_keeps_node_and_drivers(td, tmp_path: Path) -> None:
@@ -142,8 +142,8 @@ def test_saved_file_keeps_node_and_drivers(td, tmp_path: Path) -> None:
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
     bpy.ops.wm.open_mainfile(filepath=str(path))
     scene = bpy.data.scenes["wall"]
-    tree = submodule(td, "compat").compositor_tree(scene, create=False)
-    (node,) = submodule(td, "graph").true_depth_nodes(tree)
+    tree = submodule(td, "blender.compat").compositor_tree(scene, create=False)
+    (node,) = submodule(td, "blender.group").true_depth_nodes(tree)
     scene.camera.data.lens = 51
     scene.frame_set(1)
     assert node.inputs["Focal Length"].default_value == pytest.approx(51)
@@ -152,7 +152,7 @@ def test_saved_file_keeps_node_and_drivers(td, tmp_path: Path) -> None:
 def test_no_camera_or_bad_mode_is_refused_before_anything_is_added(td) -> None:
     scene = new_scene(CameraSetup())
     scene.camera = None
-    with pytest.raises(submodule(td, "camera").UnsupportedCameraError, match="no active camera"):
+    with pytest.raises(submodule(td, "core.camera").UnsupportedCameraError, match="no active camera"):
         td.add_true_depth_node(scene)
     scene = new_scene(CameraSetup())
     with pytest.raises(ValueError, match="mode must be one of"):
@@ -164,7 +164,7 @@ def test_intrinsics_reads_a_real_scene(td) -> None:
     camera = CameraSetup(lens=27, sensor_fit="VERTICAL", shift_x=0.2, resolution_x=61, resolution_y=41,
                          resolution_percentage=75, pixel_aspect_y=1.25)
     scene = new_scene(camera)
-    camera_module = submodule(td, "camera")
+    camera_module = submodule(td, "core.camera")
     K, size = camera_module.intrinsics(scene)
     expected = camera
     assert size == (expected.width, expected.height) == (45, 30)

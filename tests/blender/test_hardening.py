@@ -38,7 +38,7 @@ def convert_through_compositor(td, camera, pixels: np.ndarray, tmp_path: Path) -
     """Image (pixels) -> Separate R -> both modes -> File Output, compositor only; returns what was written."""
     import bpy
 
-    exr, compat, scenes = submodule(td, "exr"), submodule(td, "compat"), submodule(td, "scenes")
+    exr, compat, scenes = submodule(td, "core.exr"), submodule(td, "blender.compat"), submodule(td, "blender.scenes")
     source = tmp_path / "special.exr"
     exr.write_single_channel(source, pixels)
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
@@ -81,7 +81,7 @@ def test_special_pixel_values_have_defined_outputs_in_both_modes(td, tmp_path: P
     written = convert_through_compositor(td, camera, special_image(40, 6), tmp_path)
     seen = written["input"]  # what Blender passed to the node
     assert np.array_equal(np.isnan(seen), np.isnan(special_image(40, 6)))
-    reference = submodule(td, "reference")
+    reference = submodule(td, "core.reference")
     K = camera.matrix()
     finite_in = np.isfinite(seen)
     for mode, convert in (("depth", reference.distance_to_depth), ("distance", reference.depth_to_distance)):
@@ -100,14 +100,14 @@ def test_colour_image_is_converted_to_float_by_blender(td, tmp_path: Path) -> No
     """Linking a colour (grey: R = G = B = distance) gives the distance's result: Blender averages channels."""
     import bpy
 
-    compat, exr = submodule(td, "compat"), submodule(td, "exr")
+    compat, exr = submodule(td, "blender.compat"), submodule(td, "core.exr")
     camera = CameraSetup(lens=25, resolution_x=16, resolution_y=8)
     distance = np.random.default_rng(2).uniform(2.0, 9.0, (8, 16)).astype(np.float32)
     written = convert_through_compositor(td, camera, distance, tmp_path)
     scene = bpy.context.scene
     tree = compat.compositor_tree(scene)
     image_node = next(node for node in tree.nodes if node.bl_idname == "CompositorNodeImage")
-    forward = next(node for node in submodule(td, "graph").true_depth_nodes(tree)
+    forward = next(node for node in submodule(td, "blender.group").true_depth_nodes(tree)
                    if node.node_tree.name == "True Depth")
     tree.links.new(image_node.outputs["Image"], forward.inputs[0])  # colour straight into the float socket
     render_frame(scene)
@@ -120,19 +120,19 @@ def test_deleted_camera_is_reported_everywhere(td, tmp_path: Path, capsys) -> No
 
     scene = new_scene(CameraSetup(lens=30))
     render_through_node(scene, tmp_path, td)
-    tree = submodule(td, "compat").compositor_tree(scene)
-    (node,) = submodule(td, "graph").true_depth_nodes(tree)
+    tree = submodule(td, "blender.compat").compositor_tree(scene)
+    (node,) = submodule(td, "blender.group").true_depth_nodes(tree)
     bpy.data.objects.remove(scene.camera)
-    submodule(td, "ui").refresh_warnings()
+    submodule(td, "blender.ui").refresh_warnings()
     assert "NOT EXACT" in node.label and node.use_custom_color
-    assert "no active camera" in submodule(td, "graph").node_problem(node, tree)
-    with pytest.raises(submodule(td, "camera").UnsupportedCameraError, match="no active camera"):
+    assert "no active camera" in submodule(td, "blender.binding").node_problem(node, tree)
+    with pytest.raises(submodule(td, "core.camera").UnsupportedCameraError, match="no active camera"):
         td.add_true_depth_node(scene)
     with pytest.raises(RuntimeError):  # and Blender itself refuses to render: no stale depth can be written
         render_frame(scene)
     blend = tmp_path / "no_camera.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
-    assert submodule(td, "cli").main(["render", str(blend), "--output", str(tmp_path / "cli")]) == 1
+    assert submodule(td, "commands.cli").main(["render", str(blend), "--output", str(tmp_path / "cli")]) == 1
     assert "no active camera" in capsys.readouterr().err
 
 
@@ -147,8 +147,8 @@ def test_replaced_camera_is_followed(td, tmp_path: Path) -> None:
     scene.camera = other
     other.data.lens, other.data.shift_y = 22.0, 0.1
     render_frame(scene)
-    camera = submodule(td, "camera").camera_from_scene(scene)
-    check_both_modes(submodule(td, "reference"), read_both_modes(tmp_path, td), camera,
+    camera = submodule(td, "core.camera").camera_from_scene(scene)
+    check_both_modes(submodule(td, "core.reference"), read_both_modes(tmp_path, td), camera,
                      np.ones((camera.height, camera.width), dtype=bool))
 
 
@@ -172,7 +172,7 @@ def test_camera_type_keyframed_to_panoramic_gives_zero_on_those_frames_and_the_c
     blend = tmp_path / "type_animated.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     out = tmp_path / "cli"
-    assert submodule(td, "cli").main(["render", str(blend), "--output", str(out), "--frames", "1-4"]) == 1
+    assert submodule(td, "commands.cli").main(["render", str(blend), "--output", str(out), "--frames", "1-4"]) == 1
     assert "frame 3" in capsys.readouterr().err
     assert sorted(p.name for p in (out / scene_name).glob("depth_*.exr")) == ["depth_0001.exr", "depth_0002.exr"]
 
@@ -181,22 +181,22 @@ def test_edited_renamed_and_nested_groups(td, tmp_path: Path) -> None:
     """Edited: warned about; renamed: still recognised and exact; inside a user's own group: exact."""
     import bpy
 
-    graph, compat = submodule(td, "graph"), submodule(td, "compat")
+    graph, compat = submodule(td, "blender.binding"), submodule(td, "blender.compat")
     scene = new_scene(CameraSetup(lens=30, shift_x=0.05))
     tree = compat.compositor_tree(scene)
     first = td.add_true_depth_node(scene)
     first.node_tree.nodes["Ray Length"].mute = True
-    submodule(td, "ui").refresh_warnings()
+    submodule(td, "blender.ui").refresh_warnings()
     assert "edited by hand" in graph.node_problem(first, tree) and "NOT EXACT" in first.label
     tree.nodes.remove(first)
 
     # A renamed group and a second node in the same tree, both wired: every output exact.
     result = render_through_node(scene, tmp_path, td)
-    (node,) = graph.true_depth_nodes(tree)
+    (node,) = submodule(td, "blender.group").true_depth_nodes(tree)
     node.node_tree.name = "My Depth"
     assert graph.node_problem(node, tree) is None
     render_frame(scene)
-    renamed = submodule(td, "exr").read_single_channel(tmp_path / "node_0001.exr")
+    renamed = submodule(td, "core.exr").read_single_channel(tmp_path / "node_0001.exr")
     assert np.array_equal(renamed, result.node)
 
     # The node inside the user's own group (drivers live on that group), used in the scene's compositor.
@@ -210,12 +210,12 @@ def test_edited_renamed_and_nested_groups(td, tmp_path: Path) -> None:
     wrapper = tree.nodes.new(compat.GROUP_NODE_IDNAME)
     wrapper.node_tree = user_group
     layers = next(n for n in tree.nodes if n.bl_idname == "CompositorNodeRLayers")
-    tree.links.new(layers.outputs[submodule(td, "scenes").DISTANCE_AOV], wrapper.inputs[0])
+    tree.links.new(layers.outputs[submodule(td, "blender.scenes").DISTANCE_AOV], wrapper.inputs[0])
     _, (socket,) = compat.new_exr_file_output(tree, str(tmp_path / "nested"), ["nested_####"])
     tree.links.new(wrapper.outputs[0], socket)
     scene.camera.data.lens = 24.0  # the nested node follows the camera too
     render_frame(scene)
-    nested_depth = submodule(td, "exr").read_single_channel(tmp_path / "nested" / "nested_0001.exr")
+    nested_depth = submodule(td, "core.exr").read_single_channel(tmp_path / "nested" / "nested_0001.exr")
     assert relative_error(nested_depth, np.full(nested_depth.shape, WALL_DISTANCE)) <= CYCLES_RTOL
 
 
@@ -228,9 +228,9 @@ def test_file_made_with_blender_4_5_renders_exactly_here(td, tmp_path: Path) -> 
     bpy.ops.wm.open_mainfile(filepath=str(blend))
     scene = bpy.context.scene
     render_frame(scene)
-    camera = submodule(td, "camera").camera_from_scene(scene)
+    camera = submodule(td, "core.camera").camera_from_scene(scene)
     result = read_both_modes(tmp_path / "exr", td)
-    check_both_modes(submodule(td, "reference"), result, camera, np.ones(result.z.shape, dtype=bool))
+    check_both_modes(submodule(td, "core.reference"), result, camera, np.ones(result.z.shape, dtype=bool))
 
 
 RELOAD_CHECK = """
@@ -238,7 +238,7 @@ import os, addon_utils, bpy
 module = "bl_ext.user_default.true_depth"
 addon_utils.enable(module, default_set=False)
 bpy.ops.script.reload()
-ui = __import__(module + ".depth_node.ui", fromlist=["ui"])
+ui = __import__(module + ".depth_node.blender.ui", fromlist=["ui"])
 handlers = sum(getattr(h, "__module__", "").startswith(module) for name in
                ("depsgraph_update_post", "frame_change_post", "save_pre", "load_post")
                for h in getattr(bpy.app.handlers, name))
@@ -265,7 +265,7 @@ def test_reloading_scripts_keeps_one_registration(td) -> None:
 @pytest.mark.parametrize("failure", ["disk-full", "not-writable"])
 def test_write_failures_are_clear_and_leave_no_partial_frame(td, tmp_path: Path, monkeypatch, capsys,
                                                              failure: str) -> None:
-    jobs = submodule(td, "jobs")
+    jobs = submodule(td, "commands.jobs")
     real_replace = Path.replace
     calls = []
 
@@ -279,7 +279,7 @@ def test_write_failures_are_clear_and_leave_no_partial_frame(td, tmp_path: Path,
 
     monkeypatch.setattr(jobs.Path, "replace", failing_replace)
     out = tmp_path / "out"
-    assert submodule(td, "cli").main(["example", "--output", str(out), "--resolution", "16x12"]) == 1
+    assert submodule(td, "commands.cli").main(["example", "--output", str(out), "--resolution", "16x12"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     reason = "No space left on device" if failure == "disk-full" else "Permission denied"
     assert len(err) == 1 and reason in err[0] and "frame 1" in err[0], err

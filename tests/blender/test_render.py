@@ -49,7 +49,7 @@ WALL_CASES = {
 @pytest.mark.parametrize("camera", WALL_CASES.values(), ids=WALL_CASES.keys())
 def test_wall_distance_becomes_flat_depth(td, out_dir: Path, camera) -> None:
     scene = new_scene(camera)
-    K, (width, height) = submodule(td, "camera").intrinsics(scene)
+    K, (width, height) = submodule(td, "core.camera").intrinsics(scene)
     result = render_through_node(scene, out_dir, td)
 
     assert result.node.shape == result.distance.shape == (height, width)
@@ -57,7 +57,7 @@ def test_wall_distance_becomes_flat_depth(td, out_dir: Path, camera) -> None:
     distance_spread = (result.distance.max() - result.distance.min()) / result.distance.min()
     assert distance_spread > 0.10, "the input must vary for the test to mean anything"
     assert relative_error(result.node, np.full(result.node.shape, WALL_DISTANCE)) <= CYCLES_RTOL
-    reference = submodule(td, "reference").distance_to_depth(result.distance, K)
+    reference = submodule(td, "core.reference").distance_to_depth(result.distance, K)
     assert relative_error(result.node, reference) <= REFERENCE_RTOL
     assert relative_error(result.node, result.z) <= CYCLES_RTOL
 
@@ -91,7 +91,7 @@ CAMERA_MATRIX = _matrix()
 @pytest.mark.parametrize("camera", CAMERA_MATRIX.values(), ids=CAMERA_MATRIX.keys())
 def test_camera_matrix_both_modes_match_cycles_and_reference(td, out_dir: Path, camera) -> None:
     scene = new_scene(camera)
-    model = submodule(td, "camera").camera_from_scene(scene)
+    model = submodule(td, "core.camera").camera_from_scene(scene)
     assert (model.projection, model.width, model.height) == (camera.projection, camera.width, camera.height)
     np.testing.assert_allclose(model.matrix(), camera.matrix(), rtol=1e-6)  # RNA stores float32
     wire_both_modes(scene, out_dir, td)
@@ -101,7 +101,7 @@ def test_camera_matrix_both_modes_match_cycles_and_reference(td, out_dir: Path, 
     assert result.depth_node.dtype == np.float32
     spread = (result.distance.max() - result.distance.min()) / result.distance.min()
     assert spread > 0.05, "the input must vary for the test to mean anything"
-    check_both_modes(submodule(td, "reference"), result, camera, np.ones(result.z.shape, dtype=bool))
+    check_both_modes(submodule(td, "core.reference"), result, camera, np.ones(result.z.shape, dtype=bool))
 
 
 @pytest.mark.render
@@ -113,24 +113,25 @@ def test_border_render_without_crop_stays_exact(td, out_dir: Path, projection: s
     wire_both_modes(scene, out_dir, td)
     render_frame(scene)
     result = read_both_modes(out_dir, td)
-    assert result.depth_node.shape == (camera.full_height, camera.full_width) == (camera.height, camera.width)
+    assert result.depth_node.shape == (camera.frame.full_height, camera.frame.full_width) == (camera.height,
+                                       camera.width)
     inside = result.distance > 0
     assert 0.2 < inside.mean() < 0.5, "only the border region is rendered"
-    check_both_modes(submodule(td, "reference"), result, camera, inside)
+    check_both_modes(submodule(td, "core.reference"), result, camera, inside)
     assert np.all(result.depth_node[~inside] == 0.0)
 
 
 @pytest.mark.render
 def test_suzanne_in_front_of_the_wall_matches_z_on_hit_pixels(td, out_dir: Path) -> None:
     scene = new_scene(CameraSetup(lens=30, resolution_x=64, resolution_y=48), with_suzanne=True)
-    K, _ = submodule(td, "camera").intrinsics(scene)
+    K, _ = submodule(td, "core.camera").intrinsics(scene)
     result = render_through_node(scene, out_dir, td)
     on_monkey = result.z < WALL_DISTANCE - 0.5
     assert on_monkey.sum() > 100, "Suzanne must cover part of the frame"
     hit = result.distance > 0
     assert hit.all()
     assert np.max(np.abs(result.node[hit] - result.z[hit]) / result.z[hit]) <= CYCLES_RTOL
-    reference = submodule(td, "reference").distance_to_depth(result.distance, K)
+    reference = submodule(td, "core.reference").distance_to_depth(result.distance, K)
     assert relative_error(result.node[hit], reference[hit]) <= REFERENCE_RTOL
 
 
@@ -156,7 +157,7 @@ def test_background_pixels_give_no_nan(td, out_dir: Path, mode: str) -> None:
 @pytest.mark.render
 def test_binding_is_live_lens_change_without_re_adding(td, out_dir: Path) -> None:
     import bpy
-    read = submodule(td, "exr").read_single_channel
+    read = submodule(td, "core.exr").read_single_channel
 
     scene = new_scene(CameraSetup(lens=30))
     render_through_node(scene, out_dir, td)
@@ -180,7 +181,7 @@ def panorama_types() -> list[str]:
 @pytest.mark.parametrize("panorama_type", panorama_types())
 def test_panoramic_camera_after_adding_gives_zero_and_a_visible_warning(td, out_dir: Path,
                                                                        panorama_type: str) -> None:
-    read = submodule(td, "exr").read_single_channel
+    read = submodule(td, "core.exr").read_single_channel
     scene = new_scene(CameraSetup(lens=30))
     render_through_node(scene, out_dir, td)  # added while the camera was supported
     scene.camera.data.type = "PANO"
@@ -188,12 +189,12 @@ def test_panoramic_camera_after_adding_gives_zero_and_a_visible_warning(td, out_
     render_frame(scene)
     node = read(out_dir / "node_0001.exr")
     assert node.size > 0 and np.all(node == 0.0), "unsupported cameras must give 0, not a wrong depth"
-    tree = submodule(td, "compat").compositor_tree(scene, create=False)
-    (true_depth,) = submodule(td, "graph").true_depth_nodes(tree)
+    tree = submodule(td, "blender.compat").compositor_tree(scene, create=False)
+    (true_depth,) = submodule(td, "blender.group").true_depth_nodes(tree)
     assert "NOT EXACT" in true_depth.label
     assert true_depth.use_custom_color
-    assert panorama_type in submodule(td, "graph").node_problem(true_depth, tree)
-    with pytest.raises(submodule(td, "camera").UnsupportedCameraError, match=panorama_type):
+    assert panorama_type in submodule(td, "blender.binding").node_problem(true_depth, tree)
+    with pytest.raises(submodule(td, "core.camera").UnsupportedCameraError, match=panorama_type):
         td.add_true_depth_node(scene)
 
     # Back to a supported camera: the warning goes away and the depth is right again.
@@ -238,4 +239,4 @@ def test_random_cameras_match_cycles(td, out_dir: Path, camera) -> None:
     render_frame(scene)
     result = read_both_modes(out_dir, td)
     assert result.depth_node.shape == (camera.height, camera.width)
-    check_both_modes(submodule(td, "reference"), result, camera, np.ones(result.z.shape, dtype=bool))
+    check_both_modes(submodule(td, "core.reference"), result, camera, np.ones(result.z.shape, dtype=bool))

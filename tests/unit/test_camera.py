@@ -8,32 +8,33 @@ import numpy as np
 import pytest
 from viewplane import viewplane_k
 
-from depth_node.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene, intrinsics
+from depth_node.core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene, intrinsics
 
 CASES = {
-    "auto-landscape": BlenderCamera(lens=35, resolution_x=640, resolution_y=480),
-    "auto-portrait": BlenderCamera(lens=35, resolution_x=480, resolution_y=640),
-    "horizontal-portrait": BlenderCamera(sensor_fit="HORIZONTAL", resolution_x=480, resolution_y=640),
-    "vertical-landscape": BlenderCamera(sensor_fit="VERTICAL", sensor_height=20, resolution_x=640,
+    "auto-landscape": BlenderCamera.from_settings(lens=35, resolution_x=640, resolution_y=480),
+    "auto-portrait": BlenderCamera.from_settings(lens=35, resolution_x=480, resolution_y=640),
+    "horizontal-portrait": BlenderCamera.from_settings(sensor_fit="HORIZONTAL", resolution_x=480, resolution_y=640),
+    "vertical-landscape": BlenderCamera.from_settings(sensor_fit="VERTICAL", sensor_height=20, resolution_x=640,
                                             resolution_y=480),
-    "pixel-aspect-2": BlenderCamera(resolution_x=320, resolution_y=240, pixel_aspect_x=2.0),
-    "pixel-aspect-flips-auto": BlenderCamera(resolution_x=400, resolution_y=300, pixel_aspect_y=1.5),
-    "shift": BlenderCamera(shift_x=0.2, shift_y=-0.1, resolution_x=300, resolution_y=200),
-    "shift-vertical-fit-small-side": BlenderCamera(sensor_fit="VERTICAL", shift_x=0.15, shift_y=0.25,
+    "pixel-aspect-2": BlenderCamera.from_settings(resolution_x=320, resolution_y=240, pixel_aspect_x=2.0),
+    "pixel-aspect-flips-auto": BlenderCamera.from_settings(resolution_x=400, resolution_y=300, pixel_aspect_y=1.5),
+    "shift": BlenderCamera.from_settings(shift_x=0.2, shift_y=-0.1, resolution_x=300, resolution_y=200),
+    "shift-vertical-fit-small-side": BlenderCamera.from_settings(sensor_fit="VERTICAL", shift_x=0.15, shift_y=0.25,
                                                        resolution_x=300, resolution_y=200, pixel_aspect_x=1.3),
-    "shift-horizontal-fit-small-side": BlenderCamera(sensor_fit="HORIZONTAL", shift_x=-0.3, shift_y=0.1,
+    "shift-horizontal-fit-small-side": BlenderCamera.from_settings(sensor_fit="HORIZONTAL", shift_x=-0.3, shift_y=0.1,
                                                          resolution_x=200, resolution_y=300),
-    "percentage-truncates": BlenderCamera(resolution_x=1001, resolution_y=333, resolution_percentage=37),
-    "ortho": BlenderCamera(projection="ORTHO", ortho_scale=7.5, resolution_x=640, resolution_y=480),
-    "ortho-vertical-shift-aspect": BlenderCamera(projection="ORTHO", ortho_scale=3.0, sensor_fit="VERTICAL",
+    "percentage-truncates": BlenderCamera.from_settings(resolution_x=1001, resolution_y=333, resolution_percentage=37),
+    "ortho": BlenderCamera.from_settings(projection="ORTHO", ortho_scale=7.5, resolution_x=640, resolution_y=480),
+    "ortho-vertical-shift-aspect": BlenderCamera.from_settings(projection="ORTHO", ortho_scale=3.0,
+                                                               sensor_fit="VERTICAL",
                                                  shift_x=0.2, shift_y=-0.1, resolution_x=300, resolution_y=200,
                                                  pixel_aspect_y=1.4),
-    "border-crop": BlenderCamera(shift_x=0.1, resolution_x=48, resolution_y=32, use_border=True,
+    "border-crop": BlenderCamera.from_settings(shift_x=0.1, resolution_x=48, resolution_y=32, use_border=True,
                                  crop_to_border=True, border=(0.2, 0.7, 0.3, 0.9)),
-    "border-crop-ortho-percentage": BlenderCamera(projection="ORTHO", resolution_x=333, resolution_y=201,
+    "border-crop-ortho-percentage": BlenderCamera.from_settings(projection="ORTHO", resolution_x=333, resolution_y=201,
                                                   resolution_percentage=61, use_border=True, crop_to_border=True,
                                                   border=(0.111, 0.555, 0.249, 0.751)),
-    "border-without-crop": BlenderCamera(use_border=True, border=(0.2, 0.7, 0.3, 0.9), resolution_x=48,
+    "border-without-crop": BlenderCamera.from_settings(use_border=True, border=(0.2, 0.7, 0.3, 0.9), resolution_x=48,
                                          resolution_y=32),
 }
 
@@ -49,13 +50,14 @@ def test_matrix_matches_blender_viewplane(cam: BlenderCamera) -> None:
     [((0.2, 0.7, 0.3, 0.9), (24, 19)), ((0.111, 0.555, 0.249, 0.751), (21, 17))],
 )
 def test_crop_to_border_size_matches_blender(border: tuple, size: tuple) -> None:
-    cam = BlenderCamera(resolution_x=48, resolution_y=32, use_border=True, crop_to_border=True, border=border)
+    cam = BlenderCamera.from_settings(resolution_x=48, resolution_y=32, use_border=True, crop_to_border=True,
+                                      border=border)
     assert (cam.width, cam.height) == size
-    assert (cam.full_width, cam.full_height) == (48, 32)
+    assert (cam.frame.full_width, cam.frame.full_height) == (48, 32)
 
 
 def test_orthographic_focal_length_is_pixels_per_scene_unit() -> None:
-    K = BlenderCamera(projection="ORTHO", ortho_scale=4.0, resolution_x=400, resolution_y=300).matrix()
+    K = BlenderCamera.from_settings(projection="ORTHO", ortho_scale=4.0, resolution_x=400, resolution_y=300).matrix()
     assert K[0, 0] == K[1, 1] == 100.0
 
 
@@ -65,14 +67,15 @@ def test_resolution_percentage_truncates_like_blender() -> None:
 
 
 def test_square_pixels_have_equal_focal_lengths_and_centred_principal_point() -> None:
-    K = BlenderCamera(lens=50, sensor_width=36, resolution_x=1920, resolution_y=1080).matrix()
+    K = BlenderCamera.from_settings(lens=50, sensor_width=36, resolution_x=1920, resolution_y=1080).matrix()
     assert K[0, 0] == K[1, 1] == pytest.approx(50 / 36 * 1920)
     assert (K[0, 2], K[1, 2]) == (959.5, 539.5)
 
 
 def test_auto_fit_uses_sensor_width_even_when_vertical() -> None:
-    portrait = BlenderCamera(lens=50, sensor_width=36, sensor_height=10, resolution_x=100, resolution_y=200)
-    assert not portrait.fits_horizontally
+    portrait = BlenderCamera.from_settings(lens=50, sensor_width=36, sensor_height=10, resolution_x=100,
+                                           resolution_y=200)
+    assert not portrait.lens.fits_horizontally(portrait.frame)
     assert portrait.matrix()[1, 1] == pytest.approx(50 / 36 * 200)
 
 
@@ -93,7 +96,7 @@ def test_auto_fit_uses_sensor_width_even_when_vertical() -> None:
 )
 def test_invalid_settings_are_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        BlenderCamera(**kwargs)
+        BlenderCamera.from_settings(**kwargs)
 
 
 def fake_scene(camera_type: str = "PERSP", use_border: bool = False, crop: bool = False, camera: bool = True):
@@ -109,14 +112,15 @@ def fake_scene(camera_type: str = "PERSP", use_border: bool = False, crop: bool 
 def test_intrinsics_reads_scene_attributes() -> None:
     K, size = intrinsics(fake_scene(use_border=True))  # border without crop keeps the full frame
     assert size == (32, 24)
-    np.testing.assert_allclose(K, BlenderCamera(lens=30, shift_x=0.1, resolution_x=64, resolution_y=48,
+    np.testing.assert_allclose(K, BlenderCamera.from_settings(lens=30, shift_x=0.1, resolution_x=64, resolution_y=48,
                                                     resolution_percentage=50).matrix())
 
 
 def test_intrinsics_reads_ortho_and_crop() -> None:
     K, size = intrinsics(fake_scene("ORTHO", use_border=True, crop=True))
     assert size == (16, 12)
-    expected = BlenderCamera(projection="ORTHO", ortho_scale=5.0, shift_x=0.1, resolution_x=64, resolution_y=48,
+    expected = BlenderCamera.from_settings(projection="ORTHO", ortho_scale=5.0, shift_x=0.1, resolution_x=64,
+                                           resolution_y=48,
                              resolution_percentage=50, use_border=True, crop_to_border=True,
                              border=(0.25, 0.75, 0.0, 0.5))
     np.testing.assert_allclose(K, expected.matrix())

@@ -6,18 +6,20 @@ without Blender; the in-Blender tests check that Blender computes the same.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from depth_node.camera import BlenderCamera
-from depth_node.graph_spec import (
+from depth_node.core.camera import BlenderCamera
+from depth_node.core.graph_spec import (
     GROUP_INPUT,
     MODES,
     SocketRef,
     build_spec,
     validate_spec,
 )
-from depth_node.reference import depth_to_distance, distance_to_depth
+from depth_node.core.reference import depth_to_distance, distance_to_depth
 
 # Blender's node maths (float64 here); DIVIDE is Blender's safe division.
 MATH = {
@@ -74,6 +76,8 @@ def evaluate(spec, inputs: dict, shape: tuple[int, int]) -> np.ndarray:
 def camera_inputs(cam: BlenderCamera, camera_type: float | None = None) -> dict:
     """The values the drivers give the group's camera inputs for ``cam`` (float32, like RNA floats)."""
     f32 = np.float32
+    is_cropped = cam.frame.is_cropped
+    cam = SimpleNamespace(**cam.settings())
     return {
         "Focal Length": cam.lens, "Sensor Width": cam.sensor_width, "Sensor Height": cam.sensor_height,
         "Sensor Fit": float(("AUTO", "HORIZONTAL", "VERTICAL").index(cam.sensor_fit)),
@@ -83,7 +87,7 @@ def camera_inputs(cam: BlenderCamera, camera_type: float | None = None) -> dict:
         "Pixel Aspect X": cam.pixel_aspect_x, "Pixel Aspect Y": cam.pixel_aspect_y,
         "Ortho Scale": cam.ortho_scale,
         "Camera Type": float(("PERSP", "ORTHO").index(cam.projection)) if camera_type is None else camera_type,
-        "Crop To Border": float(cam.is_cropped),
+        "Crop To Border": float(is_cropped),
         "Border Min X": f32(cam.border[0]), "Border Max X": f32(cam.border[1]),
         "Border Min Y": f32(cam.border[2]), "Border Max Y": f32(cam.border[3]),
     }
@@ -93,7 +97,7 @@ def random_cameras(count: int, seed: int = 7) -> list[BlenderCamera]:
     rng = np.random.default_rng(seed)
     cameras = []
     for _ in range(count):
-        cameras.append(BlenderCamera(
+        cameras.append(BlenderCamera.from_settings(
             lens=float(rng.uniform(8, 200)), sensor_width=float(rng.uniform(5, 50)),
             sensor_height=float(rng.uniform(5, 50)), sensor_fit=str(rng.choice(["AUTO", "HORIZONTAL", "VERTICAL"])),
             shift_x=float(rng.uniform(-0.5, 0.5)), shift_y=float(rng.uniform(-0.5, 0.5)),
@@ -116,7 +120,7 @@ def test_spec_is_consistent(mode: str) -> None:
 
 
 def camera_id(cam: BlenderCamera) -> str:
-    return f"{cam.projection}-{cam.sensor_fit}-{cam.width}x{cam.height}-crop{cam.is_cropped:d}"
+    return f"{cam.projection}-{cam.lens.sensor_fit}-{cam.width}x{cam.height}-crop{cam.frame.is_cropped:d}"
 
 
 @pytest.mark.parametrize("cam", random_cameras(40), ids=camera_id)
@@ -126,7 +130,7 @@ def test_graph_maths_equals_reference(cam: BlenderCamera, mode: str) -> None:
     shape = (cam.height, cam.width)
     source = np.random.default_rng(1).uniform(1, 100, size=shape)
     if cam.projection == "ORTHO" and mode == "DISTANCE_TO_DEPTH":
-        source = np.hypot(source, cam.ortho_scale * 2)  # a real surface is farther than the lateral offset
+        source = np.hypot(source, cam.lens.ortho_scale * 2)  # a real surface is farther than the lateral offset
     got = evaluate(spec, {spec.inputs[0].name: source, **camera_inputs(cam)}, shape)
     convert = distance_to_depth if mode == "DISTANCE_TO_DEPTH" else depth_to_distance
     np.testing.assert_allclose(got, convert(source, cam.matrix(), cam.projection), rtol=1e-11)
@@ -134,7 +138,7 @@ def test_graph_maths_equals_reference(cam: BlenderCamera, mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_graph_defines_special_values_like_the_reference(mode: str) -> None:
-    cam = BlenderCamera(projection="ORTHO", ortho_scale=10.0, resolution_x=6, resolution_y=4)
+    cam = BlenderCamera.from_settings(projection="ORTHO", ortho_scale=10.0, resolution_x=6, resolution_y=4)
     spec = build_spec(mode)
     source = np.array([[0.0, 0.01, -0.01, 1e-15, 25.0, -25.0]] * 4)
     got = evaluate(spec, {spec.inputs[0].name: source, **camera_inputs(cam)}, source.shape)
@@ -164,3 +168,31 @@ def test_every_camera_input_is_a_driven_scene_property() -> None:
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="mode must be one of"):
         build_spec("DEPTH_TO_DEPTH")
+
+
+def test_validate_spec_reports_use_before_definition_and_unknown_references() -> None:
+    import dataclasses
+
+    spec = build_spec("DISTANCE_TO_DEPTH")
+    first, second = spec.nodes[0], spec.nodes[1]
+    swapped = dataclasses.replace(spec, nodes=(second, first) + spec.nodes[2:])
+    uses_first = any(isinstance(v, SocketRef) and v.node == first.name for _, v in second.inputs)
+    errors = validate_spec(swapped)
+    if uses_first:
+        assert any("before it is defined" in error for error in errors)
+    broken = dataclasses.replace(spec, nodes=spec.nodes + (dataclasses.replace(
+        spec.nodes[0], name="Dangling", inputs=((0, SocketRef("Nowhere", 0)), (1, SocketRef(GROUP_INPUT, "Nope")))),))
+    errors = validate_spec(broken)
+    assert "Dangling[0]: unknown node 'Nowhere'" in errors
+    assert "Dangling[1]: unknown group input 'Nope'" in errors
+    late = dataclasses.replace(spec, nodes=(dataclasses.replace(
+        spec.nodes[-1], name="Early", inputs=((0, SocketRef(spec.nodes[-1].name, 0)),)),) + spec.nodes)
+    assert f"Early uses {spec.nodes[-1].name} before it is defined" in validate_spec(late)
+
+
+def test_build_spec_validates_what_it_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from depth_node.core import graph_spec
+
+    monkeypatch.setattr(graph_spec, "validate_spec", lambda spec: ["a planted problem"])
+    with pytest.raises(ValueError, match="a planted problem"):
+        graph_spec.build_spec("DISTANCE_TO_DEPTH")

@@ -13,16 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from depth_node import exr, pointcloud, preview, sidecar
-from depth_node.camera import BlenderCamera
-from depth_node.reference import depth_to_distance
+from depth_node.core import exr, pointcloud, preview, sidecar
+from depth_node.core.camera import BlenderCamera
+from depth_node.core.reference import depth_to_distance
 
 REPO = Path(__file__).resolve().parents[2]
 CAMERAS = {
-    "persp": BlenderCamera(lens=30, resolution_x=40, resolution_y=30, shift_x=0.1),
-    "persp-aspect-vertical": BlenderCamera(lens=50, sensor_fit="VERTICAL", resolution_x=30, resolution_y=40,
+    "persp": BlenderCamera.from_settings(lens=30, resolution_x=40, resolution_y=30, shift_x=0.1),
+    "persp-aspect-vertical": BlenderCamera.from_settings(lens=50, sensor_fit="VERTICAL", resolution_x=30,
+                                                         resolution_y=40,
                                            pixel_aspect_x=1.7, shift_y=-0.2),
-    "ortho-crop": BlenderCamera(projection="ORTHO", ortho_scale=3.0, resolution_x=40, resolution_y=30,
+    "ortho-crop": BlenderCamera.from_settings(projection="ORTHO", ortho_scale=3.0, resolution_x=40, resolution_y=30,
                                 use_border=True, crop_to_border=True, border=(0.1, 0.9, 0.2, 0.8)),
 }
 
@@ -31,7 +32,7 @@ CAMERAS = {
 def test_from_matrix_rebuilds_the_same_projection(camera: BlenderCamera) -> None:
     rebuilt = BlenderCamera.from_matrix(camera.matrix(), camera.width, camera.height, camera.projection)
     np.testing.assert_allclose(rebuilt.matrix(), camera.matrix(), rtol=1e-12, atol=1e-9)
-    assert rebuilt.pixel_aspect_x >= 1 and rebuilt.pixel_aspect_y >= 1  # Blender's minimum
+    assert rebuilt.frame.pixel_aspect_x >= 1 and rebuilt.frame.pixel_aspect_y >= 1  # Blender's minimum
 
 
 @pytest.mark.parametrize("camera", CAMERAS.values(), ids=CAMERAS.keys())
@@ -186,3 +187,35 @@ def test_exr_structure_check_finds_every_truncation(tmp_path: Path) -> None:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + data[8:])
     with pytest.raises(exr.ExrError, match="not an OpenEXR file"):
         exr.check_structure(path)
+
+
+def test_plain_python_without_openexr_gives_one_line_and_exit_1(tmp_path: Path) -> None:
+    """No OpenEXR and no Blender: ``pointcloud`` says what it needs in one line instead of a traceback."""
+    camera = CAMERAS["persp"]
+    meta = sidecar.camera_metadata(camera, np.eye(4), 0.1, 100.0, 1.0)
+    (tmp_path / "camera.json").write_text(json.dumps(meta))
+    (tmp_path / "depth.exr").write_bytes(b"not read")
+    code = ("import sys\nsys.modules['OpenEXR'] = None\nsys.modules['bpy'] = None\n"
+            "from depth_node.commands.cli import main\n"
+            f"sys.exit(main(['pointcloud', {str(tmp_path / 'depth.exr')!r}, {str(tmp_path / 'camera.json')!r}, "
+            f"{str(tmp_path / 'out.ply')!r}]))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "OpenEXR" in result.stderr and result.stderr.startswith("true_depth: error: ")
+    assert not (tmp_path / "out.ply").exists()
+
+
+def test_output_table_drives_paths_help_and_selection(tmp_path: Path) -> None:
+    from depth_node.core import outputs
+
+    assert [kind.name for kind in outputs.DEFAULT_KINDS] == ["depth", "distance", "preview", "camera"]
+    paths = outputs.frame_paths(tmp_path, 7)
+    assert paths == {kind.name: tmp_path / f"{kind.name}_0007.{kind.extension}" for kind in outputs.OUTPUT_KINDS}
+    assert all(f"{kind.name}_####.{kind.extension}" in outputs.describe() for kind in outputs.DEFAULT_KINDS)
+    assert [kind.name for kind in outputs.select(["camera", "depth"])] == ["depth", "camera"]
+    with pytest.raises(ValueError, match="unknown output kind"):
+        outputs.select(["depth", "normals"])
+    produced = [kind for kind in outputs.OUTPUT_KINDS if (kind.graph_value is None) == (kind.write is None)]
+    assert not produced, "every kind is made either by the File Output node or by a Python step"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from depth_node.camera import BlenderCamera
-from depth_node.reference import depth_to_distance, distance_to_depth, ray_length
+from depth_node.core.camera import BlenderCamera
+from depth_node.core.reference import depth_to_distance, distance_to_depth, ray_length
 
 
 def plane_distances(K: np.ndarray, shape: tuple[int, int], normal: np.ndarray, offset: float,
@@ -30,14 +30,17 @@ def plane_distances(K: np.ndarray, shape: tuple[int, int], normal: np.ndarray, o
 
 
 CAMERAS = [
-    BlenderCamera(lens=20, resolution_x=48, resolution_y=32),
-    BlenderCamera(lens=35, sensor_fit="VERTICAL", shift_x=0.2, shift_y=-0.3, resolution_x=40, resolution_y=60,
+    BlenderCamera.from_settings(lens=20, resolution_x=48, resolution_y=32),
+    BlenderCamera.from_settings(lens=35, sensor_fit="VERTICAL", shift_x=0.2, shift_y=-0.3, resolution_x=40,
+                                resolution_y=60,
                       pixel_aspect_x=2.0),
-    BlenderCamera(lens=85, resolution_x=64, resolution_y=64, resolution_percentage=50, pixel_aspect_y=1.7),
-    BlenderCamera(lens=24, resolution_x=48, resolution_y=32, use_border=True, crop_to_border=True,
+    BlenderCamera.from_settings(lens=85, resolution_x=64, resolution_y=64, resolution_percentage=50,
+                                pixel_aspect_y=1.7),
+    BlenderCamera.from_settings(lens=24, resolution_x=48, resolution_y=32, use_border=True, crop_to_border=True,
                   border=(0.1, 0.6, 0.2, 0.9), shift_y=0.1),
-    BlenderCamera(projection="ORTHO", ortho_scale=4.0, resolution_x=48, resolution_y=32, shift_x=0.1),
-    BlenderCamera(projection="ORTHO", ortho_scale=2.5, sensor_fit="VERTICAL", resolution_x=40, resolution_y=60,
+    BlenderCamera.from_settings(projection="ORTHO", ortho_scale=4.0, resolution_x=48, resolution_y=32, shift_x=0.1),
+    BlenderCamera.from_settings(projection="ORTHO", ortho_scale=2.5, sensor_fit="VERTICAL", resolution_x=40,
+                                resolution_y=60,
                   pixel_aspect_x=1.5, use_border=True, crop_to_border=True, border=(0.3, 0.8, 0.0, 0.5)),
 ]
 
@@ -54,7 +57,7 @@ def test_distance_to_depth_matches_ray_plane_geometry(cam: BlenderCamera, normal
 
 
 def test_ortho_distance_shorter_than_lateral_offset_gives_zero_not_nan() -> None:
-    K = BlenderCamera(projection="ORTHO", ortho_scale=10.0, resolution_x=8, resolution_y=8).matrix()
+    K = BlenderCamera.from_settings(projection="ORTHO", ortho_scale=10.0, resolution_x=8, resolution_y=8).matrix()
     distance = np.array([[0.0, 0.1, -0.1, 20.0]] * 2, dtype=np.float32)
     depth = distance_to_depth(distance, K, "ORTHO")
     assert np.all(np.isfinite(depth))
@@ -72,7 +75,7 @@ def test_fronto_parallel_wall_comes_out_flat() -> None:
 
 
 def test_centre_pixel_of_odd_image_has_unit_ray_length() -> None:
-    K = BlenderCamera(resolution_x=5, resolution_y=3).matrix()
+    K = BlenderCamera.from_settings(resolution_x=5, resolution_y=3).matrix()
     lengths = ray_length(K, (3, 5))
     assert lengths[1, 2] == 1.0
     assert lengths.min() == 1.0
@@ -80,7 +83,7 @@ def test_centre_pixel_of_odd_image_has_unit_ray_length() -> None:
 
 def test_original_writeup_formula_is_measurably_wrong() -> None:
     """The write-up's fixed focal 500 and centre width//2 are what this project replaces."""
-    cam = BlenderCamera(lens=50, resolution_x=640, resolution_y=480)
+    cam = BlenderCamera.from_settings(lens=50, resolution_x=640, resolution_y=480)
     distance, depth = plane_distances(cam.matrix(), (480, 640), np.array([0, 0, 1.0]), 5.0)
     x, y = np.meshgrid(np.arange(640) - 640 // 2, np.arange(480) - 480 // 2)
     writeup = distance / np.sqrt(1 + (x / 500.0) ** 2 + (y / 500.0) ** 2)
@@ -89,7 +92,7 @@ def test_original_writeup_formula_is_measurably_wrong() -> None:
 
 
 def test_integer_input_gives_float64() -> None:
-    K = BlenderCamera(resolution_x=4, resolution_y=4).matrix()
+    K = BlenderCamera.from_settings(resolution_x=4, resolution_y=4).matrix()
     assert distance_to_depth(np.full((4, 4), 7, dtype=np.int32), K).dtype == np.float64
 
 

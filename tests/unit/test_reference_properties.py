@@ -7,8 +7,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from test_reference import plane_distances
 
-from depth_node.camera import BlenderCamera
-from depth_node.reference import depth_to_distance, distance_to_depth
+from depth_node.core.camera import BlenderCamera
+from depth_node.core.reference import depth_to_distance, distance_to_depth
 
 finite = {"allow_nan": False, "allow_infinity": False}
 
@@ -41,7 +41,7 @@ def cameras(draw: st.DrawFn) -> BlenderCamera:
                 min_y, draw(st.floats(min_y + 0.5, 1.0, **finite))),
     )
     try:
-        return BlenderCamera(**settings)
+        return BlenderCamera.from_settings(**settings)
     except ValueError:  # a crop of less than one pixel: Blender refuses to render it too
         assume(False)
         raise

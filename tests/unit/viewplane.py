@@ -9,10 +9,13 @@ shares no code or formula with depth_node.camera.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 
-def viewplane_k(cam) -> np.ndarray:
+def viewplane_k(camera) -> np.ndarray:
+    cam = SimpleNamespace(**camera.settings())
     winx = cam.resolution_x * cam.resolution_percentage // 100
     winy = cam.resolution_y * cam.resolution_percentage // 100
     aspx, aspy = cam.pixel_aspect_x, cam.pixel_aspect_y

@@ -1,6 +1,6 @@
 """Depth images to point clouds and binary PLY files. Imports no bpy (numpy only).
 
-Points are in the OpenCV camera frame of :mod:`depth_node.camera` (x right,
+Points are in the OpenCV camera frame of :mod:`depth_node.core.camera` (x right,
 y down, z forward), or in world coordinates with a camera-to-world matrix in
 the OpenCV convention (the camera JSON's ``camera_to_world_opencv``).
 """
@@ -11,35 +11,28 @@ from pathlib import Path
 
 import numpy as np
 
-from .camera import PROJECTIONS
 from .preview import surface_mask
+from .projection import Projection
+from .reference import unproject
 
 
-def depth_to_points(depth: np.ndarray, K: np.ndarray, projection: str = "PERSP", stride: int = 1,
+def depth_to_points(depth: np.ndarray, K: np.ndarray, projection: str | Projection = "PERSP", stride: int = 1,
                     max_depth: float | None = None) -> np.ndarray:
     """An Nx3 float64 array of the surface points of ``depth`` (every ``stride``-th row and column).
 
     Background pixels (0, negative, non-finite, >= 1e9, or beyond ``max_depth``) are dropped.
     """
-    if projection not in PROJECTIONS:
-        raise ValueError(f"projection must be one of {PROJECTIONS}, got {projection!r}")
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
     depth = np.asarray(depth)
     if depth.ndim != 2:
         raise ValueError(f"expected an HxW depth image, got shape {depth.shape}")
-    K = np.asarray(K, dtype=np.float64)
     rows, columns = np.mgrid[0:depth.shape[0]:stride, 0:depth.shape[1]:stride]
     z = depth[rows, columns].astype(np.float64)
     keep = surface_mask(z)
     if max_depth is not None:
         keep &= z <= max_depth
-    z, rows, columns = z[keep], rows[keep], columns[keep]
-    tx = (columns - K[0, 2]) / K[0, 0]
-    ty = (rows - K[1, 2]) / K[1, 1]
-    if projection == "PERSP":
-        return np.stack([tx * z, ty * z, z], axis=-1)
-    return np.stack([tx, ty, z], axis=-1)
+    return unproject(z[keep], K, projection, rows[keep], columns[keep])
 
 
 def to_world(points: np.ndarray, camera_to_world: np.ndarray) -> np.ndarray:

@@ -2,19 +2,19 @@
 
 Keys (all lengths in scene units unless noted):
 
-* ``K``: 3x3 intrinsics of the written image (OpenCV convention, see :mod:`depth_node.camera`);
+* ``K``: 3x3 intrinsics of the written image (OpenCV convention, see :mod:`depth_node.core.camera`);
   for ``projection == "ORTHO"`` K maps pixels to lateral offsets (fx = pixels per unit);
 * ``width``, ``height``: image size in pixels; ``projection``: ``"PERSP"`` or ``"ORTHO"``;
+* ``projection_model``: how a pixel maps to a ray (the projection's own description);
 * ``camera_to_world_blender`` / ``camera_to_world_opencv``: 4x4 matrices (camera looking down -Z, +Y up /
   down +Z, +Y down);
 * ``clip_start``, ``clip_end``, ``unit_scale`` (metres per scene unit), ``depth_unit``;
-* ``camera_model``: every Blender setting of :class:`~depth_node.camera.BlenderCamera`;
+* ``camera_model``: every Blender setting of :class:`~depth_node.core.camera.BlenderCamera` (flat names);
 * ``blender``: version, scene, camera object and frame (informational).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -41,13 +41,14 @@ def camera_metadata(camera: BlenderCamera, camera_to_world_blender: Any, clip_st
         "width": camera.width,
         "height": camera.height,
         "projection": camera.projection,
+        "projection_model": camera.model.describe(),
         "camera_to_world_blender": to_world.tolist(),
         "camera_to_world_opencv": (to_world @ BLENDER_TO_OPENCV_CAMERA).tolist(),
         "clip_start": float(clip_start),
         "clip_end": float(clip_end),
         "unit_scale": float(unit_scale),
         "depth_unit": DEPTH_UNIT,
-        "camera_model": dataclasses.asdict(camera),
+        "camera_model": camera.settings(),
         "blender": blender or {},
     }
 
@@ -56,9 +57,7 @@ def camera_from_metadata(meta: dict) -> BlenderCamera:
     """The camera a sidecar describes: from ``camera_model`` when present, else from ``K`` and the size."""
     try:
         if "camera_model" in meta:
-            settings = dict(meta["camera_model"])
-            settings["border"] = tuple(settings.get("border", (0.0, 1.0, 0.0, 1.0)))
-            return BlenderCamera(**settings)
+            return BlenderCamera.from_settings(**meta["camera_model"])
         return BlenderCamera.from_matrix(meta["K"], int(meta["width"]), int(meta["height"]),
                                          meta.get("projection", "PERSP"))
     except KeyError as error:

@@ -7,24 +7,22 @@ import textwrap
 import bpy
 from bpy.app.handlers import persistent
 
+from ..core.camera import UnsupportedCameraError, camera_from_scene
+from ..core.graph_spec import MODE_PROPERTY
+from ..core.modes import DISTANCE_TO_DEPTH, MODE_TABLE
 from . import compat
-from .camera import UnsupportedCameraError, camera_from_scene
-from .graph import (
+from .binding import (
     add_true_depth_node,
     bound_scene,
     node_problem,
     refresh_bindings,
-    true_depth_nodes,
     upgrade_groups,
 )
-from .graph_spec import MODE_PROPERTY
+from .group import true_depth_nodes
 
 WARNING_COLOR = (0.75, 0.12, 0.1)
 WARNING_LABEL = "NOT EXACT (see sidebar)"
-_MODE_ITEMS = (
-    ("DISTANCE_TO_DEPTH", "Distance to Depth", "Ray distance in, planar depth out"),
-    ("DEPTH_TO_DISTANCE", "Depth to Distance", "Planar depth in, ray distance out"),
-)
+_MODE_ITEMS = tuple((mode.id, mode.label, mode.description) for mode in MODE_TABLE.values())
 
 
 def _in_compositor(context: bpy.types.Context) -> bool:
@@ -39,11 +37,28 @@ class NODE_OT_true_depth_add(bpy.types.Operator):
     bl_label = "True Depth"
     bl_options = {"REGISTER", "UNDO"}
 
-    mode: bpy.props.EnumProperty(name="Mode", items=_MODE_ITEMS, default="DISTANCE_TO_DEPTH")
+    mode: bpy.props.EnumProperty(name="Mode", items=_MODE_ITEMS, default=DISTANCE_TO_DEPTH)
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        return _in_compositor(context) and context.space_data.edit_tree is not None
+        # As Blender's own NodeAddOperator: a compositor editor with a tree that may be edited (not linked).
+        if not _in_compositor(context):
+            return False
+        tree = context.space_data.edit_tree
+        return tree is not None and tree.is_editable
+
+    @staticmethod
+    def store_mouse_cursor(context: bpy.types.Context, event: bpy.types.Event) -> None:
+        """Put the node editor's cursor under the mouse (or at the view centre), as Blender's add operators do."""
+        space = context.space_data
+        if context.region is not None and context.region.type == "WINDOW":
+            space.cursor_location_from_region(event.mouse_region_x, event.mouse_region_y)
+        else:
+            space.cursor_location = space.edit_tree.view_center
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        self.store_mouse_cursor(context, event)
+        return self.execute(context)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         space = context.space_data
@@ -147,7 +162,7 @@ def _on_load(_filepath: str = "", *_args: object) -> None:
 
 def run_cli_command(argv: list[str]) -> int:
     """``blender -c true_depth ...`` (registered with bpy.utils.register_cli_command)."""
-    from .cli import main
+    from ..commands.cli import main
 
     return main(argv)
 

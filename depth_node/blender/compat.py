@@ -6,6 +6,10 @@
   ``directory``, ``file_name`` and ``file_output_items`` and needs
   ``format.media_type = 'IMAGE'`` before an image format can be chosen.
 * 5.x has no CompositorNodeComposite; the Render Layers node alone drives the render.
+* ``driver_add()`` makes an identity curve on 4.5 (a GENERATOR modifier) but, on 5.x, two Bezier keys
+  at (0, 0) and (1, 1) that move values in (0, 1) by 1-2 ulp and snap values within ~1e-4 of 0 or 1
+  onto them (measured on 5.0.1/5.2.3: border 0.25 arrived as 0.24999999, so floor(0.25 * 60) gave 14;
+  crops were 0.2-1.4 % off). :func:`exact_driver_curve` removes both: the value passes unchanged.
 * 5.2 defaults ``render.compositor_device`` to GPU; without a usable GPU that
   doubles compositing time (measured: 124 vs 61 ms for a 1080p EXR pass).
 """
@@ -61,6 +65,21 @@ def compositor_trees() -> Iterator[tuple[bpy.types.Scene, bpy.types.NodeTree]]:
             yield scene, tree
 
 
+def exact_driver_curve(fcurve: bpy.types.FCurve) -> None:
+    """Make a driver's F-curve pass the driver's value through unchanged (no keys, no modifiers)."""
+    fcurve.keyframe_points.clear()
+    for modifier in list(fcurve.modifiers):
+        fcurve.modifiers.remove(modifier)
+
+
+def set_output_directory(node: bpy.types.Node, directory: str) -> None:
+    """The folder a File Output node writes into."""
+    if USES_COMPOSITING_NODE_GROUP:
+        node.directory = directory
+    else:
+        node.base_path = directory
+
+
 def new_exr_file_output(
     tree: bpy.types.NodeTree, directory: str, patterns: list[str], name: str = "File Output"
 ) -> tuple[bpy.types.Node, list[bpy.types.NodeSocket]]:
@@ -74,12 +93,11 @@ def new_exr_file_output(
     node.name = name
     node.label = name
     image_format = node.format
+    set_output_directory(node, directory)
     if USES_COMPOSITING_NODE_GROUP:
-        node.directory = directory
         node.file_name = ""
         image_format.media_type = "IMAGE"
     else:
-        node.base_path = directory
         node.file_slots.clear()
     image_format.file_format = "OPEN_EXR"
     image_format.color_depth = "32"

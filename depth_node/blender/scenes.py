@@ -6,7 +6,7 @@ import math
 
 import bpy
 
-from .camera import BlenderCamera
+from ..core.camera import BlenderCamera
 
 DISTANCE_AOV = "distance"
 """Name of the AOV that carries Camera Data 'View Distance' (ray distance)."""
@@ -87,15 +87,35 @@ def apply_camera(scene: bpy.types.Scene, camera: BlenderCamera, camera_object: b
                  ) -> None:
     """Set a camera (default: the scene's active one) and the scene's render settings to ``camera``'s."""
     data = (camera_object or scene.camera).data
-    data.type = camera.projection
+    lens = camera.lens
+    data.type = lens.projection
     for name in ("lens", "sensor_width", "sensor_height", "sensor_fit", "shift_x", "shift_y", "ortho_scale"):
-        setattr(data, name, getattr(camera, name))
+        setattr(data, name, getattr(lens, name))
+    frame = camera.frame
     render = scene.render
     for name in ("resolution_x", "resolution_y", "resolution_percentage", "pixel_aspect_x", "pixel_aspect_y",
                  "use_border"):
-        setattr(render, name, getattr(camera, name))
-    render.use_crop_to_border = camera.crop_to_border
-    render.border_min_x, render.border_max_x, render.border_min_y, render.border_max_y = camera.border
+        setattr(render, name, getattr(frame, name))
+    render.use_crop_to_border = frame.crop_to_border
+    render.border_min_x, render.border_max_x, render.border_min_y, render.border_max_y = frame.border
+
+
+def scene_from_sidecar(meta: dict, camera: BlenderCamera) -> bpy.types.Scene:
+    """A new empty file whose scene has the camera a sidecar describes (settings, pose, clip range, unit scale)."""
+    from mathutils import Matrix
+
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    scene = bpy.context.scene
+    scene.name = str(meta.get("blender", {}).get("scene") or "converted")
+    camera_object = add_camera(scene)
+    apply_camera(scene, camera)
+    if "camera_to_world_blender" in meta:
+        camera_object.matrix_world = Matrix(meta["camera_to_world_blender"])
+    for key in ("clip_start", "clip_end"):
+        if key in meta:
+            setattr(camera_object.data, key, float(meta[key]))
+    scene.unit_settings.scale_length = float(meta.get("unit_scale", 1.0))
+    return scene
 
 
 def add_distance_aov_to_materials(scene: bpy.types.Scene) -> int:

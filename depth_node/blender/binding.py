@@ -1,0 +1,204 @@
+"""Binding True Depth nodes to a scene: drivers, camera switches at timeline markers, health checks."""
+
+from __future__ import annotations
+
+import bpy
+
+from ..core import modes
+from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene
+from ..core.drivers import switch_expression
+from ..core.graph_spec import MODE_PROPERTY
+from . import compat
+from .group import ensure_group, group_spec, is_current, rebuild_outdated, true_depth_nodes
+
+BINDING_PROPERTY = "true_depth_binding"
+"""Stored on each bound node: the scene and marker cameras its drivers were built for."""
+
+Segments = list[tuple[int, bpy.types.Object]]
+
+
+def camera_segments(scene: bpy.types.Scene) -> Segments:
+    """``(first frame, camera)`` per camera switch at timeline markers, as Blender resolves them.
+
+    Mirrors ``BKE_scene_camera_switch_find``: the marker with the largest frame
+    <= the current frame wins (the first in list order on ties), markers of
+    cameras hidden for rendering are ignored, and before the first marker the
+    earliest marker's camera is used. Empty when no marker binds a camera.
+    """
+    markers = sorted(
+        ((marker.frame, index, marker.camera) for index, marker in enumerate(scene.timeline_markers)
+         if marker.camera is not None and not marker.camera.hide_render),
+        key=lambda item: (item[0], item[1]),
+    )
+    segments: Segments = []
+    for frame, _, camera in markers:
+        if segments and (segments[-1][0] == frame or segments[-1][1] == camera):
+            continue
+        segments.append((frame, camera))
+    return segments
+
+
+def camera_at_frame(scene: bpy.types.Scene, frame: int, segments: Segments | None = None
+                    ) -> bpy.types.Object | None:
+    """The camera Blender renders ``frame`` of ``scene`` with (timeline markers, else the active camera)."""
+    chosen = None
+    for first, camera in camera_segments(scene) if segments is None else segments:
+        if chosen is None or first <= frame:
+            chosen = camera
+    return chosen or scene.camera
+
+
+def binding_signature(scene: bpy.types.Scene, segments: Segments) -> str:
+    """What a node's drivers depend on besides the scene's own properties (see :data:`BINDING_PROPERTY`)."""
+    return repr((scene.name, [(frame, camera.name) for frame, camera in segments]))
+
+
+def check_cameras(scene: bpy.types.Scene, segments: Segments) -> list[BlenderCamera]:
+    """The cameras a node bound to ``scene`` reads (marker cameras, else the active camera).
+
+    Raises :class:`UnsupportedCameraError` unless every one is supported.
+    """
+    cameras = [camera for _, camera in segments] or [scene.camera]
+    return [camera_from_scene(scene, camera) for camera in cameras]
+
+
+def bind_to_scene(node: bpy.types.Node, scene: bpy.types.Scene, segments: Segments | None = None) -> None:
+    """Drive the camera inputs of a True Depth group node from ``scene`` (replacing old drivers).
+
+    Timeline markers that switch cameras are honoured on every frame, including
+    the switch frame itself. Call again (the extension's handlers do) after
+    editing markers.
+    """
+    if segments is None:
+        segments = camera_segments(scene)
+    spec = group_spec(node.node_tree[MODE_PROPERTY])
+    cameras = list(dict.fromkeys(camera for _, camera in segments))
+    numbered = [(frame, cameras.index(camera)) for frame, camera in segments]
+    drivers = [(socket_spec.name, *switch_expression(socket_spec.driver, numbered))
+               for socket_spec in spec.camera_inputs]
+    for socket_name, expression, variables in drivers:
+        socket = node.inputs[socket_name]
+        socket.driver_remove("default_value")
+        fcurve = socket.driver_add("default_value")
+        compat.exact_driver_curve(fcurve)
+        driver = fcurve.driver
+        driver.type = "SCRIPTED"
+        for variable_name, data_path, camera_number in variables:
+            variable = driver.variables.new()
+            variable.name = variable_name
+            variable.type = "SINGLE_PROP"
+            target = variable.targets[0]
+            target.id_type = "SCENE" if camera_number is None else "OBJECT"
+            target.id = scene if camera_number is None else cameras[camera_number]
+            target.data_path = data_path
+        driver.expression = expression
+    node[BINDING_PROPERTY] = binding_signature(scene, segments)
+
+
+def add_true_depth_node(
+    scene: bpy.types.Scene,
+    mode: str = modes.DISTANCE_TO_DEPTH,
+    location: tuple[float, float] = (0.0, 0.0),
+    tree: bpy.types.NodeTree | None = None,
+    segments: Segments | None = None,
+) -> bpy.types.Node:
+    """Add a True Depth node to ``scene``'s compositor, driven by that scene's camera.
+
+    Creates (and enables) the compositor tree if needed, builds or upgrades the
+    node group, and binds the camera inputs with simple-expression drivers.
+    ``tree`` picks another compositor tree (e.g. a group being edited) to add to;
+    ``segments`` passes :func:`camera_segments` when the caller has them already.
+    Raises :class:`~depth_node.core.camera.UnsupportedCameraError` when the scene
+    has no camera or one the node cannot convert exactly.
+    """
+    modes.mode(mode)
+    if segments is None:
+        segments = camera_segments(scene)
+    check_cameras(scene, segments)  # fail early, before anything is added
+    if tree is None:
+        tree = compat.compositor_tree(scene)
+    group = ensure_group(mode)
+    node = tree.nodes.new(compat.GROUP_NODE_IDNAME)
+    node.node_tree = group
+    node.name = group.name
+    node.label = group.name
+    node.location = location
+    node.width = 220
+    bind_to_scene(node, scene, segments)
+    return node
+
+
+def bound_scene(node: bpy.types.Node, tree: bpy.types.NodeTree) -> bpy.types.Scene | None:
+    """The scene whose camera drives ``node`` (read from its drivers), or None if unbound."""
+    animation = tree.animation_data
+    if animation is None:
+        return None
+    prefix = f'nodes["{bpy.utils.escape_identifier(node.name)}"].inputs'
+    for fcurve in animation.drivers:
+        if fcurve.data_path.startswith(prefix):
+            for variable in fcurve.driver.variables:
+                target_id = variable.targets[0].id
+                if isinstance(target_id, bpy.types.Scene):
+                    return target_id
+    return None
+
+
+def node_problem(node: bpy.types.Node, tree: bpy.types.NodeTree,
+                 current_groups: dict[str, bool] | None = None) -> str | None:
+    """Why ``node`` cannot give exact values right now (None when it can).
+
+    ``current_groups`` caches :func:`~depth_node.blender.group.is_current` per group name across the
+    calls of one refresh.
+    """
+    scene = bound_scene(node, tree)
+    if scene is None:
+        return "not bound to a scene"
+    segments = camera_segments(scene)
+    try:
+        check_cameras(scene, segments)
+    except UnsupportedCameraError as error:
+        return str(error)
+    if node.get(BINDING_PROPERTY) != binding_signature(scene, segments):
+        return "camera markers changed since the node was bound: re-add the node"
+    group = node.node_tree
+    cache = {} if current_groups is None else current_groups
+    if group.name not in cache:
+        cache[group.name] = is_current(group, group_spec(group[MODE_PROPERTY]))
+    if not cache[group.name]:
+        return (f"the node group {node.node_tree.name!r} was edited by hand (or is an older version): "
+                "add a True Depth node again to rebuild it")
+    return None
+
+
+def refresh_bindings() -> int:
+    """Re-bind every True Depth node whose scene's marker cameras changed; returns how many.
+
+    A binding that cannot be rebuilt (too many camera switches) is left as it is
+    and reported by :func:`node_problem`.
+    """
+    rebound = 0
+    for scene, tree in compat.compositor_trees():
+        for node in true_depth_nodes(tree):
+            bound = bound_scene(node, tree) or scene
+            segments = camera_segments(bound)
+            if node.get(BINDING_PROPERTY) != binding_signature(bound, segments):
+                try:
+                    bind_to_scene(node, bound, segments)
+                except UnsupportedCameraError:
+                    continue
+                rebound += 1
+    return rebound
+
+
+def upgrade_groups() -> list[bpy.types.NodeTree]:
+    """Rebuild every True Depth group of the file stamped with an older version.
+
+    Nodes using a rebuilt group keep their links and are re-bound to the scene
+    they were bound to (their own scene when that cannot be found).
+    """
+    rebuilt = rebuild_outdated()
+    for scene, tree in compat.compositor_trees():
+        for node in true_depth_nodes(tree):
+            if any(node.node_tree == group for group in rebuilt):
+                bind_to_scene(node, bound_scene(node, tree) or scene)
+    return rebuilt

@@ -1,0 +1,193 @@
+"""Build the "True Depth" node groups from their description, stamp them, and rebuild stale ones."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterator
+
+import bpy
+
+from ..core.graph_spec import (
+    FINGERPRINT_PROPERTY,
+    GROUP_INPUT,
+    GROUP_OUTPUT,
+    MODE_PROPERTY,
+    MODES,
+    VERSION_PROPERTY,
+    GroupSpec,
+    SocketRef,
+    build_spec,
+)
+from . import compat
+
+_COLUMN_WIDTH = 190.0
+_ROW_HEIGHT = 110.0
+
+
+@functools.cache
+def group_spec(mode: str) -> GroupSpec:
+    """The declarative description for ``mode`` (raises ValueError for an unknown mode); built once."""
+    return build_spec(mode)
+
+
+def _value_key(value: object) -> object:
+    if isinstance(value, (int, float, bool)):
+        return f"{float(value):.9g}"
+    try:
+        return tuple(f"{float(component):.9g}" for component in value)  # type: ignore[union-attr]
+    except TypeError:
+        return repr(value)
+
+
+def fingerprint(group: bpy.types.NodeTree) -> str:
+    """A hash of everything in ``group`` that affects the result (not labels or locations)."""
+    parts: list[object] = []
+    for item in group.interface.items_tree:
+        if item.item_type == "SOCKET":
+            parts.append(("socket", item.in_out, item.name, item.socket_type))
+    for node in sorted(group.nodes, key=lambda n: n.name):
+        parts.append(("node", node.name, node.bl_idname, getattr(node, "operation", None), node.mute))
+        for index, socket in enumerate(node.inputs):
+            if socket.enabled and not socket.is_linked and hasattr(socket, "default_value"):
+                parts.append(("default", node.name, index, _value_key(socket.default_value)))
+    links = sorted(
+        (link.from_node.name, link.from_socket.identifier, link.to_node.name,
+         link.to_socket.identifier, link.is_muted)
+        for link in group.links
+    )
+    parts.extend(("link",) + link for link in links)
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def is_current(group: bpy.types.NodeTree, spec: GroupSpec) -> bool:
+    """True when ``group`` was built from ``spec``'s version and has not been edited since."""
+    return (
+        group.get(VERSION_PROPERTY) == spec.version
+        and group.get(MODE_PROPERTY) == spec.mode
+        and group.get(FINGERPRINT_PROPERTY) == fingerprint(group)
+    )
+
+
+def _sync_interface(group: bpy.types.NodeTree, spec: GroupSpec) -> None:
+    """Make the interface match the spec, keeping matching sockets so user links survive."""
+    interface = group.interface
+    wanted = [("OUTPUT", socket) for socket in spec.outputs] + [("INPUT", socket) for socket in spec.inputs]
+    kept = []
+    for in_out, socket in wanted:
+        item = next(
+            (existing for existing in interface.items_tree
+             if existing.item_type == "SOCKET" and existing.in_out == in_out
+             and existing.name == socket.name and existing.socket_type == socket.socket_type),
+            None,
+        )
+        if item is None:
+            item = interface.new_socket(socket.name, in_out=in_out, socket_type=socket.socket_type)
+        item.description = socket.description
+        item.default_value = socket.default
+        item.min_value = socket.min_value
+        item.max_value = socket.max_value
+        kept.append(item)
+    for item in list(interface.items_tree):
+        if not any(item == keep for keep in kept):
+            interface.remove(item)
+    for position, item in enumerate(kept):
+        if item.position != position:
+            interface.move(item, position)
+
+
+def _layout(spec: GroupSpec) -> dict[str, tuple[float, float]]:
+    """Node locations: one column per dependency depth, so the graph reads left to right."""
+    depth: dict[str, int] = {GROUP_INPUT: 0}
+    for node in spec.nodes:
+        sources = [value.node for _, value in node.inputs if isinstance(value, SocketRef)]
+        depth[node.name] = 1 + max(depth[source] for source in sources)
+    rows: dict[int, int] = {}
+    locations: dict[str, tuple[float, float]] = {}
+    for name, column in depth.items():
+        row = rows.get(column, 0)
+        rows[column] = row + 1
+        locations[name] = (column * _COLUMN_WIDTH, -row * _ROW_HEIGHT)
+    last = max(depth.values()) + 1
+    locations[GROUP_OUTPUT] = (last * _COLUMN_WIDTH, 0.0)
+    return locations
+
+
+def _populate(group: bpy.types.NodeTree, spec: GroupSpec) -> None:
+    _sync_interface(group, spec)
+    group.nodes.clear()
+    nodes, links = group.nodes, group.links
+    locations = _layout(spec)
+    frames = {}
+    for title, note in spec.frames:
+        frame = nodes.new("NodeFrame")
+        frame.name = title
+        frame.label = note[:63]
+        frames[title] = frame
+    group_input = nodes.new("NodeGroupInput")
+    group_input.name = GROUP_INPUT
+    group_output = nodes.new("NodeGroupOutput")
+    group_output.name = GROUP_OUTPUT
+
+    def output_socket(ref: SocketRef) -> bpy.types.NodeSocket:
+        return nodes[ref.node].outputs[ref.socket]
+
+    for node_spec in spec.nodes:
+        node = nodes.new(node_spec.bl_idname)
+        node.name = node_spec.name
+        node.label = node_spec.label[:63]
+        for attribute, value in node_spec.properties:
+            setattr(node, attribute, value)
+        for index, value in node_spec.inputs:
+            if isinstance(value, SocketRef):
+                links.new(output_socket(value), node.inputs[index])
+            else:
+                node.inputs[index].default_value = value
+        if node_spec.frame:
+            node.parent = frames[node_spec.frame]
+    for output_name, ref in spec.result.items():
+        links.new(output_socket(ref), group_output.inputs[output_name])
+    for name, location in locations.items():
+        nodes[name].location = location
+    if hasattr(group, "description"):
+        group.description = spec.description
+    group[VERSION_PROPERTY] = spec.version
+    group[MODE_PROPERTY] = spec.mode
+    group[FINGERPRINT_PROPERTY] = fingerprint(group)
+
+
+def ensure_group(mode: str) -> bpy.types.NodeTree:
+    """The node group for ``mode``: reused only when current, else built or rebuilt in place.
+
+    Rebuilding in place keeps the datablock, so every node using it (also in
+    other scenes) switches to the new graph and keeps its links.
+    """
+    spec = group_spec(mode)
+    group = bpy.data.node_groups.get(spec.name)
+    if group is not None and group.bl_idname != compat.COMPOSITOR_TREE_IDNAME:
+        group.name = f"{spec.name} (not a compositor group)"
+        group = None
+    if group is None:
+        group = bpy.data.node_groups.new(spec.name, compat.COMPOSITOR_TREE_IDNAME)
+    if not is_current(group, spec):
+        _populate(group, spec)
+    return group
+
+
+def true_depth_nodes(tree: bpy.types.NodeTree) -> Iterator[bpy.types.Node]:
+    """The True Depth group nodes (any mode) directly inside ``tree``."""
+    for node in tree.nodes:
+        group = getattr(node, "node_tree", None)
+        if node.bl_idname == compat.GROUP_NODE_IDNAME and group is not None and MODE_PROPERTY in group:
+            yield node
+
+
+def rebuild_outdated() -> list[bpy.types.NodeTree]:
+    """Rebuild (in place) every True Depth group of the file stamped with another version; returns them."""
+    rebuilt = []
+    for group in bpy.data.node_groups:
+        mode = group.get(MODE_PROPERTY)
+        if mode in MODES and group.get(VERSION_PROPERTY) != group_spec(mode).version:
+            _populate(group, group_spec(mode))
+            rebuilt.append(group)
+    return rebuilt

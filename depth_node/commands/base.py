@@ -1,0 +1,118 @@
+"""What every job shares, with no bpy: the error type, logging, output checks, staging, input sequences."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from ..core import exr
+from ..core.outputs import DEFAULT_KINDS, OutputKind, frame_paths
+
+LOG_PREFIX = "[true-depth]"
+SOURCES = ("aov", "mist")
+"""Where ``render`` takes the distance from (see the README's sources table)."""
+
+
+class JobError(Exception):
+    """A failure reported as one line on stderr with exit code 1."""
+
+
+def log(message: str) -> None:
+    """One progress line on stdout."""
+    print(f"{LOG_PREFIX} {message}", flush=True)
+
+
+def safe_folder_name(name: str) -> str:
+    """A scene name usable as one folder name."""
+    cleaned = re.sub(r"[^\w.+-]+", "_", name).strip("._")
+    return cleaned or "scene"
+
+
+def check_outputs_free(plan: Iterable[tuple[Path, int]], overwrite: bool,
+                       kinds: Iterable[OutputKind] = DEFAULT_KINDS) -> None:
+    """Refuse (before any work) when an output exists and ``overwrite`` is off, or a folder is a file."""
+    kinds = tuple(kinds)
+    existing = []
+    for folder, frame in plan:
+        for parent in (folder, *folder.parents):
+            if parent.exists() and not parent.is_dir():
+                raise JobError(f"{parent} exists and is not a folder")
+        existing += [path for path in frame_paths(folder, frame, kinds).values() if path.exists()]
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise JobError(f"{existing[0]} exists{more}; pass --overwrite to replace")
+
+
+@contextmanager
+def staging(folder: Path) -> Iterator[Path]:
+    """A hidden folder inside ``folder`` for in-progress files; removed afterwards, whatever happens."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix=".true-depth-partial-", dir=folder))
+    except OSError as error:
+        raise JobError(f"cannot write to {folder}: {error.strerror or error}") from None
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def read_exr(path: Path) -> np.ndarray:
+    """A single-channel EXR as HxW float32: with OpenEXR where installed, else with Blender's image loader.
+
+    Raises :class:`JobError` when the file cannot be read or neither reader exists.
+    """
+    try:
+        return exr.read_single_channel(path)
+    except exr.ExrError as error:
+        raise JobError(str(error)) from None
+    except ImportError:
+        pass
+    try:
+        from ..blender.images import read_single_channel
+    except ImportError:
+        raise JobError(f"cannot read {path}: this needs the OpenEXR package (pip install OpenEXR) "
+                       "or Blender's Python") from None
+    return read_single_channel(path)
+
+
+def input_sequence(pattern: str) -> dict[int, Path]:
+    """``{frame: path}`` for an input pattern: ``####`` or ``%04d`` mark the frame number, or a glob.
+
+    With a glob, the frame number is the last run of digits in each file name.
+    """
+    path = Path(pattern).expanduser()
+    name = path.name
+    hashes = re.search(r"#+", name) or re.search(r"%0?(\d*)d", name)
+    if hashes:
+        glob = name[:hashes.start()] + "*" + name[hashes.end():]
+        regex = re.compile(re.escape(name[:hashes.start()]) + r"(\d+)" + re.escape(name[hashes.end():]) + "$")
+    else:
+        glob, regex = name, None
+    found: dict[int, Path] = {}
+    for candidate in sorted(path.parent.glob(glob)):
+        match = regex.match(candidate.name) if regex else re.search(r"(\d+)(?!.*\d)", candidate.name)
+        if match and candidate.is_file():
+            frame = int(match.group(1))
+            if frame in found:
+                raise JobError(f"frame {frame} matches both {found[frame].name} and {candidate.name}")
+            found[frame] = candidate
+    if not found:
+        raise JobError(f"no input file matches {pattern}")
+    return dict(sorted(found.items()))
+
+
+def select_frames(available: dict[int, Path], wanted: list[int] | None) -> dict[int, Path]:
+    """The files of ``wanted`` frames (all by default); missing frames are an error, never skipped."""
+    frames = wanted if wanted is not None else list(range(min(available), max(available) + 1))
+    missing = [frame for frame in frames if frame not in available]
+    if missing:
+        listed = ", ".join(str(frame) for frame in missing[:10]) + (" ..." if len(missing) > 10 else "")
+        raise JobError(f"the input sequence lacks frame(s) {listed}")
+    return {frame: available[frame] for frame in frames}

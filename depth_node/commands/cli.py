@@ -1,0 +1,150 @@
+"""True Depth's command line: ``example``, ``render``, ``convert`` and ``pointcloud``.
+
+Runs inside Blender (``tools/true_depth.sh``, ``blender -c true_depth ...`` once
+the extension is installed, or ``python -m depth_node`` next to the bpy wheel).
+``pointcloud`` needs only numpy (and OpenEXR or Blender to read the EXR).
+Exit codes: 0 ok, 1 failed, 2 bad usage. Errors are one line on stderr;
+existing outputs are never replaced without ``--overwrite``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..core import outputs
+from .base import SOURCES, JobError
+
+PROG = "true_depth"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Raise instead of exiting, so the Blender command handler can return the exit code."""
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        if message:
+            sys.stderr.write(message)
+        raise _ParserExitError(status)
+
+
+class _ParserExitError(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _resolution(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f"resolution must be positive, got {text!r}")
+    return width, height
+
+
+def _frames(text: str) -> list[int]:
+    """``1-250``, ``7`` or ``1,3,10-12``."""
+    frames: list[int] = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.strip().partition("-")
+            start, end = int(first), int(last or first)
+            if end < start:
+                raise ValueError
+            frames.extend(range(start, end + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected frames like 1-250, 7 or 1,3,10-12, got {text!r}") from None
+    return list(dict.fromkeys(frames))
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    layout = outputs.describe()
+
+    example = commands.add_parser("example", help="render the built-in example scenes",
+                                  description=f"Render a wall and Suzanne in front of it. {layout}")
+    example.add_argument("--output", type=Path, default=Path("true_depth_output"), help="output folder")
+    example.add_argument("--resolution", type=_resolution, default=(320, 240), help="WIDTHxHEIGHT (320x240)")
+    example.add_argument("--lens", type=float, default=35.0, help="focal length in mm (35)")
+    example.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+    render = commands.add_parser("render", help="render true depth for a .blend (the file is not modified)",
+                                 description=f"Render a scene of a .blend through the True Depth node. {layout} "
+                                             "Works on an in-memory copy: the .blend is never written.")
+    render.add_argument("blend", type=Path, help="the .blend file")
+    render.add_argument("--output", type=Path, required=True, help="output folder")
+    render.add_argument("--frames", type=_frames, help="frames, e.g. 1-250 (default: the scene's range)")
+    render.add_argument("--scene", help="scene name (default: the file's active scene)")
+    render.add_argument("--source", choices=SOURCES, default="aov",
+                        help="distance source: a View Distance AOV added to the materials (default), or the "
+                             "Mist pass with linear falloff over the camera's clip range (less precise)")
+    render.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+    convert = commands.add_parser("convert", help="convert an existing distance (or depth) EXR sequence",
+                                  description=f"Convert EXRs through the same node graph, without rendering. "
+                                              f"{layout} Frame numbers come from the file names.")
+    convert.add_argument("pattern", help="input files: distance_####.exr, distance_%%04d.exr or a glob")
+    convert.add_argument("--camera", type=Path, required=True,
+                         help="camera JSON (as written by this tool, or any JSON with K, width, height) or a "
+                              ".blend whose scene camera (animation and markers included) is used")
+    convert.add_argument("--scene", help="scene name in the .blend (default: the active scene)")
+    convert.add_argument("--output", type=Path, required=True, help="output folder")
+    convert.add_argument("--to", choices=("depth", "distance"), default="depth",
+                         help="depth: the inputs are distances (default); distance: the inputs are depths")
+    convert.add_argument("--frames", type=_frames, help="only these frames (all of them must exist)")
+    convert.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+    cloud = commands.add_parser("pointcloud", help="turn a depth EXR and its camera JSON into a PLY",
+                                description="Back-project a depth EXR with its camera JSON into a binary "
+                                            "little-endian PLY; background pixels are dropped.")
+    cloud.add_argument("depth", type=Path, help="depth EXR (planar depth)")
+    cloud.add_argument("camera", type=Path, help="camera JSON of that frame")
+    cloud.add_argument("ply", type=Path, help="output .ply")
+    cloud.add_argument("--stride", type=_positive, default=1, help="use every N-th row and column (1)")
+    cloud.add_argument("--world", action="store_true", help="world coordinates (default: OpenCV camera frame)")
+    cloud.add_argument("--overwrite", action="store_true", help="replace an existing .ply")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Call the job of ``args.command`` (Blender's jobs are imported only when needed)."""
+    if args.command == "pointcloud":
+        from .pointcloud import run_pointcloud
+
+        return run_pointcloud(args.depth, args.camera, args.ply, args.stride, args.world, args.overwrite)
+    from . import jobs
+
+    if args.command == "example":
+        return jobs.run_example(args.output, args.resolution, args.lens, args.overwrite)
+    if args.command == "render":
+        return jobs.run_render(args.blend, args.output, args.frames, args.scene, args.source, args.overwrite)
+    return jobs.run_convert(args.pattern, args.camera, args.scene, args.output, args.to, args.frames,
+                            args.overwrite)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (default: the arguments after ``--``) and run; returns the exit code."""
+    if argv is None:
+        argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
+    try:
+        args = build_parser().parse_args(list(argv) or ["example"])
+    except _ParserExitError as stop:
+        return stop.code
+    try:
+        return run(args)
+    except JobError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr, flush=True)
+        return 1

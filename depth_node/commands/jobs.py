@@ -1,0 +1,352 @@
+"""The jobs that run inside Blender: ``example``, ``render`` and ``convert``.
+
+Every frame goes through the same graph a user builds by hand: a distance
+source -> True Depth -> Blender's native File Output node. Files are written to
+a hidden staging folder first and moved into place once the frame is complete,
+so a failure never leaves a half-written frame under a final name, and nothing
+that exists is replaced without ``overwrite``. What a frame writes is the
+table :data:`depth_node.core.outputs.OUTPUT_KINDS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from ..blender import compat, scenes
+from ..blender.binding import Segments, add_true_depth_node, camera_at_frame, camera_segments
+from ..core import exr, sidecar
+from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene
+from ..core.modes import DEPTH_TO_DISTANCE, DISTANCE_TO_DEPTH
+from ..core.outputs import DEFAULT_KINDS, OUTPUT_KINDS, FrameData, OutputKind, frame_paths
+from .base import (
+    SOURCES,
+    JobError,
+    check_outputs_free,
+    input_sequence,
+    log,
+    read_exr,
+    safe_folder_name,
+    select_frames,
+    staging,
+)
+
+EXAMPLE_WALL_DISTANCE = 5.0
+EXAMPLE_SCENES = (("wall", False), ("suzanne", True))
+_GRAPH_KINDS = tuple(kind for kind in OUTPUT_KINDS if kind.graph_value is not None)
+"""Written by the File Output node: always staged, since the Python steps read them back."""
+
+
+@dataclass
+class FrameResult:
+    """One finished frame: its files and both images as written."""
+
+    frame: int
+    paths: dict[str, Path]
+    depth: np.ndarray
+    distance: np.ndarray
+
+
+def camera_json(scene: bpy.types.Scene, frame: int, camera_object: bpy.types.Object, camera: BlenderCamera
+                ) -> dict:
+    """The sidecar of ``frame``, rendered with ``camera_object`` (read as ``camera``)."""
+    return sidecar.camera_metadata(
+        camera, camera_object.matrix_world, camera_object.data.clip_start, camera_object.data.clip_end,
+        scene.unit_settings.scale_length,
+        blender={"version": bpy.app.version_string, "scene": scene.name, "camera": camera_object.name,
+                 "frame": frame},
+    )
+
+
+def frame_camera(scene: bpy.types.Scene, frame: int, segments: Segments) -> tuple[bpy.types.Object, BlenderCamera]:
+    """The camera ``frame`` renders with, or a :class:`JobError` naming the frame (e.g. a type keyed to panoramic)."""
+    camera_object = camera_at_frame(scene, frame, segments)
+    try:
+        return camera_object, camera_from_scene(scene, camera_object)
+    except UnsupportedCameraError as error:
+        raise JobError(f"frame {frame}: {error}") from None
+
+
+def _make_opencv_readable(path: Path) -> None:
+    try:
+        exr.rename_single_channel(path)
+    except exr.ExrError as error:
+        raise JobError(f"Blender wrote an unexpected EXR layout: {error}") from None
+    except OSError as error:
+        raise JobError(f"cannot rewrite {path}: {error.strerror or error}") from None
+
+
+def finish_frame(frame: int, camera: dict, stage: Path, folder: Path, kinds: tuple[OutputKind, ...]
+                 ) -> FrameResult:
+    """Check the frame's EXRs, run the Python steps, and move the frame's ``kinds`` into ``folder``.
+
+    Either every file of the frame reaches ``folder`` or none does.
+    """
+    staged = frame_paths(stage, frame, OUTPUT_KINDS)
+    images = {}
+    for kind in _GRAPH_KINDS:
+        path = staged[kind.name]
+        if not path.is_file():
+            raise JobError(f"frame {frame}: Blender did not write {path.name} (disk full or not writable?)")
+        _make_opencv_readable(path)
+        images[kind.graph_value] = read_exr(path)
+    data = FrameData(frame, images["depth"], images["distance"], camera)
+    try:
+        for kind in kinds:
+            if kind.write is not None:
+                kind.write(staged[kind.name], data)
+    except OSError as error:
+        raise JobError(f"frame {frame}: cannot write into {stage}: {error.strerror or error}") from None
+    final = frame_paths(folder, frame, kinds)
+    moved: list[Path] = []
+    try:
+        for name, path in final.items():
+            staged[name].replace(path)
+            moved.append(path)
+    except OSError as error:
+        for path in moved:
+            path.unlink(missing_ok=True)
+        raise JobError(f"frame {frame}: cannot move outputs into {folder}: {error.strerror or error}") from None
+    return FrameResult(frame, final, data.depth, data.distance)
+
+
+def _run_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], segments: Segments,
+                kinds: tuple[OutputKind, ...], stage: Path, before_render: Callable[[int, BlenderCamera], str]
+                ) -> list[FrameResult]:
+    """Render each frame (the File Output node writes into ``stage``) and finish it."""
+    results = []
+    for index, frame in enumerate(frames, start=1):
+        scene.frame_set(frame)
+        camera_object, camera = frame_camera(scene, frame, segments)
+        what = before_render(frame, camera)
+        with bpy.context.temp_override(scene=scene):
+            bpy.ops.render.render(write_still=False, scene=scene.name)
+        result = finish_frame(frame, camera_json(scene, frame, camera_object, camera), stage, folder, kinds)
+        results.append(result)
+        log(f"{scene.name}: frame {frame} ({index}/{len(frames)}){what} -> {next(iter(result.paths.values()))}")
+    return results
+
+
+def _add_node(scene: bpy.types.Scene, tree: bpy.types.NodeTree, mode: str, segments: Segments,
+              location: tuple[float, float]) -> bpy.types.Node:
+    try:
+        return add_true_depth_node(scene, mode=mode, location=location, tree=tree, segments=segments)
+    except UnsupportedCameraError as error:
+        raise JobError(str(error)) from None
+
+
+def _wire_file_output(tree: bpy.types.NodeTree, values: dict[str, bpy.types.NodeSocket],
+                      location: tuple[float, float]) -> bpy.types.Node:
+    """One File Output node writing every graph-valued kind (``values``: graph value -> socket).
+
+    Its folder is set once the staging folder exists (:func:`_staged`).
+    """
+    output, sockets = compat.new_exr_file_output(tree, "", [kind.file_output_pattern for kind in _GRAPH_KINDS])
+    output.location = location
+    for kind, socket in zip(_GRAPH_KINDS, sockets, strict=True):
+        tree.links.new(values[kind.graph_value], socket)
+    return output
+
+
+@contextmanager
+def _staged(folder: Path, file_output: bpy.types.Node) -> Iterator[Path]:
+    """A staging folder in ``folder`` that ``file_output`` writes into."""
+    with staging(folder) as stage:
+        compat.set_output_directory(file_output, str(stage))
+        yield stage
+
+
+def prepare_for_exact_depth(scene: bpy.types.Scene) -> None:
+    """Settings that make the sampled distance the pixel centre's (this is a copy: the beauty is not kept)."""
+    if scene.render.engine != "CYCLES":
+        raise JobError(f"scene {scene.name!r} renders with {scene.render.engine}; True Depth renders need "
+                       "CYCLES (set Render Engine to Cycles)")
+    scenes.setup_cycles(scene, samples=1, filter_width=0.01)
+    scene.render.use_motion_blur = False
+    scene.render.use_compositing = True
+    compat.use_cpu_compositor(scene)
+
+
+def wire_render(scene: bpy.types.Scene, source: str, segments: Segments) -> bpy.types.Node:
+    """A fresh compositor: Render Layers distance -> True Depth -> File Output (depth and distance)."""
+    tree = compat.fresh_compositor_tree(scene)
+    node = _add_node(scene, tree, DISTANCE_TO_DEPTH, segments, (300.0, 0.0))
+    if source == "aov":
+        scenes.add_distance_aov_to_materials(scene)
+        scenes.enable_depth_passes(scene)
+    else:
+        scenes.setup_linear_mist(scene, 0.0, scene.camera.data.clip_end)
+    layers = tree.nodes.new("CompositorNodeRLayers")
+    layers.scene = scene
+    if source == "aov":
+        distance = layers.outputs[scenes.DISTANCE_AOV]
+    else:
+        unmap = tree.nodes.new("ShaderNodeMath")
+        unmap.operation = "MULTIPLY_ADD"
+        unmap.label = "Mist -> distance"
+        mist = scene.world.mist_settings
+        tree.links.new(layers.outputs["Mist"], unmap.inputs[0])
+        unmap.inputs[1].default_value = mist.depth
+        unmap.inputs[2].default_value = mist.start
+        distance = unmap.outputs[0]
+    tree.links.new(distance, node.inputs["Distance"])
+    return _wire_file_output(tree, {"depth": node.outputs["Depth"], "distance": distance}, (600.0, 0.0))
+
+
+def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], source: str = "aov",
+                  kinds: tuple[OutputKind, ...] = DEFAULT_KINDS) -> list[FrameResult]:
+    """Render ``frames`` of ``scene`` into ``folder`` (outputs checked free by the caller)."""
+    if source not in SOURCES:
+        raise JobError(f"--source must be one of {SOURCES}, got {source!r}")
+    segments = camera_segments(scene)
+    file_output = wire_render(scene, source, segments)
+    prepare_for_exact_depth(scene)
+    with _staged(folder, file_output) as stage:
+        return _run_frames(scene, folder, frames, segments, kinds, stage, lambda frame, camera: "")
+
+
+def wire_convert(scene: bpy.types.Scene, to: str, segments: Segments) -> tuple[bpy.types.Node, bpy.types.Node]:
+    """A fresh compositor: Image -> Separate Color (R) -> True Depth (either mode) -> File Output.
+
+    Returns the Image node and the File Output node.
+    """
+    tree = compat.fresh_compositor_tree(scene)
+    mode = DISTANCE_TO_DEPTH if to == "depth" else DEPTH_TO_DISTANCE
+    node = _add_node(scene, tree, mode, segments, (400.0, 0.0))
+    image_node = tree.nodes.new("CompositorNodeImage")
+    separate = tree.nodes.new("CompositorNodeSeparateColor")
+    tree.links.new(image_node.outputs["Image"], separate.inputs[0])
+    source = separate.outputs[0]  # R: exact, where Color -> Float conversion would average channels
+    tree.links.new(source, node.inputs[0])
+    converted, original = ("depth", "distance") if to == "depth" else ("distance", "depth")
+    file_output = _wire_file_output(tree, {converted: node.outputs[0], original: source}, (700.0, 0.0))
+    scene.render.use_compositing = True
+    compat.use_cpu_compositor(scene)
+    return image_node, file_output
+
+
+def load_input(path: Path, size: tuple[int, int]) -> bpy.types.Image:
+    """Load one input frame (as non-colour data) and check it has the camera's size."""
+    try:
+        exr.check_structure(path)
+    except exr.ExrError as error:
+        raise JobError(str(error)) from None
+    try:
+        image = bpy.data.images.load(str(path), check_existing=False)
+    except RuntimeError as error:
+        raise JobError(f"{path}: cannot read image ({str(error).strip()})") from None
+    loaded = tuple(image.size)  # before anything else: a corrupt file crashes colour-space changes
+    if loaded != size:
+        bpy.data.images.remove(image)
+        if loaded == (0, 0):
+            raise JobError(f"{path}: cannot read image (truncated, corrupt or not an image)")
+        raise JobError(f"{path}: image is {loaded[0]}x{loaded[1]}, the camera renders {size[0]}x{size[1]}")
+    image.colorspace_settings.name = "Non-Color"
+    return image
+
+
+def convert_frames(scene: bpy.types.Scene, folder: Path, inputs: dict[int, Path], to: str,
+                   kinds: tuple[OutputKind, ...] = DEFAULT_KINDS) -> list[FrameResult]:
+    """Convert a sequence of distance (``to="depth"``) or depth EXRs through the node, frame by frame."""
+    segments = camera_segments(scene)
+    image_node, file_output = wire_convert(scene, to, segments)
+    with _staged(folder, file_output) as stage:
+
+        def load(frame: int, camera: BlenderCamera) -> str:
+            previous, image_node.image = image_node.image, load_input(inputs[frame], (camera.width, camera.height))
+            if previous is not None:
+                bpy.data.images.remove(previous)
+            return f" {inputs[frame].name}"
+
+        return _run_frames(scene, folder, list(inputs), segments, kinds, stage, load)
+
+
+def open_blend(path: Path, scene_name: str | None) -> bpy.types.Scene:
+    """Open ``path`` (replacing the current file in memory) and return its scene ``scene_name`` (or the active one)."""
+    if not path.is_file():
+        raise JobError(f"{path}: no such file")
+    try:
+        bpy.ops.wm.open_mainfile(filepath=str(path.resolve()), load_ui=False)
+    except RuntimeError as error:
+        raise JobError(f"{path}: cannot open ({str(error).strip().splitlines()[-1]})") from None
+    if scene_name is None:
+        return bpy.context.scene
+    if scene_name not in bpy.data.scenes:
+        raise JobError(f"{path} has no scene {scene_name!r} (it has {', '.join(bpy.data.scenes.keys())})")
+    return bpy.data.scenes[scene_name]
+
+
+def _frames_job(scene: bpy.types.Scene, output: Path, frames: list[int], overwrite: bool, announce: str,
+                job: Callable[[Path], list[FrameResult]], kinds: tuple[OutputKind, ...] = DEFAULT_KINDS) -> int:
+    """OUT/<scene>/: refuse existing outputs (unless ``overwrite``), run ``job(folder)``, report."""
+    folder = output / safe_folder_name(scene.name)
+    check_outputs_free(((folder, frame) for frame in frames), overwrite, kinds)
+    log(announce)
+    results = job(folder)
+    log(f"wrote {sum(len(result.paths) for result in results)} files under {folder}")
+    return 0
+
+
+def run_example(output: Path, resolution: tuple[int, int], lens: float, overwrite: bool) -> int:
+    """Render the built-in example scenes (a wall; Suzanne in front of a wall) into ``output``."""
+    frame = 1
+    folders = {name: output / name for name, _ in EXAMPLE_SCENES}
+    check_outputs_free(((folder, frame) for folder in folders.values()), overwrite)
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    first = bpy.context.scene
+    written = 0
+    for index, (name, with_suzanne) in enumerate(EXAMPLE_SCENES):
+        scene = first if index == 0 else bpy.data.scenes.new(name)
+        scene.name = name
+        scene.render.resolution_x, scene.render.resolution_y = resolution
+        scene.render.resolution_percentage = 100
+        scenes.setup_cycles(scene)
+        scenes.add_camera(scene, f"{name} camera").data.lens = lens
+        scenes.add_wall(scene, EXAMPLE_WALL_DISTANCE)
+        if with_suzanne:
+            scenes.add_suzanne(scene)
+        scene.frame_start = scene.frame_end = frame
+        log(f"{name}: rendering frame {frame} ({resolution[0]}x{resolution[1]}, {lens:g} mm)")
+        (result,) = render_frames(scene, folders[name], [frame])
+        written += len(result.paths)
+        if name == "wall":
+            flatness = float(np.max(np.abs(result.depth - EXAMPLE_WALL_DISTANCE)) / EXAMPLE_WALL_DISTANCE)
+            spread = float((result.distance.max() - result.distance.min()) / result.distance.min())
+            log(f"wall: distance varies {spread:.1%} across the frame; depth is flat to {flatness:.1e} "
+                f"(relative) around {EXAMPLE_WALL_DISTANCE}")
+        else:
+            log(f"{name}: depth {result.depth.min():.3f} .. {result.depth.max():.3f}")
+    log(f"wrote {written} files under {output} (previews: */preview_{frame:04d}.png)")
+    return 0
+
+
+def run_render(blend: Path, output: Path, frames: list[int] | None, scene_name: str | None, source: str,
+               overwrite: bool) -> int:
+    """Render true depth for a scene of ``blend`` (an in-memory copy: the file is never written)."""
+    scene = open_blend(blend, scene_name)
+    frames = frames or list(range(scene.frame_start, scene.frame_end + 1))
+    return _frames_job(scene, output, frames, overwrite,
+                       f"{blend}: scene {scene.name!r}, {len(frames)} frame(s), distance from the {source}",
+                       lambda folder: render_frames(scene, folder, frames, source))
+
+
+def run_convert(pattern: str, camera_path: Path, scene_name: str | None, output: Path, to: str,
+                frames: list[int] | None, overwrite: bool) -> int:
+    """Convert an EXR sequence with the camera of a sidecar JSON or a .blend."""
+    inputs = select_frames(input_sequence(pattern), frames)
+    if camera_path.suffix.lower() == ".blend":
+        scene = open_blend(camera_path, scene_name)
+    else:
+        try:
+            meta, camera = sidecar.load(camera_path)
+        except sidecar.SidecarError as error:
+            raise JobError(str(error)) from None
+        scene = scenes.scene_from_sidecar(meta, camera)
+    return _frames_job(scene, output, list(inputs), overwrite,
+                       f"converting {len(inputs)} frame(s) of {pattern} to {to} with the camera of {camera_path}",
+                       lambda folder: convert_frames(scene, folder, inputs, to))

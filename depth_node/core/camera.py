@@ -1,0 +1,207 @@
+"""Blender cameras as OpenCV-style intrinsics: a lens model on a render frame. Imports no bpy.
+
+Conventions of every K this module returns (the OpenCV pinhole convention):
+pixels are indexed from the top-left corner of the *output* image (after the
+resolution percentage and, for a border render cropped to its region, after the
+crop), pixel centres sit at integer coordinates, x grows to the right and y
+grows downwards. What a pixel's ray is, given ``t = ((x - cx) / fx, (y - cy) / fy)``,
+belongs to the projection (:mod:`depth_node.core.perspective`,
+:mod:`depth_node.core.orthographic`).
+
+The model follows Blender's ``BKE_camera_params_compute_viewplane``:
+
+* AUTO sensor fit resolves to HORIZONTAL when ``W * aspect_x >= H * aspect_y``
+  and to VERTICAL otherwise (AUTO always uses the sensor *width*, the sensor
+  height is only used by an explicit VERTICAL fit);
+* the lens shift is a fraction of the *fit* dimension ``V`` (``W`` for a
+  horizontal fit, ``H * aspect_y / aspect_x`` for a vertical one), which is the
+  larger side only under AUTO;
+* ``fx = V / k`` with ``k`` the projection's view extent (``sensor / lens`` or
+  ``ortho_scale``), ``fy = fx * aspect_x / aspect_y``,
+  ``cx = W/2 - shift_x * V - 0.5``, ``cy = H/2 + shift_y * V * aspect_x / aspect_y - 0.5``;
+* the frame (resolution, percentage, pixel aspect, border crop) is
+  :class:`~depth_node.core.frame.RenderFrame`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import projections
+from .frame import FULL_BORDER, RenderFrame
+from .projection import Projection
+
+SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
+
+
+class UnsupportedCameraError(ValueError):
+    """The scene's camera cannot be converted exactly."""
+
+
+@dataclass(frozen=True)
+class Lens:
+    """The camera data settings that shape the projection (Blender's names)."""
+
+    projection: str = "PERSP"
+    lens: float = 50.0
+    sensor_width: float = 36.0
+    sensor_height: float = 24.0
+    sensor_fit: str = "AUTO"
+    shift_x: float = 0.0
+    shift_y: float = 0.0
+    ortho_scale: float = 6.0
+
+    def __post_init__(self) -> None:
+        projections.get(self.projection)
+        if self.sensor_fit not in SENSOR_FITS:
+            raise ValueError(f"sensor_fit must be one of {SENSOR_FITS}, got {self.sensor_fit!r}")
+        for name in ("lens", "sensor_width", "sensor_height", "ortho_scale"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a finite positive number, got {value!r}")
+        for name in ("shift_x", "shift_y"):
+            if not np.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be finite, got {getattr(self, name)!r}")
+
+    @property
+    def model(self) -> Projection:
+        """The registered projection of this lens."""
+        return projections.get(self.projection)
+
+    @property
+    def sensor_size(self) -> float:
+        """The sensor dimension Blender uses: the height only for an explicit VERTICAL fit."""
+        return self.sensor_height if self.sensor_fit == "VERTICAL" else self.sensor_width
+
+    def fits_horizontally(self, frame: RenderFrame) -> bool:
+        """True when the sensor spans the frame width (Blender's resolved fit)."""
+        if self.sensor_fit == "AUTO":
+            return frame.is_landscape
+        return self.sensor_fit == "HORIZONTAL"
+
+
+_LENS_FIELDS = tuple(field.name for field in dataclasses.fields(Lens))
+_FRAME_FIELDS = tuple(field.name for field in dataclasses.fields(RenderFrame))
+
+
+@dataclass(frozen=True)
+class BlenderCamera:
+    """A camera as Blender renders it: a lens model on a render frame."""
+
+    lens: Lens
+    frame: RenderFrame
+
+    @classmethod
+    def from_settings(cls, **settings: Any) -> BlenderCamera:
+        """Build from Blender's flat setting names (``lens=35, resolution_x=640, projection="ORTHO"``, ...)."""
+        unknown = set(settings) - set(_LENS_FIELDS) - set(_FRAME_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown camera settings {sorted(unknown)}")
+        if "border" in settings:
+            settings["border"] = tuple(settings["border"])
+        return cls(Lens(**{name: settings[name] for name in _LENS_FIELDS if name in settings}),
+                   RenderFrame(**{name: settings[name] for name in _FRAME_FIELDS if name in settings}))
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting under Blender's flat names: the inverse of :meth:`from_settings`."""
+        return {**dataclasses.asdict(self.lens), **dataclasses.asdict(self.frame)}
+
+    @property
+    def projection(self) -> str:
+        """Blender's camera type (``"PERSP"``, ``"ORTHO"``)."""
+        return self.lens.projection
+
+    @property
+    def model(self) -> Projection:
+        """The registered projection."""
+        return self.lens.model
+
+    @property
+    def width(self) -> int:
+        """Output image width in pixels."""
+        return self.frame.width
+
+    @property
+    def height(self) -> int:
+        """Output image height in pixels."""
+        return self.frame.height
+
+    def matrix(self) -> np.ndarray:
+        """The 3x3 intrinsic matrix K of the output image (float64), see the module docstring."""
+        fit = self.frame.fit_size(self.lens.fits_horizontally(self.frame))
+        fx = fit / self.model.view_extent(self.lens)
+        fy = fx * self.frame.y_scale
+        cx, cy = self.frame.principal_point(self.lens.shift_x, self.lens.shift_y, fit)
+        return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]], dtype=np.float64)
+
+    @classmethod
+    def from_matrix(cls, K: Any, width: int, height: int, projection: str = "PERSP") -> BlenderCamera:
+        """The Blender camera (horizontal fit, 36 mm sensor) whose :meth:`matrix` is ``K`` for that size.
+
+        Any K with positive focal lengths maps to one: unequal ``fx, fy`` become a
+        pixel aspect ratio (Blender's pixel aspect values are >= 1), the principal
+        point becomes a lens shift.
+        """
+        K = np.asarray(K, dtype=np.float64)
+        if K.shape != (3, 3) or not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0:
+            raise ValueError(f"K must be a finite 3x3 matrix with positive focal lengths, got {K.tolist()}")
+        if int(width) < 1 or int(height) < 1:
+            raise ValueError(f"width and height must be positive, got {width}x{height}")
+        fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+        aspect_x, aspect_y = (1.0, fx / fy) if fx >= fy else (fy / fx, 1.0)
+        sensor = 36.0
+        return cls.from_settings(
+            lens=fx * sensor / width, sensor_width=sensor, sensor_height=sensor, sensor_fit="HORIZONTAL",
+            shift_x=(width / 2.0 - 0.5 - cx) / width,
+            shift_y=(cy - height / 2.0 + 0.5) / (width * aspect_x / aspect_y),
+            resolution_x=int(width), resolution_y=int(height), resolution_percentage=100,
+            pixel_aspect_x=aspect_x, pixel_aspect_y=aspect_y, projection=projection,
+            ortho_scale=width / fx,
+        )
+
+
+def camera_from_scene(scene: Any, camera_object: Any = None) -> BlenderCamera:
+    """Read a camera and the render settings of a ``bpy.types.Scene`` (or a look-alike).
+
+    ``camera_object`` defaults to the scene's active camera. Raises
+    :class:`UnsupportedCameraError` when there is no camera or no registered
+    projection models its type.
+    """
+    if camera_object is None:
+        camera_object = getattr(scene, "camera", None)
+    if camera_object is None:
+        raise UnsupportedCameraError(f"scene {scene.name!r} has no active camera")
+    data = camera_object.data
+    camera_type = getattr(data, "type", None)
+    if camera_type not in projections.SUPPORTED_CAMERA_TYPES:
+        detail = f" ({data.panorama_type})" if camera_type == "PANO" and hasattr(data, "panorama_type") else ""
+        raise UnsupportedCameraError(
+            f"camera {camera_object.name!r} of scene {scene.name!r} is of type {camera_type!r}{detail}; "
+            f"True Depth supports {' and '.join(projections.SUPPORTED_CAMERA_TYPES)} cameras"
+        )
+    render = scene.render
+    return BlenderCamera(
+        Lens(projection=str(camera_type), lens=float(data.lens), sensor_width=float(data.sensor_width),
+             sensor_height=float(data.sensor_height), sensor_fit=str(data.sensor_fit),
+             shift_x=float(data.shift_x), shift_y=float(data.shift_y), ortho_scale=float(data.ortho_scale)),
+        RenderFrame(resolution_x=int(render.resolution_x), resolution_y=int(render.resolution_y),
+                    resolution_percentage=int(render.resolution_percentage),
+                    pixel_aspect_x=float(render.pixel_aspect_x), pixel_aspect_y=float(render.pixel_aspect_y),
+                    use_border=bool(render.use_border), crop_to_border=bool(render.use_crop_to_border),
+                    border=(float(render.border_min_x), float(render.border_max_x),
+                            float(render.border_min_y), float(render.border_max_y))),
+    )
+
+
+def intrinsics(scene: Any) -> tuple[np.ndarray, tuple[int, int]]:
+    """``(K, (width, height))`` of the scene's active camera."""
+    camera = camera_from_scene(scene)
+    return camera.matrix(), (camera.width, camera.height)
+
+
+__all__ = ["BlenderCamera", "FULL_BORDER", "Lens", "RenderFrame", "SENSOR_FITS", "UnsupportedCameraError",
+           "camera_from_scene", "intrinsics"]
