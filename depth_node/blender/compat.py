@@ -1,7 +1,9 @@
 """Every Blender 4.5-vs-5.x difference this extension relies on, in one place.
 
 * 4.5 keeps the compositor in ``scene.node_tree`` (enabled by ``scene.use_nodes``);
-  5.x in a node-group datablock assigned to ``scene.compositing_node_group``.
+  5.0-5.2 in a node-group datablock assigned to ``scene.compositing_node_group``; 5.3 has a stack of
+  compositor effects (``scene.compositor_effects``, each with a ``node_group``) and deprecates
+  ``compositing_node_group`` (it warns on every read and write; it now means the active effect's group).
 * 4.5's File Output node has ``base_path`` and ``file_slots``; 5.x has
   ``directory``, ``file_name`` and ``file_output_items`` and needs
   ``format.media_type = 'IMAGE'`` before an image format can be chosen.
@@ -22,17 +24,41 @@ import bpy
 
 BLENDER_VERSION: tuple[int, int, int] = tuple(bpy.app.version)
 USES_COMPOSITING_NODE_GROUP = BLENDER_VERSION >= (5, 0, 0)
+USES_EFFECT_STACK = "compositor_effects" in bpy.types.Scene.bl_rna.properties
+EFFECT_NAME = "Scene Effect"
+"""The name Blender 5.3 gives the effect it makes for a file's single compositor."""
 GROUP_NODE_IDNAME = "CompositorNodeGroup"
 COMPOSITOR_TREE_IDNAME = "CompositorNodeTree"
 
 
+def _new_tree(scene: bpy.types.Scene) -> bpy.types.NodeTree:
+    tree = bpy.data.node_groups.new(f"{scene.name} Compositor", COMPOSITOR_TREE_IDNAME)
+    if USES_EFFECT_STACK:
+        # As Blender's own "New" button: an effect without an Image input and output stops the effects
+        # after it from running (measured on 5.3.0), so the image passes through.
+        tree.allow_usage_in_scene_compositor_effect = True
+        for in_out in ("INPUT", "OUTPUT"):
+            tree.interface.new_socket("Image", in_out=in_out, socket_type="NodeSocketColor")
+        group_input, group_output = tree.nodes.new("NodeGroupInput"), tree.nodes.new("NodeGroupOutput")
+        group_output.location = (600.0, 0.0)
+        tree.links.new(group_input.outputs[0], group_output.inputs[0])
+    return tree
+
+
 def compositor_tree(scene: bpy.types.Scene, create: bool = True) -> bpy.types.NodeTree | None:
-    """The scene's compositor node tree; with ``create`` make and enable one if missing."""
-    if USES_COMPOSITING_NODE_GROUP:
+    """The scene's compositor node tree (5.3: the active effect's); with ``create`` make and enable one if missing."""
+    if USES_EFFECT_STACK:
+        effects = scene.compositor_effects
+        effect = effects.active
+        tree = effect.node_group if effect is not None else None
+        if tree is None and create:
+            if effect is None:
+                effect = effects.new(EFFECT_NAME)
+            tree = effect.node_group = _new_tree(scene)
+    elif USES_COMPOSITING_NODE_GROUP:
         tree = scene.compositing_node_group
         if tree is None and create:
-            tree = bpy.data.node_groups.new(f"{scene.name} Compositor", COMPOSITOR_TREE_IDNAME)
-            scene.compositing_node_group = tree
+            tree = scene.compositing_node_group = _new_tree(scene)
     else:
         if create and not scene.use_nodes:
             scene.use_nodes = True
@@ -43,12 +69,24 @@ def compositor_tree(scene: bpy.types.Scene, create: bool = True) -> bpy.types.No
 
 
 def fresh_compositor_tree(scene: bpy.types.Scene) -> bpy.types.NodeTree:
-    """An empty, enabled compositor for ``scene`` (a new group on 5.x; the old nodes removed on 4.5)."""
-    if USES_COMPOSITING_NODE_GROUP:
+    """A new, enabled compositor for ``scene``, the only one that runs (for a job's throw-away copy)."""
+    if USES_EFFECT_STACK:
+        scene.compositor_effects.clear()
+    elif USES_COMPOSITING_NODE_GROUP:
         scene.compositing_node_group = None
     tree = compositor_tree(scene, create=True)
-    tree.nodes.clear()
+    if not USES_COMPOSITING_NODE_GROUP:
+        tree.nodes.clear()  # 4.5 keeps one tree per scene: empty it
     return tree
+
+
+def scene_compositor_trees(scene: bpy.types.Scene) -> list[bpy.types.NodeTree]:
+    """Every compositor tree ``scene`` runs (5.3: each effect's group, once)."""
+    if USES_EFFECT_STACK:
+        groups = [effect.node_group for effect in scene.compositor_effects if effect.node_group is not None]
+        return list(dict.fromkeys(groups))
+    tree = compositor_tree(scene, create=False)
+    return [] if tree is None else [tree]
 
 
 def use_cpu_compositor(scene: bpy.types.Scene) -> None:
@@ -60,8 +98,7 @@ def use_cpu_compositor(scene: bpy.types.Scene) -> None:
 def compositor_trees() -> Iterator[tuple[bpy.types.Scene, bpy.types.NodeTree]]:
     """Every (scene, compositor tree) pair of the open file."""
     for scene in bpy.data.scenes:
-        tree = compositor_tree(scene, create=False)
-        if tree is not None:
+        for tree in scene_compositor_trees(scene):
             yield scene, tree
 
 

@@ -96,22 +96,71 @@ def test_add_menu_draws_both_modes_only_in_the_compositor(td) -> None:
                      ("node.true_depth_add", "True Depth (Depth to Distance)")]
 
 
+def node_editor(tree, region_type: str = "WINDOW", tree_type: str = "CompositorNodeTree") -> dict:
+    """A context override: the first window's 3D view turned into a node editor showing ``tree``."""
+    window = bpy.context.window_manager.windows[0]
+    area = next(a for a in window.screen.areas if a.type in {"VIEW_3D", "NODE_EDITOR"})
+    area.type = "NODE_EDITOR"
+    space = area.spaces.active
+    space.tree_type = tree_type
+    if tree_type == "CompositorNodeTree" and space.node_tree != tree:
+        space.node_tree = tree
+    region = next(r for r in area.regions if r.type == region_type)
+    return {"window": window, "screen": window.screen, "area": area, "region": region, "space_data": space}
+
+
 @pytest.mark.parametrize("mode", ["DISTANCE_TO_DEPTH", "DEPTH_TO_DISTANCE"])
-def test_operator_inserts_bound_node_at_the_cursor(td, mode: str) -> None:
+def test_operator_through_bpy_ops_inserts_a_bound_node_at_the_cursor(td, mode: str) -> None:
     from render_helpers import CameraSetup, new_scene
 
     scene = new_scene(CameraSetup())
     tree = submodule(td, "blender.compat").compositor_tree(scene)
-    reports = []
-    operator = SimpleNamespace(mode=mode, report=lambda kind, text: reports.append((kind, text)))
-    space = SimpleNamespace(type="NODE_EDITOR", tree_type="CompositorNodeTree", edit_tree=tree,
-                            cursor_location=(123.0, -45.0))
-    result = bpy.types.NODE_OT_true_depth_add.execute(operator, SimpleNamespace(space_data=space, scene=scene))
-    assert result == {"FINISHED"} and reports == []
+    override = node_editor(tree)
+    override["space_data"].cursor_location = (123.0, -45.0)
+    with bpy.context.temp_override(**override):
+        assert bpy.ops.node.true_depth_add.poll()
+        assert bpy.ops.node.true_depth_add("EXEC_DEFAULT", mode=mode) == {"FINISHED"}
     node = tree.nodes.active
     assert node.node_tree.name == ("True Depth" if mode == "DISTANCE_TO_DEPTH" else "True Depth Inverse")
-    assert tuple(node.location) == (123.0, -45.0)
+    assert tuple(node.location) == (123.0, -45.0) and node.select
     assert submodule(td, "blender.binding").bound_scene(node, tree) == scene
+    assert {"REGISTER", "UNDO"} <= bpy.types.NODE_OT_true_depth_add.bl_options
+
+
+def test_invoke_stores_the_cursor_like_blenders_add_operators(td) -> None:
+    """invoke stores the mouse position first, as Blender's NodeAddOperator does.
+
+    Background Blender runs ``INVOKE_DEFAULT`` as ``EXEC_DEFAULT`` (measured on 4.5 and 5.0), and converting
+    a mouse position needs a drawn region (``cursor_location_from_region`` crashes 5.0.1 in background),
+    so the store step is called directly in the branch that needs no drawn region: outside the main
+    region the cursor goes to the view centre.
+    """
+    from render_helpers import CameraSetup, new_scene
+
+    scene = new_scene(CameraSetup())
+    tree = submodule(td, "blender.compat").compositor_tree(scene)
+    override = node_editor(tree, region_type="HEADER")
+    space = override["space_data"]
+    space.cursor_location = (5000.0, 5000.0)
+    with bpy.context.temp_override(**override):
+        bpy.types.NODE_OT_true_depth_add.store_mouse_cursor(bpy.context, SimpleNamespace(
+            mouse_region_x=0, mouse_region_y=0))
+        assert tuple(space.cursor_location) == pytest.approx(tuple(tree.view_center))
+        assert bpy.ops.node.true_depth_add("INVOKE_DEFAULT") == {"FINISHED"}
+    assert tuple(tree.nodes.active.location) == pytest.approx(tuple(tree.view_center))
+
+
+def test_operator_poll_needs_an_editable_compositor(td) -> None:
+    from render_helpers import CameraSetup, new_scene
+
+    scene = new_scene(CameraSetup())
+    tree = submodule(td, "blender.compat").compositor_tree(scene)
+    assert not bpy.ops.node.true_depth_add.poll()  # no node editor in the context
+    shader_editor = node_editor(tree, tree_type="ShaderNodeTree")
+    with bpy.context.temp_override(**shader_editor):
+        assert not bpy.ops.node.true_depth_add.poll()
+    with bpy.context.temp_override(**node_editor(tree)):
+        assert bpy.ops.node.true_depth_add.poll()
 
 
 def test_operator_reports_unsupported_camera_and_adds_nothing(td) -> None:
@@ -121,11 +170,7 @@ def test_operator_reports_unsupported_camera_and_adds_nothing(td) -> None:
     scene.camera.data.type = "PANO"
     tree = submodule(td, "blender.compat").compositor_tree(scene)
     before = len(tree.nodes)
-    reports = []
-    operator = SimpleNamespace(mode="DISTANCE_TO_DEPTH", report=lambda kind, text: reports.append((kind, text)))
-    space = SimpleNamespace(type="NODE_EDITOR", tree_type="CompositorNodeTree", edit_tree=tree, cursor_location=(0, 0))
-    assert bpy.types.NODE_OT_true_depth_add.execute(operator, SimpleNamespace(space_data=space, scene=scene)) == {
-        "CANCELLED"}
-    assert reports and reports[0][0] == {"ERROR"} and "PANO" in reports[0][1]
+    with bpy.context.temp_override(**node_editor(tree)), pytest.raises(RuntimeError, match="PANO"):
+        bpy.ops.node.true_depth_add("EXEC_DEFAULT")
     assert len(tree.nodes) == before
 
