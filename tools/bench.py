@@ -29,6 +29,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def supported_series() -> list[str]:
+    """The Blender series of tools/blender_env.sh's TD_VERSIONS table (the one place versions are listed)."""
+    script = f'source "{REPO}/tools/blender_env.sh" && echo "${{TD_SUPPORTED_SERIES[@]}}"'
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout.split()
+
+
 def bpy_blender(series: str) -> str:
     """The launcher of the cached bpy venv for ``series`` (set up like the tests do)."""
     script = f'source "{REPO}/tools/blender_env.sh" && td_ensure_bpy_venv {series}'
@@ -69,13 +75,13 @@ def machine() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--versions", nargs="+", default=["4.5", "5.0", "5.2"])
+    parser.add_argument("--versions", nargs="+", default=None, help="Blender series (default: every supported one)")
     parser.add_argument("--sizes", nargs="+", default=["1920x1080", "3840x2160"])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--frames", type=int, default=50, help="sequence length (0 skips the sequence mode)")
     parser.add_argument("--sequence-size", default="1920x1080")
     parser.add_argument("--compositor-device", choices=("CPU", "default"), default="CPU",
-                        help="CPU (what the CLI uses) or the scene default (GPU on Blender 5.2)")
+                        help="CPU (what the CLI uses) or the scene default (GPU on Blender 5.2 and 5.3)")
     parser.add_argument("--blender", help="a Blender executable to use instead of the cached bpy venvs "
                                           "(its Python needs numpy and OpenEXR)")
     args = parser.parse_args()
@@ -85,7 +91,7 @@ def main() -> int:
     print(f"machine: {machine()}; compositor device: {args.compositor_device}")
     rows, sequence_rows = [], []
     device = ("--compositor-device", args.compositor_device)
-    for series in ([None] if args.blender else args.versions):
+    for series in ([None] if args.blender else args.versions or supported_series()):
         blender = args.blender or bpy_blender(series)
         for size in args.sizes:
             timing = run_in_blender(blender, "--task", "time", "--size", size, "--repeat", str(args.repeat),

@@ -3,7 +3,7 @@
 #
 #   tools/run_tests.sh [PYTEST ARGS...]
 #
-# Without BLENDER: for each of 4.5, 5.0 and 5.2 a cached virtual environment
+# Without BLENDER: for each supported Blender (TD_VERSIONS in blender_env.sh) a cached virtual environment
 # (.venvs/, git-ignored) holds the bpy wheel and the test dependencies, and
 # pytest-blender starts "Blender" through tools/blender_launcher.py. The
 # bpy-free tests (tests/unit) also run once in plain Python, without bpy.
