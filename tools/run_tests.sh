@@ -15,6 +15,12 @@ set -u
 source "$(dirname "$0")/blender_env.sh"
 cd "$TD_REPO" || exit 1
 
+# The suite is tests/ unless the arguments name test files or folders themselves.
+declare -a targets=(tests)
+for arg in "$@"; do
+  case $arg in -*) ;; *) [ -e "${arg%%::*}" ] && targets=() ;; esac
+done
+
 declare -a summary=()
 failed=0
 junit_dir=$(mktemp -d "${TMPDIR:-/tmp}/true-depth-junit.XXXXXX")
@@ -54,7 +60,7 @@ if [ -n "${BLENDER:-}" ]; then
   host=$(td_ensure_host_venv) || exit 1
   # Blender ignores PYTHONPATH unless --python-use-system-env is given (the part after the first --).
   label="Blender $bversion ($BLENDER)"
-  run_suite "$label" "$BLENDER" "$host/bin/python" PYTHONPATH="$site" -- tests "$@" -- --python-use-system-env
+  run_suite "$label" "$BLENDER" "$host/bin/python" PYTHONPATH="$site" -- "${targets[@]}" "$@" -- --python-use-system-env
   record "$label" $?
 else
   read -r -a series_list <<<"${TRUE_DEPTH_VERSIONS:-${TD_SUPPORTED_SERIES[*]}}"
@@ -78,7 +84,7 @@ else
       unit_done=1
     fi
     label="Blender $series (bpy $(td_bpy_pin "$series"))"
-    run_suite "$label" "$venv/bin/blender" "$venv/bin/python" -- tests "$@"
+    run_suite "$label" "$venv/bin/blender" "$venv/bin/python" -- "${targets[@]}" "$@"
     record "$label" $?
   done
 fi

@@ -118,40 +118,43 @@ def scene_from_sidecar(meta: dict, camera: BlenderCamera) -> bpy.types.Scene:
     return scene
 
 
-def add_distance_aov_to_materials(scene: bpy.types.Scene) -> int:
-    """Make every object of ``scene`` write View Distance into the :data:`DISTANCE_AOV` AOV.
+_GEOMETRY_TYPES = {"MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLOUD", "VOLUME"}
 
-    Node materials get an AOV Output fed by Camera Data; objects or slots without
-    a material get the distance material. Meant for a throw-away copy of a file:
-    it changes the materials. Returns how many materials were changed.
+
+def _write_distance_aov(material: bpy.types.Material) -> bool:
+    """Add Camera Data 'View Distance' -> AOV Output to a node material; False when it has one already."""
+    if material.node_tree is None:  # 4.5 only: 5.x materials always have a node tree
+        material.use_nodes = True
+    nodes = material.node_tree.nodes
+    if any(node.bl_idname == "ShaderNodeOutputAOV" and node.aov_name == DISTANCE_AOV for node in nodes):
+        return False
+    camera_data = nodes.new("ShaderNodeCameraData")
+    aov = nodes.new("ShaderNodeOutputAOV")
+    aov.aov_name = DISTANCE_AOV
+    material.node_tree.links.new(camera_data.outputs["View Distance"], aov.inputs["Value"])
+    return True
+
+
+def add_distance_aov_to_materials(scene: bpy.types.Scene) -> int:
+    """Make every surface the render of ``scene`` can show write View Distance into the :data:`DISTANCE_AOV` AOV.
+
+    Every material of the file gets an AOV Output fed by Camera Data (also those only reached through
+    instanced collections or geometry nodes, which ``scene.objects`` does not list: measured, an instanced
+    collection's objects otherwise wrote 0), and every geometry object or slot without a material gets the
+    distance material. Meant for a throw-away copy of a file: it changes the materials. Returns how many
+    materials were changed.
     """
-    changed = 0
-    done: set[str] = set()
     fallback = distance_aov_material()
-    for obj in scene.objects:
-        if obj.type not in {"MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLOUD", "VOLUME"}:
+    for obj in bpy.data.objects:
+        if obj.type not in _GEOMETRY_TYPES:
             continue
         if not obj.material_slots and obj.data is not None and hasattr(obj.data, "materials"):
             obj.data.materials.append(fallback)
         for slot in obj.material_slots:
             if slot.material is None:
                 slot.material = fallback
-                continue
-            material = slot.material
-            if material.name in done or material == fallback:
-                continue
-            done.add(material.name)
-            if material.node_tree is None:
-                material.use_nodes = True
-            nodes = material.node_tree.nodes
-            if any(node.bl_idname == "ShaderNodeOutputAOV" and node.aov_name == DISTANCE_AOV for node in nodes):
-                continue
-            camera_data = nodes.new("ShaderNodeCameraData")
-            aov = nodes.new("ShaderNodeOutputAOV")
-            aov.aov_name = DISTANCE_AOV
-            material.node_tree.links.new(camera_data.outputs["View Distance"], aov.inputs["Value"])
-            changed += 1
-    return changed
+    return sum(_write_distance_aov(material) for material in bpy.data.materials
+               if material != fallback and not material.is_grease_pencil)
 
 
 def setup_linear_mist(scene: bpy.types.Scene, start: float, depth: float) -> None:

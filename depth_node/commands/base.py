@@ -15,8 +15,12 @@ from ..core import exr
 from ..core.outputs import DEFAULT_KINDS, OutputKind, frame_paths
 
 LOG_PREFIX = "[true-depth]"
-SOURCES = ("aov", "mist")
-"""Where ``render`` takes the distance from (see the README's sources table)."""
+SOURCES = ("z", "aov", "mist")
+"""Where ``render`` takes depth or distance from (see the README's sources table); the first is the default.
+
+``z``: Cycles' Z pass (planar depth, written once at the first surface at or above the alpha threshold),
+distance from the True Depth Inverse node; ``aov``: a Camera Data "View Distance" AOV (adds up through
+surfaces below the alpha threshold); ``mist``: the Mist pass with linear falloff (also adds up)."""
 
 
 class JobError(Exception):

@@ -88,9 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--output", type=Path, required=True, help="output folder")
     render.add_argument("--frames", type=_frames, help="frames, e.g. 1-250 (default: the scene's range)")
     render.add_argument("--scene", help="scene name (default: the file's active scene)")
-    render.add_argument("--source", choices=SOURCES, default="aov",
-                        help="distance source: a View Distance AOV added to the materials (default), or the "
-                             "Mist pass with linear falloff over the camera's clip range (less precise)")
+    render.add_argument("--source", choices=SOURCES, default=SOURCES[0],
+                        help="z (default): Cycles' Z pass is the depth (first surface at or above the alpha "
+                             "threshold), distance comes from the True Depth Inverse node; aov: a View Distance "
+                             "AOV added to the materials; mist: the Mist pass with linear falloff over the "
+                             "camera's clip range. aov and mist add up through transparent surfaces")
     render.add_argument("--overwrite", action="store_true", help="replace existing output files")
 
     convert = commands.add_parser("convert", help="convert an existing distance (or depth) EXR sequence",

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..blender import compat, scenes
 from ..blender.binding import Segments, add_true_depth_node, camera_at_frame, camera_segments
-from ..core import exr, sidecar
+from ..core import exr, preview, sidecar
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene
 from ..core.modes import DEPTH_TO_DISTANCE, DISTANCE_TO_DEPTH
 from ..core.outputs import DEFAULT_KINDS, OUTPUT_KINDS, FrameData, OutputKind, frame_paths
@@ -55,8 +55,9 @@ class FrameResult:
 def camera_json(scene: bpy.types.Scene, frame: int, camera_object: bpy.types.Object, camera: BlenderCamera
                 ) -> dict:
     """The sidecar of ``frame``, rendered with ``camera_object`` (read as ``camera``)."""
+    # Blender renders with the camera's world matrix normalized (object scale does not scale the view).
     return sidecar.camera_metadata(
-        camera, camera_object.matrix_world, camera_object.data.clip_start, camera_object.data.clip_end,
+        camera, camera_object.matrix_world.normalized(), camera_object.data.clip_start, camera_object.data.clip_end,
         scene.unit_settings.scale_length,
         blender={"version": bpy.app.version_string, "scene": scene.name, "camera": camera_object.name,
                  "frame": frame},
@@ -162,43 +163,82 @@ def _staged(folder: Path, file_output: bpy.types.Node) -> Iterator[Path]:
 
 
 def prepare_for_exact_depth(scene: bpy.types.Scene) -> None:
-    """Settings that make the sampled distance the pixel centre's (this is a copy: the beauty is not kept)."""
+    """Settings that make each pixel the pixel centre's pinhole ray (a copy: the beauty is not kept).
+
+    Any engine's scene renders its depth with Cycles (the geometry is the same); depth of field and motion
+    blur are turned off, since both move the sample off the pixel's pinhole ray.
+    """
     if scene.render.engine != "CYCLES":
-        raise JobError(f"scene {scene.name!r} renders with {scene.render.engine}; True Depth renders need "
-                       "CYCLES (set Render Engine to Cycles)")
+        log(f"scene {scene.name!r} renders with {scene.render.engine}: its depth is rendered with Cycles "
+            "(same geometry)")
     scenes.setup_cycles(scene, samples=1, filter_width=0.01)
     scene.render.use_motion_blur = False
+    for camera in bpy.data.cameras:
+        camera.dof.use_dof = False
     scene.render.use_compositing = True
     compat.use_cpu_compositor(scene)
 
 
+def _background_to_zero(tree: bpy.types.NodeTree, z: bpy.types.NodeSocket) -> bpy.types.NodeSocket:
+    """Cycles writes 1e10 into Z where rays escape; the depth files hold 0 there (as the AOV does)."""
+    hit = tree.nodes.new("ShaderNodeMath")
+    hit.operation = "LESS_THAN"
+    hit.label = "Hit (Z < 1e9)"
+    tree.links.new(z, hit.inputs[0])
+    hit.inputs[1].default_value = preview.BACKGROUND_LIMIT
+    depth = tree.nodes.new("ShaderNodeMath")
+    depth.operation = "MULTIPLY"
+    depth.label = "Background -> 0"
+    tree.links.new(z, depth.inputs[0])
+    tree.links.new(hit.outputs[0], depth.inputs[1])
+    return depth.outputs[0]
+
+
+def _distance_source(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layers: bpy.types.Node, source: str
+                     ) -> bpy.types.NodeSocket:
+    """The ray distance from the View Distance AOV or the un-mapped Mist pass."""
+    if source == "aov":
+        return layers.outputs[scenes.DISTANCE_AOV]
+    unmap = tree.nodes.new("ShaderNodeMath")
+    unmap.operation = "MULTIPLY_ADD"
+    unmap.label = "Mist -> distance"
+    mist = scene.world.mist_settings
+    tree.links.new(layers.outputs["Mist"], unmap.inputs[0])
+    unmap.inputs[1].default_value = mist.depth
+    unmap.inputs[2].default_value = mist.start
+    return unmap.outputs[0]
+
+
 def wire_render(scene: bpy.types.Scene, source: str, segments: Segments) -> bpy.types.Node:
-    """A fresh compositor: Render Layers distance -> True Depth -> File Output (depth and distance)."""
+    """A fresh compositor: a pass -> True Depth (either mode) -> File Output (depth and distance).
+
+    ``z``: Z -> depth, True Depth Inverse -> distance; ``aov``/``mist``: distance -> True Depth -> depth.
+    """
     tree = compat.fresh_compositor_tree(scene)
-    node = _add_node(scene, tree, DISTANCE_TO_DEPTH, segments, (300.0, 0.0))
+    mode = DEPTH_TO_DISTANCE if source == "z" else DISTANCE_TO_DEPTH
+    node = _add_node(scene, tree, mode, segments, (300.0, 0.0))
     if source == "aov":
         scenes.add_distance_aov_to_materials(scene)
         scenes.enable_depth_passes(scene)
-    else:
+    elif source == "mist":
         scenes.setup_linear_mist(scene, 0.0, scene.camera.data.clip_end)
-    layers = tree.nodes.new("CompositorNodeRLayers")
-    layers.scene = scene
-    if source == "aov":
-        distance = layers.outputs[scenes.DISTANCE_AOV]
     else:
-        unmap = tree.nodes.new("ShaderNodeMath")
-        unmap.operation = "MULTIPLY_ADD"
-        unmap.label = "Mist -> distance"
-        mist = scene.world.mist_settings
-        tree.links.new(layers.outputs["Mist"], unmap.inputs[0])
-        unmap.inputs[1].default_value = mist.depth
-        unmap.inputs[2].default_value = mist.start
-        distance = unmap.outputs[0]
-    tree.links.new(distance, node.inputs["Distance"])
-    return _wire_file_output(tree, {"depth": node.outputs["Depth"], "distance": distance}, (600.0, 0.0))
+        for view_layer in scene.view_layers:
+            view_layer.use_pass_z = True
+    layers = tree.nodes.new("CompositorNodeRLayers")  # after the passes: 5.3 shows enabled passes only
+    layers.scene = scene
+    if source == "z":
+        depth = _background_to_zero(tree, layers.outputs["Depth"])
+        tree.links.new(depth, node.inputs[0])
+        values = {"depth": depth, "distance": node.outputs[0]}
+    else:
+        distance = _distance_source(scene, tree, layers, source)
+        tree.links.new(distance, node.inputs[0])
+        values = {"depth": node.outputs[0], "distance": distance}
+    return _wire_file_output(tree, values, (600.0, 0.0))
 
 
-def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], source: str = "aov",
+def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], source: str = SOURCES[0],
                   kinds: tuple[OutputKind, ...] = DEFAULT_KINDS) -> list[FrameResult]:
     """Render ``frames`` of ``scene`` into ``folder`` (outputs checked free by the caller)."""
     if source not in SOURCES:
@@ -331,7 +371,7 @@ def run_render(blend: Path, output: Path, frames: list[int] | None, scene_name: 
     scene = open_blend(blend, scene_name)
     frames = frames or list(range(scene.frame_start, scene.frame_end + 1))
     return _frames_job(scene, output, frames, overwrite,
-                       f"{blend}: scene {scene.name!r}, {len(frames)} frame(s), distance from the {source}",
+                       f"{blend}: scene {scene.name!r}, {len(frames)} frame(s), source: {source}",
                        lambda folder: render_frames(scene, folder, frames, source))
 
 

@@ -1,0 +1,82 @@
+"""A depth ground truth that involves no renderer: rays through pixel centres, cast with Blender's BVH.
+
+``scene.ray_cast`` on the evaluated depsgraph sees modifiers and instances. The rays come from a camera
+sidecar (K and the OpenCV camera-to-world pose), so the truth also checks what the sidecar says.
+Objects that do not render are passed through, and so are surfaces a caller calls transparent at the
+hit point (e.g. an alpha-textured decal where its alpha is 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import bpy
+import numpy as np
+from mathutils import Vector
+
+Transparent = Callable[[bpy.types.Object, Vector], bool]
+STEP = 1e-4
+"""How far past a skipped surface the ray continues (scene units)."""
+
+
+@dataclass
+class Truth:
+    """Per pixel: planar depth and ray distance from the camera origin (0 where the ray escapes)."""
+
+    depth: np.ndarray
+    distance: np.ndarray
+
+    @property
+    def hit(self) -> np.ndarray:
+        return self.depth > 0
+
+
+def cast(scene: bpy.types.Scene, meta: dict, transparent: Transparent | None = None,
+         max_distance: float = 1e4) -> Truth:
+    """Cast one ray per pixel centre of the sidecar ``meta``'s image."""
+    K = np.asarray(meta["K"], dtype=np.float64)
+    to_world = np.asarray(meta["camera_to_world_opencv"], dtype=np.float64)
+    rotation, origin = to_world[:3, :3], to_world[:3, 3]
+    width, height = int(meta["width"]), int(meta["height"])
+    orthographic = meta["projection"] == "ORTHO"
+    view_axis = rotation[:, 2]
+    depsgraph = scene.view_layers[0].depsgraph
+    depsgraph.update()
+    depth = np.zeros((height, width))
+    distance = np.zeros((height, width))
+    for row in range(height):
+        for column in range(width):
+            t = np.array([(column - K[0, 2]) / K[0, 0], (row - K[1, 2]) / K[1, 1]])
+            if orthographic:
+                start, direction = origin + rotation[:, :2] @ t, view_axis
+            else:
+                start, direction = origin, rotation @ np.array([t[0], t[1], 1.0])
+            direction = direction / np.linalg.norm(direction)
+            point = _first_surface(scene, depsgraph, Vector(start), Vector(direction), transparent, max_distance)
+            if point is not None:
+                offset = np.asarray(point) - origin
+                depth[row, column] = offset @ view_axis
+                distance[row, column] = np.linalg.norm(offset)
+    return Truth(depth, distance)
+
+
+def _first_surface(scene: bpy.types.Scene, depsgraph: bpy.types.Depsgraph, start: Vector, direction: Vector,
+                   transparent: Transparent | None, max_distance: float) -> Vector | None:
+    for _ in range(64):
+        hit, location, _normal, _index, obj, _matrix = scene.ray_cast(depsgraph, start, direction,
+                                                                       distance=max_distance)
+        if not hit:
+            return None
+        original = obj.original if obj is not None else None
+        if original is not None and (original.hide_render or (transparent and transparent(original, location))):
+            start = location + direction * STEP
+            continue
+        return location
+    raise RuntimeError("more than 64 skipped surfaces along one ray")
+
+
+def share_within(got: np.ndarray, want: np.ndarray, mask: np.ndarray, rtol: float = 1e-4) -> float:
+    """The share of ``mask`` pixels where ``got`` is within ``rtol`` (relative) of ``want``."""
+    close = np.abs(got.astype(np.float64) - want) <= rtol * np.abs(want)
+    return float(close[mask].mean())
