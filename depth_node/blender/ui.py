@@ -16,6 +16,7 @@ from .binding import (
     bound_scene,
     node_problem,
     refresh_bindings,
+    source_notes,
     upgrade_groups,
 )
 from .group import true_depth_nodes
@@ -119,6 +120,9 @@ class NODE_PT_true_depth(bpy.types.Panel):
         layout.label(text=f"Camera: {scene.camera.name} ({camera.projection})  {camera.width}x{camera.height}")
         layout.label(text=f"fx {K[0, 0]:.3f}  fy {K[1, 1]:.3f}")
         layout.label(text=f"cx {K[0, 2]:.3f}  cy {K[1, 2]:.3f}")
+        for note in source_notes(node, tree, scene):
+            for index, line in enumerate(textwrap.wrap(note, 48)):
+                layout.label(text=line, icon="INFO" if index == 0 else "BLANK1")
 
 
 def refresh_warnings() -> int:

@@ -169,3 +169,25 @@ def test_intrinsics_reads_a_real_scene(td) -> None:
     expected = camera
     assert size == (expected.width, expected.height) == (45, 30)
     np.testing.assert_allclose(K, expected.matrix(), rtol=1e-6)  # Blender stores float32
+
+
+def test_sidebar_notes_say_when_the_input_is_unreliable(td) -> None:
+    """Wrong pass for the mode, AOV through transparency, depth of field and motion blur are named."""
+    binding = submodule(td, "blender.binding")
+    scene = new_scene(CameraSetup())
+    tree = submodule(td, "blender.compat").compositor_tree(scene)
+    layers = next((n for n in tree.nodes if n.bl_idname == "CompositorNodeRLayers"), None) or tree.nodes.new(
+        "CompositorNodeRLayers")
+    forward = td.add_true_depth_node(scene)
+    inverse = td.add_true_depth_node(scene, mode="DEPTH_TO_DISTANCE")
+    tree.links.new(layers.outputs["Depth"], inverse.inputs[0])
+    assert binding.input_source(inverse, tree) == "z" and binding.source_notes(inverse, tree, scene) == []
+    tree.links.new(layers.outputs["Depth"], forward.inputs[0])
+    assert any("already is planar depth" in note for note in binding.source_notes(forward, tree, scene))
+    tree.links.new(layers.outputs[submodule(td, "blender.scenes").DISTANCE_AOV], forward.inputs[0])
+    notes = binding.source_notes(forward, tree, scene)
+    assert binding.input_source(forward, tree) == "aov" and len(notes) == 1 and "sum of the distances" in notes[0]
+    scene.camera.data.dof.use_dof = True
+    scene.render.use_motion_blur = True
+    notes = binding.source_notes(inverse, tree, scene)
+    assert [note.split(" ")[0] for note in notes] == ["Depth", "Motion"]

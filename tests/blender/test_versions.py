@@ -89,3 +89,26 @@ def test_driver_curves_pass_values_unchanged(td) -> None:
     scene.frame_set(1)
     got = {name: node.inputs[name].default_value for name in values}
     assert got == {name: pytest.approx(float(np.float32(value)), rel=0, abs=0) for name, value in values.items()}
+
+
+def test_driven_inputs_follow_every_frame_with_the_compositor_frames_cache(td, out_dir: Path) -> None:
+    """5.3's ``render.use_compositor_frames_cache`` (on for new scenes) must not keep a frame's driven values."""
+    scene = new_scene(CameraSetup(lens=30))
+    if hasattr(scene.render, "use_compositor_frames_cache"):
+        scene.render.use_compositor_frames_cache = True
+    lens = scene.camera.data
+    for frame, value in ((1, 30.0), (2, 18.0), (3, 45.0)):
+        lens.lens = value
+        lens.keyframe_insert("lens", frame=frame)
+    camera_module, reference = submodule(td, "core.camera"), submodule(td, "core.reference")
+    render_through_node(scene, out_dir, td)  # wires the graph and renders frame 1
+    exr = submodule(td, "core.exr")
+    from render_helpers import render_frame
+
+    for frame in (1, 2, 3, 2):
+        render_frame(scene, frame)
+        distance = exr.read_single_channel(out_dir / f"distance_{frame:04d}.exr")
+        node = exr.read_single_channel(out_dir / f"node_{frame:04d}.exr")
+        camera = camera_module.camera_from_scene(scene)
+        want = reference.distance_to_depth(distance, camera.matrix(), camera.projection)
+        assert np.allclose(node, want, rtol=2e-6), frame
