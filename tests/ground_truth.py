@@ -22,10 +22,11 @@ STEP = 1e-4
 
 @dataclass
 class Truth:
-    """Per pixel: planar depth and ray distance from the camera origin (0 where the ray escapes)."""
+    """Per pixel: planar depth, ray distance from the camera origin (0 where the ray escapes), world point."""
 
     depth: np.ndarray
     distance: np.ndarray
+    points: np.ndarray
 
     @property
     def hit(self) -> np.ndarray:
@@ -45,6 +46,7 @@ def cast(scene: bpy.types.Scene, meta: dict, transparent: Transparent | None = N
     depsgraph.update()
     depth = np.zeros((height, width))
     distance = np.zeros((height, width))
+    points = np.zeros((height, width, 3))
     for row in range(height):
         for column in range(width):
             t = np.array([(column - K[0, 2]) / K[0, 0], (row - K[1, 2]) / K[1, 1]])
@@ -55,10 +57,11 @@ def cast(scene: bpy.types.Scene, meta: dict, transparent: Transparent | None = N
             direction = direction / np.linalg.norm(direction)
             point = _first_surface(scene, depsgraph, Vector(start), Vector(direction), transparent, max_distance)
             if point is not None:
+                points[row, column] = point
                 offset = np.asarray(point) - origin
                 depth[row, column] = offset @ view_axis
                 distance[row, column] = np.linalg.norm(offset)
-    return Truth(depth, distance)
+    return Truth(depth, distance, points)
 
 
 def _first_surface(scene: bpy.types.Scene, depsgraph: bpy.types.Depsgraph, start: Vector, direction: Vector,

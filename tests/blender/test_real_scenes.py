@@ -68,8 +68,18 @@ def test_render_is_exact_on_real_scenes(td, blends: dict[str, Path], tmp_path: P
     assert run_cli(td, "render", blends[kind], "--output", tmp_path) == 0
     if kind == "EEVEE":
         assert "its depth is rendered with Cycles" in capsys.readouterr().out
-    depth, distance, meta = read_frame(td, next(tmp_path.iterdir()))
-    check_against_truth(depth, distance, truth_for(blends[kind], meta), f"render {kind}")
+    folder = next(tmp_path.iterdir())
+    depth, distance, meta = read_frame(td, folder)
+    truth = truth_for(blends[kind], meta)
+    check_against_truth(depth, distance, truth, f"render {kind}")
+    # pointcloud: the back-projected world points are the surface points the rays hit
+    ply = tmp_path / "points.ply"
+    assert run_cli(td, "pointcloud", folder / "depth_0001.exr", folder / "camera_0001.json", ply, "--world") == 0
+    points = submodule(td, "core.pointcloud").read_ply(ply).astype(np.float64)
+    want = truth.points[truth.hit & (depth > 0)]
+    assert points.shape == want.shape
+    error = np.linalg.norm(points - want, axis=1) / truth.distance[truth.hit & (depth > 0)]
+    assert np.mean(error <= 1e-4) >= REQUIRED, float(np.median(error))
 
 
 def test_render_leaves_the_users_settings_in_the_file(td, blends: dict[str, Path], tmp_path: Path) -> None:
