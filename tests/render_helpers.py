@@ -203,3 +203,26 @@ def render_animation(scene: bpy.types.Scene, out_dir: Path) -> None:
     scene.render.filepath = str(out_dir / "beauty_")
     with bpy.context.temp_override(scene=scene):
         bpy.ops.render.render(animation=True, scene=scene.name)
+
+
+def camera_array_scene(count: int) -> tuple[bpy.types.Scene, dict[int, bpy.types.Object]]:
+    """``count`` cameras, one per frame through timeline markers (a multi-view dataset in one animation).
+
+    Each camera has its own lens, sensor, fit, shift and type (perspective or orthographic), so every
+    frame has its own projection. Returns the scene and the camera each frame must see.
+    """
+    scene = new_scene(CameraSetup(lens=20, resolution_x=24, resolution_y=16))
+    first = scene.camera
+    rng = np.random.default_rng(count)
+    cameras = [first] + [_camera_copy(scene, first, f"Array {index:03d}") for index in range(1, count)]
+    for index, camera in enumerate(cameras):
+        data = camera.data
+        data.type = "ORTHO" if index % 5 == 4 else "PERSP"
+        data.lens = 16.0 + index * 0.25  # distinct for every camera
+        data.ortho_scale = 4.0 + index * 0.01
+        data.sensor_fit = ("AUTO", "HORIZONTAL", "VERTICAL")[index % 3]
+        data.sensor_width, data.sensor_height = float(rng.uniform(20, 40)), float(rng.uniform(15, 30))
+        data.shift_x, data.shift_y = float(rng.uniform(-0.15, 0.15)), float(rng.uniform(-0.15, 0.15))
+        scene.timeline_markers.new(f"C{index:03d}", frame=index + 1).camera = camera
+    scene.frame_start, scene.frame_end = 1, count
+    return scene, {index + 1: camera for index, camera in enumerate(cameras)}

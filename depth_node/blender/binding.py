@@ -1,18 +1,28 @@
-"""Binding True Depth nodes to a scene: drivers, camera switches at timeline markers, health checks."""
+"""Binding True Depth nodes to a scene: drivers, camera switches at timeline markers, health checks.
+
+Without camera markers every camera input has a simple-expression driver reading ``scene.camera.data``
+(it follows the active camera live). With markers, the camera inputs carry CONSTANT keyframes instead
+(:mod:`depth_node.core.camera_switches`), re-made whenever a marker or a marker camera's settings
+change; render settings keep their drivers either way.
+"""
 
 from __future__ import annotations
+
+import hashlib
 
 import bpy
 
 from ..core import modes
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene
-from ..core.drivers import switch_expression
+from ..core.camera_switches import switch_keys
 from ..core.graph_spec import MODE_PROPERTY
-from . import compat
+from ..core.nodes import SocketSpec
+from . import animation, compat
 from .group import ensure_group, group_spec, is_current, rebuild_outdated, true_depth_nodes
 
 BINDING_PROPERTY = "true_depth_binding"
-"""Stored on each bound node: the scene and marker cameras its drivers were built for."""
+"""Stored on each bound node: what its drivers and keys were built from (scene, markers, marker cameras)."""
+CAMERA_PREFIX = "camera."
 
 Segments = list[tuple[int, bpy.types.Object]]
 
@@ -48,9 +58,54 @@ def camera_at_frame(scene: bpy.types.Scene, frame: int, segments: Segments | Non
     return chosen or scene.camera
 
 
+def _camera_path(socket_spec: SocketSpec) -> str | None:
+    """``data.lens`` for an input driven by ``camera.data.lens``; None for render-setting inputs."""
+    variables = socket_spec.driver.variables
+    if len(variables) == 1 and variables[0][1].startswith(CAMERA_PREFIX):
+        return variables[0][1].removeprefix(CAMERA_PREFIX)
+    return None
+
+
+def _value_at(camera: bpy.types.Object, path: str, frame: int) -> float:
+    """``camera.<path>`` at ``frame`` as a driver reads it (enums as their index), from its F-curve if animated."""
+    owner_path, _, name = path.rpartition(".")
+    owner = camera.path_resolve(owner_path) if owner_path else camera
+    fcurve = animation.find_fcurve(owner, name) if isinstance(owner, bpy.types.ID) else None
+    if fcurve is not None:
+        return fcurve.evaluate(frame)
+    value = getattr(owner, name)
+    if isinstance(value, str):
+        return float(owner.bl_rna.properties[name].enum_items.keys().index(value))
+    return float(value)
+
+
+def _animated_paths(camera: bpy.types.Object) -> dict[str, bpy.types.FCurve]:
+    """``{"data.lens": fcurve, ...}``: the camera data settings that are keyframed."""
+    curves = animation.fcurves(camera.data)
+    return {} if curves is None else {f"data.{fcurve.data_path}": fcurve for fcurve in curves}
+
+
+def _camera_fingerprint(camera: bpy.types.Object, paths: list[str]) -> tuple:
+    """The camera's values, and the keys of its animated ones: what a switch binding's keys depend on."""
+    animated = _animated_paths(camera)
+    data = camera.data
+    return tuple(tuple(tuple(point.co) for point in animated[path].keyframe_points) if path in animated
+                 else getattr(data, path.removeprefix("data.")) for path in paths)
+
+
+def _switch_range(scene: bpy.types.Scene, segments: Segments) -> tuple[int, int]:
+    return min([scene.frame_start] + [frame for frame, _ in segments]), scene.frame_end
+
+
 def binding_signature(scene: bpy.types.Scene, segments: Segments) -> str:
-    """What a node's drivers depend on besides the scene's own properties (see :data:`BINDING_PROPERTY`)."""
-    return repr((scene.name, [(frame, camera.name) for frame, camera in segments]))
+    """What a node's drivers and keys depend on besides the scene's own properties (:data:`BINDING_PROPERTY`)."""
+    if not segments:
+        return repr((scene.name, []))
+    paths = [path for spec in group_spec(modes.DISTANCE_TO_DEPTH).camera_inputs if (path := _camera_path(spec))]
+    cameras = list(dict.fromkeys(camera for _, camera in segments))
+    digest = hashlib.sha256(repr([_camera_fingerprint(camera, paths) for camera in cameras]).encode())
+    return repr((scene.name, [(frame, camera.name) for frame, camera in segments], _switch_range(scene, segments),
+                 digest.hexdigest()[:16]))
 
 
 def check_cameras(scene: bpy.types.Scene, segments: Segments) -> list[BlenderCamera]:
@@ -62,36 +117,50 @@ def check_cameras(scene: bpy.types.Scene, segments: Segments) -> list[BlenderCam
     return [camera_from_scene(scene, camera) for camera in cameras]
 
 
+def _drive(socket: bpy.types.NodeSocket, socket_spec: SocketSpec, scene: bpy.types.Scene) -> None:
+    fcurve = socket.driver_add("default_value")
+    compat.exact_driver_curve(fcurve)
+    driver = fcurve.driver
+    driver.type = "SCRIPTED"
+    for variable_name, data_path in socket_spec.driver.variables:
+        variable = driver.variables.new()
+        variable.name = variable_name
+        variable.type = "SINGLE_PROP"
+        target = variable.targets[0]
+        target.id_type = "SCENE"
+        target.id = scene
+        target.data_path = data_path
+    driver.expression = socket_spec.driver.expression
+
+
 def bind_to_scene(node: bpy.types.Node, scene: bpy.types.Scene, segments: Segments | None = None) -> None:
-    """Drive the camera inputs of a True Depth group node from ``scene`` (replacing old drivers).
+    """Bind the camera inputs of a True Depth group node to ``scene`` (replacing old drivers and keys).
 
     Timeline markers that switch cameras are honoured on every frame, including
-    the switch frame itself. Call again (the extension's handlers do) after
-    editing markers.
+    the switch frame itself (as keys over the scene's frame range; see the module
+    docstring). The extension's handlers call this again when markers or marker
+    cameras change.
     """
     if segments is None:
         segments = camera_segments(scene)
     spec = group_spec(node.node_tree[MODE_PROPERTY])
+    tree = node.id_data
     cameras = list(dict.fromkeys(camera for _, camera in segments))
-    numbered = [(frame, cameras.index(camera)) for frame, camera in segments]
-    drivers = [(socket_spec.name, *switch_expression(socket_spec.driver, numbered))
-               for socket_spec in spec.camera_inputs]
-    for socket_name, expression, variables in drivers:
-        socket = node.inputs[socket_name]
+    switch_paths = [path for socket_spec in spec.camera_inputs if (path := _camera_path(socket_spec))]
+    animated = [any(path in _animated_paths(camera) for path in switch_paths) for camera in cameras]
+    keys = switch_keys([(frame, cameras.index(camera)) for frame, camera in segments],
+                       _switch_range(scene, segments), lambda number: animated[number])
+    for socket_spec in spec.camera_inputs:
+        socket = node.inputs[socket_spec.name]
         socket.driver_remove("default_value")
-        fcurve = socket.driver_add("default_value")
-        compat.exact_driver_curve(fcurve)
-        driver = fcurve.driver
-        driver.type = "SCRIPTED"
-        for variable_name, data_path, camera_number in variables:
-            variable = driver.variables.new()
-            variable.name = variable_name
-            variable.type = "SINGLE_PROP"
-            target = variable.targets[0]
-            target.id_type = "SCENE" if camera_number is None else "OBJECT"
-            target.id = scene if camera_number is None else cameras[camera_number]
-            target.data_path = data_path
-        driver.expression = expression
+        value_path = socket.path_from_id("default_value")
+        animation.remove_fcurve(tree, value_path)
+        path = _camera_path(socket_spec)
+        if keys and path is not None:
+            animation.set_constant_keys(tree, value_path, [frame for frame, _ in keys],
+                                        [_value_at(cameras[number], path, frame) for frame, number in keys])
+        else:
+            _drive(socket, socket_spec, scene)
     node[BINDING_PROPERTY] = binding_signature(scene, segments)
 
 

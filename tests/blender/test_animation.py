@@ -13,9 +13,11 @@ from conftest import submodule
 from render_helpers import (
     BOTH_MODES_STEMS,
     animated_scene,
+    camera_array_scene,
     check_both_modes,
     read_both_modes,
     render_animation,
+    render_frame,
     wire_both_modes,
 )
 
@@ -105,3 +107,43 @@ def test_saved_file_renders_exactly_without_the_extension_and_split_over_two_pro
             one = submodule(td, "core.exr").read_single_channel(whole / name)
             two = submodule(td, "core.exr").read_single_channel(split / name)
             assert np.array_equal(one, two), f"{name} differs between one process and two"
+
+
+ARRAY_SIZE = 300
+ARRAY_FRAMES = (1, 2, 3, 4, 5, 149, 150, 151, 298, 299, 300)
+"""Rendered frames of the camera array: the first, middle and last switches (every frame is a switch)."""
+
+
+@pytest.mark.render
+def test_a_300_camera_array_is_exact_on_every_frame_in_process_and_on_a_farm(td, tmp_path: Path) -> None:
+    """One camera per frame through 300 timeline markers (no expression limit): in this process, and in fresh
+    Blender processes without the extension and with auto-execution off, one process vs frames split over two."""
+    import bpy
+
+    scene, cameras = camera_array_scene(ARRAY_SIZE)
+    out_dir = tmp_path / "in-process"
+    wire_both_modes(scene, out_dir, td)
+    tree = submodule(td, "blender.compat").compositor_tree(scene)
+    (node, _) = submodule(td, "blender.group").true_depth_nodes(tree)
+    assert submodule(td, "blender.binding").node_problem(node, tree) is None
+    for frame in ARRAY_FRAMES:
+        render_frame(scene, frame)
+    check_frames(td, scene, {frame: cameras[frame] for frame in ARRAY_FRAMES}, out_dir)
+
+    wire_both_modes(scene, Path("//exr"), td)
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    whole.mkdir()
+    split.mkdir()
+    bpy.ops.wm.save_as_mainfile(filepath=str(whole / "array.blend"), copy=True)
+    shutil.copy(whole / "array.blend", split / "array.blend")
+    render_in_fresh_blender(whole / "array.blend", 149, 151, tmp_path)
+    render_in_fresh_blender(split / "array.blend", 149, 150, tmp_path)
+    render_in_fresh_blender(split / "array.blend", 151, 151, tmp_path)
+    farm_frames = {frame: cameras[frame] for frame in (149, 150, 151)}
+    check_frames(td, scene, farm_frames, whole / "exr")
+    for frame in farm_frames:
+        for stem in BOTH_MODES_STEMS:
+            name = f"exr/{stem}_{frame:04d}.exr"
+            one = submodule(td, "core.exr").read_single_channel(whole / name)
+            assert np.array_equal(one, submodule(td, "core.exr").read_single_channel(split / name)), name
+            assert np.array_equal(one, submodule(td, "core.exr").read_single_channel(out_dir / name[4:])), name
