@@ -50,6 +50,17 @@ def median_ms(action, repeat: int) -> float:
     return statistics.median(times)
 
 
+def measure(scene: bpy.types.Scene, count: int, repeat: int) -> tuple[float, float, float]:
+    """(add a node, one re-bind check, one frame change), median ms."""
+    tree = compat.compositor_tree(scene)
+    add_ms = median_ms(lambda: binding.add_true_depth_node(scene, tree=tree), repeat)
+    node = tree.nodes[-1]
+    check_ms = median_ms(lambda: binding.node_problem(node, tree), repeat)
+    frames = iter(range(1, 10 * repeat + 1))
+    frame_ms = median_ms(lambda: scene.frame_set(next(frames) % count + 1), repeat)
+    return add_ms, check_ms, frame_ms
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[10, 100, 300, 500])
@@ -60,12 +71,7 @@ def main() -> int:
     print("|---|---|---|---|---|")
     for count in args.counts:
         scene = build(count)
-        tree = compat.compositor_tree(scene)
-        add_ms = median_ms(lambda: binding.add_true_depth_node(scene, tree=tree), args.repeat)
-        node = tree.nodes[-1]
-        check_ms = median_ms(lambda: binding.node_problem(node, tree), args.repeat)
-        frames = iter(range(1, 10 * args.repeat + 1))
-        frame_ms = median_ms(lambda: scene.frame_set(next(frames) % count + 1), args.repeat)
+        add_ms, check_ms, frame_ms = measure(scene, count, args.repeat)
         print(f"| {count} | {add_ms:.1f} | {add_ms / count:.3f} | {check_ms:.1f} | {frame_ms:.2f} |")
     return 0
 
