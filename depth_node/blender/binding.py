@@ -12,13 +12,13 @@ import hashlib
 
 import bpy
 
-from ..core import modes
+from ..core import modes, projections
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene
 from ..core.camera_switches import switch_keys
 from ..core.graph_spec import MODE_PROPERTY
 from ..core.nodes import SocketSpec
 from . import animation, compat
-from .group import ensure_group, group_spec, is_current, rebuild_outdated, true_depth_nodes
+from .group import ensure_group, group_spec, is_current, rebuild_outdated, spec_of, true_depth_nodes
 
 BINDING_PROPERTY = "true_depth_binding"
 """Stored on each bound node: what its drivers and keys were built from (scene, markers, marker cameras)."""
@@ -74,8 +74,8 @@ def _value_at(camera: bpy.types.Object, path: str, frame: int) -> float:
     if fcurve is not None:
         return fcurve.evaluate(frame)
     value = getattr(owner, name)
-    if isinstance(value, str):
-        return float(owner.bl_rna.properties[name].enum_items.keys().index(value))
+    if isinstance(value, str):  # a driver reads an enum's item value (not its position in the list)
+        return float(owner.bl_rna.properties[name].enum_items[value].value)
     return float(value)
 
 
@@ -97,15 +97,33 @@ def _switch_range(scene: bpy.types.Scene, segments: Segments) -> tuple[int, int]
     return min([scene.frame_start] + [frame for frame, _ in segments]), scene.frame_end
 
 
+def _bound_cameras(scene: bpy.types.Scene, segments: Segments) -> list[bpy.types.Object]:
+    return list(dict.fromkeys(camera for _, camera in segments)) or ([scene.camera] if scene.camera else [])
+
+
+def needed_variant(scene: bpy.types.Scene, segments: Segments) -> str:
+    """The group variant the bound cameras need: panoramic when one is (or its type is keyframed)."""
+    models = []
+    for camera in _bound_cameras(scene, segments):
+        if {"data.type", "data.panorama_type"} & set(_animated_paths(camera)):
+            return "panoramic"
+        try:
+            models.append(projections.for_camera(camera.data.type, camera.data.panorama_type))
+        except ValueError:
+            continue  # refused by check_cameras
+    return projections.variant_for(models)
+
+
 def binding_signature(scene: bpy.types.Scene, segments: Segments) -> str:
     """What a node's drivers and keys depend on besides the scene's own properties (:data:`BINDING_PROPERTY`)."""
     if not segments:
-        return repr((scene.name, []))
-    paths = [path for spec in group_spec(modes.DISTANCE_TO_DEPTH).camera_inputs if (path := _camera_path(spec))]
+        return repr((scene.name, [], needed_variant(scene, segments)))
+    paths = [path for spec in group_spec(modes.DISTANCE_TO_DEPTH, "panoramic").camera_inputs
+             if (path := _camera_path(spec))]
     cameras = list(dict.fromkeys(camera for _, camera in segments))
     digest = hashlib.sha256(repr([_camera_fingerprint(camera, paths) for camera in cameras]).encode())
     return repr((scene.name, [(frame, camera.name) for frame, camera in segments], _switch_range(scene, segments),
-                 digest.hexdigest()[:16]))
+                 digest.hexdigest()[:16], needed_variant(scene, segments)))
 
 
 def check_cameras(scene: bpy.types.Scene, segments: Segments) -> list[BlenderCamera]:
@@ -133,6 +151,22 @@ def _drive(socket: bpy.types.NodeSocket, socket_spec: SocketSpec, scene: bpy.typ
     driver.expression = socket_spec.driver.expression
 
 
+def _swap_group(node: bpy.types.Node, group: bpy.types.NodeTree) -> None:
+    """Give ``node`` another True Depth group, keeping the links of its image input and output."""
+    tree = node.id_data
+    incoming = [link.from_socket for link in tree.links if link.to_socket == node.inputs[0]]
+    outgoing = [link.to_socket for link in tree.links if link.from_socket == node.outputs[0]]
+    prefix = f'nodes["{bpy.utils.escape_identifier(node.name)}"].inputs'
+    for curves in (tree.animation_data.drivers if tree.animation_data else None, animation.fcurves(tree)):
+        for fcurve in [fcurve for fcurve in curves or () if fcurve.data_path.startswith(prefix)]:
+            curves.remove(fcurve)
+    node.node_tree = group
+    for socket in incoming:
+        tree.links.new(socket, node.inputs[0])
+    for socket in outgoing:
+        tree.links.new(node.outputs[0], socket)
+
+
 def bind_to_scene(node: bpy.types.Node, scene: bpy.types.Scene, segments: Segments | None = None) -> None:
     """Bind the camera inputs of a True Depth group node to ``scene`` (replacing old drivers and keys).
 
@@ -143,7 +177,10 @@ def bind_to_scene(node: bpy.types.Node, scene: bpy.types.Scene, segments: Segmen
     """
     if segments is None:
         segments = camera_segments(scene)
-    spec = group_spec(node.node_tree[MODE_PROPERTY])
+    variant = needed_variant(scene, segments)
+    if spec_of(node.node_tree).variant != variant:
+        _swap_group(node, ensure_group(node.node_tree[MODE_PROPERTY], variant))
+    spec = spec_of(node.node_tree)
     tree = node.id_data
     cameras = list(dict.fromkeys(camera for _, camera in segments))
     switch_paths = [path for socket_spec in spec.camera_inputs if (path := _camera_path(socket_spec))]
@@ -186,7 +223,7 @@ def add_true_depth_node(
     check_cameras(scene, segments)  # fail early, before anything is added
     if tree is None:
         tree = compat.compositor_tree(scene)
-    group = ensure_group(mode)
+    group = ensure_group(mode, needed_variant(scene, segments))
     node = tree.nodes.new(compat.GROUP_NODE_IDNAME)
     node.node_tree = group
     node.name = group.name
@@ -232,7 +269,7 @@ def node_problem(node: bpy.types.Node, tree: bpy.types.NodeTree,
     group = node.node_tree
     cache = {} if current_groups is None else current_groups
     if group.name not in cache:
-        cache[group.name] = is_current(group, group_spec(group[MODE_PROPERTY]))
+        cache[group.name] = is_current(group, spec_of(group))
     if not cache[group.name]:
         return (f"the node group {node.node_tree.name!r} was edited by hand (or is an older version): "
                 "add a True Depth node again to rebuild it")

@@ -14,6 +14,8 @@ from ..core.graph_spec import (
     GROUP_OUTPUT,
     MODE_PROPERTY,
     MODES,
+    PINHOLE,
+    VARIANT_PROPERTY,
     VERSION_PROPERTY,
     GroupSpec,
     SocketRef,
@@ -26,9 +28,14 @@ _ROW_HEIGHT = 110.0
 
 
 @functools.cache
-def group_spec(mode: str) -> GroupSpec:
-    """The declarative description for ``mode`` (raises ValueError for an unknown mode); built once."""
-    return build_spec(mode)
+def group_spec(mode: str, variant: str = PINHOLE) -> GroupSpec:
+    """The declarative description for ``mode`` and ``variant`` (ValueError for unknown ones); built once."""
+    return build_spec(mode, variant)
+
+
+def spec_of(group: bpy.types.NodeTree) -> GroupSpec:
+    """The description a True Depth group was built from (groups made before variants are pinhole)."""
+    return group_spec(group[MODE_PROPERTY], group.get(VARIANT_PROPERTY, PINHOLE))
 
 
 def _value_key(value: object) -> object:
@@ -65,6 +72,7 @@ def is_current(group: bpy.types.NodeTree, spec: GroupSpec) -> bool:
     return (
         group.get(VERSION_PROPERTY) == spec.version
         and group.get(MODE_PROPERTY) == spec.mode
+        and group.get(VARIANT_PROPERTY, PINHOLE) == spec.variant
         and group.get(FINGERPRINT_PROPERTY) == fingerprint(group)
     )
 
@@ -101,7 +109,7 @@ def _layout(spec: GroupSpec) -> dict[str, tuple[float, float]]:
     depth: dict[str, int] = {GROUP_INPUT: 0}
     for node in spec.nodes:
         sources = [value.node for _, value in node.inputs if isinstance(value, SocketRef)]
-        depth[node.name] = 1 + max(depth[source] for source in sources)
+        depth[node.name] = 1 + max((depth[source] for source in sources), default=0)
     rows: dict[int, int] = {}
     locations: dict[str, tuple[float, float]] = {}
     for name, column in depth.items():
@@ -153,16 +161,17 @@ def _populate(group: bpy.types.NodeTree, spec: GroupSpec) -> None:
         group.description = spec.description
     group[VERSION_PROPERTY] = spec.version
     group[MODE_PROPERTY] = spec.mode
+    group[VARIANT_PROPERTY] = spec.variant
     group[FINGERPRINT_PROPERTY] = fingerprint(group)
 
 
-def ensure_group(mode: str) -> bpy.types.NodeTree:
-    """The node group for ``mode``: reused only when current, else built or rebuilt in place.
+def ensure_group(mode: str, variant: str = PINHOLE) -> bpy.types.NodeTree:
+    """The node group for ``mode`` and ``variant``: reused only when current, else built or rebuilt in place.
 
     Rebuilding in place keeps the datablock, so every node using it (also in
     other scenes) switches to the new graph and keeps its links.
     """
-    spec = group_spec(mode)
+    spec = group_spec(mode, variant)
     group = bpy.data.node_groups.get(spec.name)
     if group is not None and group.bl_idname != compat.COMPOSITOR_TREE_IDNAME:
         group.name = f"{spec.name} (not a compositor group)"
@@ -186,8 +195,7 @@ def rebuild_outdated() -> list[bpy.types.NodeTree]:
     """Rebuild (in place) every True Depth group of the file stamped with another version; returns them."""
     rebuilt = []
     for group in bpy.data.node_groups:
-        mode = group.get(MODE_PROPERTY)
-        if mode in MODES and group.get(VERSION_PROPERTY) != group_spec(mode).version:
-            _populate(group, group_spec(mode))
+        if group.get(MODE_PROPERTY) in MODES and group.get(VERSION_PROPERTY) != spec_of(group).version:
+            _populate(group, spec_of(group))
             rebuilt.append(group)
     return rebuilt

@@ -116,10 +116,12 @@ class NODE_PT_true_depth(bpy.types.Panel):
                 layout.label(text=line, icon="ERROR")
             return
         camera = camera_from_scene(scene)
-        K = camera.matrix()
-        layout.label(text=f"Camera: {scene.camera.name} ({camera.projection})  {camera.width}x{camera.height}")
-        layout.label(text=f"fx {K[0, 0]:.3f}  fy {K[1, 1]:.3f}")
-        layout.label(text=f"cx {K[0, 2]:.3f}  cy {K[1, 2]:.3f}")
+        layout.label(text=f"Camera: {scene.camera.name} ({camera.model.label})  {camera.width}x{camera.height}")
+        if camera.has_matrix:
+            K = camera.matrix()
+            layout.label(text=f"fx {K[0, 0]:.3f}  fy {K[1, 1]:.3f}")
+            layout.label(text=f"cx {K[0, 2]:.3f}  cy {K[1, 2]:.3f}")
+        layout.label(text=f"Group: {node.node_tree.name}")
         for note in source_notes(node, tree, scene):
             for index, line in enumerate(textwrap.wrap(note, 48)):
                 layout.label(text=line, icon="INFO" if index == 0 else "BLANK1")

@@ -19,7 +19,7 @@ import bpy
 import numpy as np
 
 from ..blender import compat, scenes
-from ..blender.binding import Segments, add_true_depth_node, camera_at_frame, camera_segments
+from ..blender.binding import Segments, add_true_depth_node, camera_at_frame, camera_segments, check_cameras
 from ..core import exr, preview, sidecar
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene
 from ..core.modes import DEPTH_TO_DISTANCE, DISTANCE_TO_DEPTH
@@ -209,13 +209,28 @@ def _distance_source(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layers: b
     return unmap.outputs[0]
 
 
+def _z_is_distance(scene: bpy.types.Scene, segments: Segments) -> bool:
+    """True when every camera of the job is panoramic (Z is then the distance); a mix is refused."""
+    try:
+        panoramic = {not camera.has_matrix for camera in check_cameras(scene, segments)}
+    except UnsupportedCameraError as error:
+        raise JobError(str(error)) from None
+    if len(panoramic) > 1:
+        raise JobError("the cameras of this scene mix panoramic and other types, for which Cycles' Z pass means "
+                       "different things: render the panoramic and the other frames separately (--frames), or "
+                       "use --source aov")
+    return panoramic == {True}
+
+
 def wire_render(scene: bpy.types.Scene, source: str, segments: Segments) -> bpy.types.Node:
     """A fresh compositor: a pass -> True Depth (either mode) -> File Output (depth and distance).
 
     ``z``: Z -> depth, True Depth Inverse -> distance; ``aov``/``mist``: distance -> True Depth -> depth.
     """
     tree = compat.fresh_compositor_tree(scene)
-    mode = DEPTH_TO_DISTANCE if source == "z" else DISTANCE_TO_DEPTH
+    # Cycles' Z is planar depth for pinhole cameras but the ray distance for panoramic ones (measured).
+    z_is_distance = _z_is_distance(scene, segments) if source == "z" else False
+    mode = DEPTH_TO_DISTANCE if source == "z" and not z_is_distance else DISTANCE_TO_DEPTH
     node = _add_node(scene, tree, mode, segments, (300.0, 0.0))
     if source == "aov":
         scenes.add_distance_aov_to_materials(scene)
@@ -228,9 +243,10 @@ def wire_render(scene: bpy.types.Scene, source: str, segments: Segments) -> bpy.
     layers = tree.nodes.new("CompositorNodeRLayers")  # after the passes: 5.3 shows enabled passes only
     layers.scene = scene
     if source == "z":
-        depth = _background_to_zero(tree, layers.outputs["Depth"])
-        tree.links.new(depth, node.inputs[0])
-        values = {"depth": depth, "distance": node.outputs[0]}
+        z = _background_to_zero(tree, layers.outputs["Depth"])
+        tree.links.new(z, node.inputs[0])
+        values = {"depth": node.outputs[0], "distance": z} if z_is_distance else {"depth": z,
+                                                                                "distance": node.outputs[0]}
     else:
         distance = _distance_source(scene, tree, layers, source)
         tree.links.new(distance, node.inputs[0])

@@ -23,7 +23,7 @@ def run_pointcloud(depth_path: Path, camera_path: Path, ply: Path, stride: int =
     if depth.shape != (camera.height, camera.width):
         raise JobError(f"{depth_path} is {depth.shape[1]}x{depth.shape[0]} but {camera_path} describes "
                        f"{camera.width}x{camera.height}")
-    points = pointcloud.depth_to_points(depth, camera.matrix(), camera.model, stride, max_depth=meta.get("clip_end"))
+    points = pointcloud.depth_to_points(depth, camera, camera.model, stride, max_depth=meta.get("clip_end"))
     if world:
         if "camera_to_world_opencv" not in meta:
             raise JobError(f"{camera_path} has no camera_to_world_opencv (needed by --world)")

@@ -26,6 +26,7 @@ The model follows Blender's ``BKE_camera_params_compute_viewplane``:
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,7 @@ class UnsupportedCameraError(ValueError):
 
 @dataclass(frozen=True)
 class Lens:
-    """The camera data settings that shape the projection (Blender's names)."""
+    """The camera data settings that shape the projection (Blender's names and defaults)."""
 
     projection: str = "PERSP"
     lens: float = 50.0
@@ -54,23 +55,41 @@ class Lens:
     shift_x: float = 0.0
     shift_y: float = 0.0
     ortho_scale: float = 6.0
+    panorama_type: str = "FISHEYE_EQUISOLID"
+    fisheye_fov: float = math.pi
+    fisheye_lens: float = 10.5
+    fisheye_polynomial_k0: float = -1.1735100e-05
+    fisheye_polynomial_k1: float = -0.019988736
+    fisheye_polynomial_k2: float = -3.3525e-06
+    fisheye_polynomial_k3: float = 3.0993e-06
+    fisheye_polynomial_k4: float = -2.61e-08
+    latitude_min: float = -math.pi / 2
+    latitude_max: float = math.pi / 2
+    longitude_min: float = -math.pi
+    longitude_max: float = math.pi
+    central_cylindrical_range_u_min: float = -math.pi
+    central_cylindrical_range_u_max: float = math.pi
+    central_cylindrical_range_v_min: float = -1.0
+    central_cylindrical_range_v_max: float = 1.0
+    central_cylindrical_radius: float = 1.0
 
     def __post_init__(self) -> None:
-        projections.get(self.projection)
+        projections.for_camera(self.projection, self.panorama_type)
         if self.sensor_fit not in SENSOR_FITS:
             raise ValueError(f"sensor_fit must be one of {SENSOR_FITS}, got {self.sensor_fit!r}")
         for name in ("lens", "sensor_width", "sensor_height", "ortho_scale"):
             value = getattr(self, name)
             if not np.isfinite(value) or value <= 0:
                 raise ValueError(f"{name} must be a finite positive number, got {value!r}")
-        for name in ("shift_x", "shift_y"):
-            if not np.isfinite(getattr(self, name)):
-                raise ValueError(f"{name} must be finite, got {getattr(self, name)!r}")
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.type == "float" and not np.isfinite(value):
+                raise ValueError(f"{field.name} must be finite, got {value!r}")
 
     @property
     def model(self) -> Projection:
         """The registered projection of this lens."""
-        return projections.get(self.projection)
+        return projections.for_camera(self.projection, self.panorama_type)
 
     @property
     def sensor_size(self) -> float:
@@ -112,7 +131,7 @@ class BlenderCamera:
 
     @property
     def projection(self) -> str:
-        """Blender's camera type (``"PERSP"``, ``"ORTHO"``)."""
+        """Blender's camera type (``"PERSP"``, ``"ORTHO"``, ``"PANO"``)."""
         return self.lens.projection
 
     @property
@@ -130,8 +149,18 @@ class BlenderCamera:
         """Output image height in pixels."""
         return self.frame.height
 
+    @property
+    def has_matrix(self) -> bool:
+        """False for panoramic cameras: no 3x3 K describes them (the sidecar's projection_model does)."""
+        return self.model.has_matrix
+
     def matrix(self) -> np.ndarray:
-        """The 3x3 intrinsic matrix K of the output image (float64), see the module docstring."""
+        """The 3x3 intrinsic matrix K of the output image (float64), see the module docstring.
+
+        Raises ValueError for a panoramic camera (see :attr:`has_matrix`).
+        """
+        if not self.has_matrix:
+            raise ValueError(f"a {self.model.label} camera has no pinhole matrix K")
         fit = self.frame.fit_size(self.lens.fits_horizontally(self.frame))
         fx = fit / self.model.view_extent(self.lens)
         fy = fx * self.frame.y_scale
@@ -177,17 +206,21 @@ def camera_from_scene(scene: Any, camera_object: Any = None) -> BlenderCamera:
         raise UnsupportedCameraError(f"scene {scene.name!r} has no active camera")
     data = camera_object.data
     camera_type = getattr(data, "type", None)
-    if camera_type not in projections.SUPPORTED_CAMERA_TYPES:
-        detail = f" ({data.panorama_type})" if camera_type == "PANO" and hasattr(data, "panorama_type") else ""
+    panorama_type = getattr(data, "panorama_type", None)
+    try:
+        projections.for_camera(camera_type, panorama_type)
+    except ValueError:
+        detail = f" ({panorama_type})" if camera_type == "PANO" else ""
         raise UnsupportedCameraError(
             f"camera {camera_object.name!r} of scene {scene.name!r} is of type {camera_type!r}{detail}; "
-            f"True Depth supports {' and '.join(projections.SUPPORTED_CAMERA_TYPES)} cameras"
-        )
+            f"True Depth supports {', '.join(projections.NAMES)} cameras"
+        ) from None
     render = scene.render
+    settings = {field.name: getattr(data, field.name) for field in dataclasses.fields(Lens)
+                if field.name != "projection" and hasattr(data, field.name)}
     return BlenderCamera(
-        Lens(projection=str(camera_type), lens=float(data.lens), sensor_width=float(data.sensor_width),
-             sensor_height=float(data.sensor_height), sensor_fit=str(data.sensor_fit),
-             shift_x=float(data.shift_x), shift_y=float(data.shift_y), ortho_scale=float(data.ortho_scale)),
+        Lens(projection=str(camera_type), **{name: value if isinstance(value, str) else float(value)
+                                             for name, value in settings.items()}),
         RenderFrame(resolution_x=int(render.resolution_x), resolution_y=int(render.resolution_y),
                     resolution_percentage=int(render.resolution_percentage),
                     pixel_aspect_x=float(render.pixel_aspect_x), pixel_aspect_y=float(render.pixel_aspect_y),

@@ -35,6 +35,7 @@ and ``r`` are 0, and the compositor's safe division gives 0 for every pixel.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import projections
@@ -52,8 +53,9 @@ from .nodes import (
     group_input,
     validate,
 )
+from .projection import CAMERA_TYPE_INPUT, PixelContext, Projection
 
-GROUP_VERSION = 4
+GROUP_VERSION = 5
 """Bump whenever the generated graph changes; older groups in a .blend get rebuilt."""
 
 FLOAT32_MAX = 3.4028234663852886e38
@@ -62,11 +64,15 @@ FLOAT32_MAX = 3.4028234663852886e38
 VERSION_PROPERTY = "true_depth_version"
 FINGERPRINT_PROPERTY = "true_depth_fingerprint"
 MODE_PROPERTY = "true_depth_mode"
+VARIANT_PROPERTY = "true_depth_variant"
+VARIANTS = tuple(projections.VARIANTS)
+PINHOLE = "pinhole"
 
 __all__ = [
     "CAMERA_INPUTS", "CAMERA_TYPE_INPUT", "DISTANCE_TO_DEPTH", "FINGERPRINT_PROPERTY", "GROUP_INPUT",
     "GROUP_OUTPUT", "GROUP_VERSION", "MODES", "MODE_PROPERTY", "VERSION_PROPERTY", "DriverSpec", "GroupSpec",
-    "NodeSpec", "SocketRef", "SocketSpec", "build_spec", "validate_spec",
+    "NodeSpec", "PINHOLE", "SocketRef", "SocketSpec", "VARIANTS", "VARIANT_PROPERTY", "build_spec", "camera_inputs",
+    "group_name", "validate_spec",
 ]
 
 
@@ -76,6 +82,7 @@ class GroupSpec:
 
     name: str
     mode: str
+    variant: str
     version: int
     inputs: tuple[SocketSpec, ...]
     outputs: tuple[SocketSpec, ...]
@@ -90,11 +97,7 @@ class GroupSpec:
         return tuple(socket for socket in self.inputs if socket.driver is not None)
 
 
-CAMERA_TYPE_INPUT = "Camera Type"
-
-_PROJECTION_INPUTS = tuple(socket for projection in projections.REGISTERED for socket in projection.inputs)
-
-CAMERA_INPUTS: tuple[SocketSpec, ...] = _PROJECTION_INPUTS + (
+_COMMON_INPUTS: tuple[SocketSpec, ...] = (
     driven_input("Sensor Width", "Camera sensor width in millimetres", 36.0, 1e-6, 1e6, "camera.data.sensor_width"),
     driven_input("Sensor Height", "Camera sensor height in millimetres (used by VERTICAL fit only)",
                  24.0, 1e-6, 1e6, "camera.data.sensor_height"),
@@ -103,7 +106,7 @@ CAMERA_INPUTS: tuple[SocketSpec, ...] = _PROJECTION_INPUTS + (
     driven_input("Shift Y", "Lens shift as a fraction of the fit dimension", 0.0, -1e3, 1e3, "camera.data.shift_y"),
     driven_input(CAMERA_TYPE_INPUT,
                  ", ".join(f"{projections.camera_type_code(t)} = {t}" for t in projections.BLENDER_CAMERA_TYPES)
-                 + " (types without a projection give 0)",
+                 + " (types without a projection in this group give 0)",
                  0.0, 0.0, float(len(projections.BLENDER_CAMERA_TYPES) - 1), "camera.data.type"),
     driven_input("Resolution X", "Render width in pixels before the percentage",
                  1920.0, 1.0, 1e6, "render.resolution_x"),
@@ -128,6 +131,18 @@ CAMERA_INPUTS: tuple[SocketSpec, ...] = _PROJECTION_INPUTS + (
     driven_input("Border Max Y", "Render region top edge, fraction of the height", 1.0, 0.0, 1.0,
                  "render.border_max_y"),
 )
+
+
+
+def camera_inputs(variant: str = PINHOLE) -> tuple[SocketSpec, ...]:
+    """The driven inputs of a group variant: its projections' own, then the shared ones (each name once)."""
+    own = [socket for projection in projections.VARIANTS[variant] for socket in projection.inputs]
+    own += projections.VARIANT_INPUTS[variant]
+    return tuple({socket.name: socket for socket in own}.values()) + _COMMON_INPUTS
+
+
+CAMERA_INPUTS = camera_inputs(PINHOLE)
+"""The driven inputs of the pinhole variant."""
 
 _CONSTANTS_FRAME = "Camera constants (single values, computed once per frame)"
 _PIXEL_FRAME = "Per pixel"
@@ -156,22 +171,22 @@ def _weighted_sum(graph: GraphBuilder, name: str, terms: list[tuple[Operand, Soc
     return total
 
 
-def _flags(graph: GraphBuilder) -> tuple[SocketRef, ...]:
-    """``Camera Type == code`` (exactly 0 or 1) for every registered projection."""
-    return tuple(
-        graph.math(f"Is {projection.label.title()}", "COMPARE", _inp(CAMERA_TYPE_INPUT),
-                   float(projections.camera_type_code(projection.camera_type)), 0.5, frame=_CONSTANTS_FRAME)
-        for projection in projections.REGISTERED
-    )
+def _flags(graph: GraphBuilder, members: tuple[Projection, ...]) -> tuple[SocketRef, ...]:
+    """1 for the projection of the bound camera, 0 for every other (exact single values)."""
+    return tuple(projection.flag_node(graph, _CONSTANTS_FRAME) for projection in members)
 
 
 @dataclass(frozen=True)
 class _ViewPlane:
-    """Single values the per-pixel nodes need: the flags of the projections and the ray's scale and offset."""
+    """Single values the per-pixel nodes need: the projections' flags, the ray's scale and offset, the frame."""
 
+    members: tuple[Projection, ...]
     flags: tuple[SocketRef, ...]
     scale: SocketRef
     offset: SocketRef
+    frame_span: SocketRef
+    frame_start: SocketRef
+    sensor_mm: Callable[[], tuple[SocketRef, SocketRef]]
 
 
 def _crop_mapping(graph: GraphBuilder, size: SocketRef, border_min: str, border_max: str, crop: SocketRef,
@@ -192,7 +207,7 @@ def _crop_mapping(graph: GraphBuilder, size: SocketRef, border_min: str, border_
     return span, first
 
 
-def _view_plane(graph: GraphBuilder) -> _ViewPlane:
+def _view_plane(graph: GraphBuilder, members: tuple[Projection, ...]) -> _ViewPlane:
     """Nodes that turn the camera inputs into the ray's scale and offset vectors."""
     f = _CONSTANTS_FRAME
     m = graph.math
@@ -220,8 +235,8 @@ def _view_plane(graph: GraphBuilder) -> _ViewPlane:
                    m("Hx - W", "SUBTRACT", height_x, width, frame=f), frame=f), frame=f)
     extent_x = m("Extent X", "DIVIDE", width, fit_size, frame=f)
     extent_y = m("Extent Y", "DIVIDE", height_x, fit_size, frame=f)
-    flags = _flags(graph)
-    flagged = list(zip(projections.REGISTERED, flags, strict=True))
+    flags = _flags(graph, members)
+    flagged = list(zip(members, flags, strict=True))
     # k: view-plane size of the fit dimension; 0 when no projection matches the camera.
     k = _weighted_sum(graph, "View Extent k",
                       [(projection.extent_node(graph, sensor, f), flag) for projection, flag in flagged], f)
@@ -242,10 +257,33 @@ def _view_plane(graph: GraphBuilder) -> _ViewPlane:
     offset_x = m("Offset X", "MULTIPLY_ADD", frame_scale_x, start_x, frame_offset_x, frame=f)
     offset_y = m("Offset Y", "MULTIPLY_ADD", frame_scale_y, start_y, frame_offset_y, frame=f)
     return _ViewPlane(
+        members=members,
         flags=flags,
         scale=graph.combine("Ray Scale", scale_x, scale_y, 0.0, frame=f),
         offset=graph.combine("Ray Offset", offset_x, offset_y, plane_z, frame=f),
+        frame_span=graph.combine("Frame Span", span_x, span_y, 0.0, frame=f),
+        frame_start=graph.combine("Frame Start", start_x, start_y, 0.0, frame=f),
+        sensor_mm=lambda: _panoramic_sensor(graph, width, height, sensor, vertical),
     )
+
+
+def _panoramic_sensor(graph: GraphBuilder, width: SocketRef, height: SocketRef, sensor: SocketRef,
+                      vertical: SocketRef) -> tuple[SocketRef, SocketRef]:
+    """Cycles' panoramic sensor in mm (:func:`depth_node.core.panoramic.sensor_mm`): the fit side gets the
+    sensor size, the other side scales with the displayed aspect. (A square frame gives the same either way,
+    so the fit test is the pinhole one.)"""
+    f = _CONSTANTS_FRAME
+    m = graph.math
+    xr = m("Sensor xr", "MULTIPLY", width, _inp("Pixel Aspect X"), frame=f)
+    yr = m("Sensor yr", "MULTIPLY", height, _inp("Pixel Aspect Y"), frame=f)
+    # width factor: 1 (horizontal fit) or xr / yr; height factor: yr / xr or 1
+    x_factor = m("Sensor X Factor", "MULTIPLY_ADD", vertical,
+                 m("xr / yr - 1", "SUBTRACT", m("xr / yr", "DIVIDE", xr, yr, frame=f), 1.0, frame=f), 1.0, frame=f)
+    y_factor = m("Sensor Y Factor", "MULTIPLY_ADD", vertical,
+                 m("1 - yr / xr", "SUBTRACT", 1.0, m("yr / xr", "DIVIDE", yr, xr, frame=f), frame=f),
+                 m("yr / xr Again", "DIVIDE", yr, xr, frame=f), frame=f)
+    return (m("Sensor mm X", "MULTIPLY", sensor, x_factor, frame=f),
+            m("Sensor mm Y", "MULTIPLY", sensor, y_factor, frame=f))
 
 
 def _per_pixel(graph: GraphBuilder, plane: _ViewPlane, source: SocketRef, forward: bool) -> SocketRef:
@@ -255,8 +293,10 @@ def _per_pixel(graph: GraphBuilder, plane: _ViewPlane, source: SocketRef, forwar
     uv = graph.image_coordinates("Pixel Centres", source, frame=f)
     ray = graph.vector_math("Ray", "MULTIPLY_ADD", uv, plane.scale, plane.offset, frame=f)
     length = graph.vector_math("Ray Length", "LENGTH", ray, output=1, frame=f)
-    terms = [(projection.pixel_terms(graph, length, f), flag)
-             for projection, flag in zip(projections.REGISTERED, plane.flags, strict=True)]
+    pixels = PixelContext(graph, f, _CONSTANTS_FRAME, uv, length, plane.frame_span, plane.frame_start,
+                          plane.sensor_mm)
+    terms = [(projection.pixel_terms(pixels), flag) for projection, flag in zip(plane.members, plane.flags,
+                                                                                 strict=True)]
     lateral = _weighted_sum(graph, "Lateral", [(t.lateral, flag) for t, flag in terms if t.lateral is not None], f)
     # |ray| of the selected projection, 0 when none matches (the safe division then gives 0).
     ray_length = _weighted_sum(graph, "Ray Length At Unit Depth", [(t.ray_length, flag) for t, flag in terms], f)
@@ -280,26 +320,36 @@ def _per_pixel(graph: GraphBuilder, plane: _ViewPlane, source: SocketRef, forwar
              -FLOAT32_MAX, frame=f)
 
 
-def build_spec(mode_id: str = DISTANCE_TO_DEPTH) -> GroupSpec:
-    """The description of the group for ``mode_id`` (see :data:`~depth_node.core.modes.MODES`), validated."""
+def group_name(mode_id: str, variant: str = PINHOLE) -> str:
+    """The node group's name: the mode's, plus the variant's for the panoramic one."""
+    base = mode(mode_id).group_name
+    return base if variant == PINHOLE else f"{base} ({variant})"
+
+
+def build_spec(mode_id: str = DISTANCE_TO_DEPTH, variant: str = PINHOLE) -> GroupSpec:
+    """The description of the group for ``mode_id`` (see :data:`~depth_node.core.modes.MODES`) and ``variant``
+    (see :data:`~depth_node.core.projections.VARIANTS`), validated."""
     chosen = mode(mode_id)
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     forward = mode_id == DISTANCE_TO_DEPTH
     graph = GraphBuilder()
-    result = _per_pixel(graph, _view_plane(graph), _inp(chosen.input), forward)
+    result = _per_pixel(graph, _view_plane(graph, projections.VARIANTS[variant]), _inp(chosen.input), forward)
     if forward:
         io_description = ("Distance from the camera origin to the surface (Mist, a Camera "
                           "Data 'View Distance' AOV, or a distance EXR)",
                           "Planar depth along the camera's view axis (like Cycles' Z pass)")
-        formula = "depth = distance / |ray| (persp.), sqrt(distance^2 - lateral^2) (ortho)"
+        formula = "depth = distance / |ray| (persp.), sqrt(distance^2 - lateral^2) (ortho), distance x cos (pano.)"
     else:
         io_description = ("Planar depth along the camera's view axis (e.g. Cycles' Z pass)",
                           "Distance from the camera origin to the surface")
-        formula = "distance = depth * |ray| (persp.), sqrt(depth^2 + lateral^2) (ortho)"
+        formula = "distance = depth * |ray| (persp.), sqrt(depth^2 + lateral^2) (ortho), depth / cos (pano.)"
     spec = GroupSpec(
-        name=chosen.group_name,
+        name=group_name(mode_id, variant),
         mode=mode_id,
+        variant=variant,
         version=GROUP_VERSION,
-        inputs=(SocketSpec(chosen.input, io_description[0], 0.0, -1e30, 1e30),) + CAMERA_INPUTS,
+        inputs=(SocketSpec(chosen.input, io_description[0], 0.0, -1e30, 1e30),) + camera_inputs(variant),
         outputs=(SocketSpec(chosen.output, io_description[1], 0.0, -1e30, 1e30),),
         nodes=tuple(graph.nodes),
         result={chosen.output: result},
@@ -308,8 +358,8 @@ def build_spec(mode_id: str = DISTANCE_TO_DEPTH) -> GroupSpec:
             (_PIXEL_FRAME, formula),
         ),
         description=(f"True Depth v{GROUP_VERSION}: {formula}. Camera inputs are driven by the "
-                     "scene's camera (per timeline marker) and render settings; 0 for cameras without a "
-                     "projection (panoramic)."),
+                     "scene's camera (keyed per timeline marker) and render settings; 0 for cameras without a "
+                     "projection in this group."),
     )
     errors = validate_spec(spec)
     if errors:

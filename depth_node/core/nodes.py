@@ -108,6 +108,15 @@ class GraphBuilder:
         ))
         return SocketRef(ref.node, output)
 
+    def existing(self, name: str) -> SocketRef | None:
+        """The first output of the node called ``name``, if it was added already (for shared nodes)."""
+        return SocketRef(name, 0) if any(node.name == name for node in self.nodes) else None
+
+    def separate(self, name: str, vector: Operand, frame: str = "") -> tuple[SocketRef, SocketRef, SocketRef]:
+        """A Separate XYZ node: its X, Y and Z outputs."""
+        ref = self._add(NodeSpec(name, "ShaderNodeSeparateXYZ", label=name, inputs=((0, vector),), frame=frame))
+        return ref, SocketRef(ref.node, 1), SocketRef(ref.node, 2)
+
     def combine(self, name: str, x: Operand, y: Operand, z: Operand, frame: str = "") -> SocketRef:
         """A Combine XYZ node."""
         return self._add(NodeSpec(name, "ShaderNodeCombineXYZ", label=name,

@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from .nodes import GraphBuilder, SocketRef, driven_input, group_input
-from .projection import LensSettings, PixelTerms, Projection
+from .projection import LensSettings, PixelContext, PixelTerms, Projection
 
 
 class Orthographic(Projection):
     """Blender's ORTHO camera."""
 
-    camera_type = "ORTHO"
+    name = camera_type = "ORTHO"
     label = "orthographic"
     view_plane_z = 0.0
     inputs = (driven_input("Ortho Scale", "Orthographic camera's view size in scene units (orthographic)",
@@ -33,12 +33,12 @@ class Orthographic(Projection):
     def unproject(self, tx: np.ndarray, ty: np.ndarray, depth: np.ndarray) -> np.ndarray:
         return np.stack([tx, ty, depth], axis=-1)
 
-    def describe(self) -> dict:
+    def describe(self, lens: object) -> dict:
         return {"type": self.camera_type, "model": "orthographic",
                 "ray": "from ((x - cx) / fx, (y - cy) / fy, 0) along +z; fx, fy in pixels per scene unit"}
 
     def extent_node(self, graph: GraphBuilder, sensor: SocketRef, frame: str) -> SocketRef:
         return group_input("Ortho Scale")
 
-    def pixel_terms(self, graph: GraphBuilder, length: SocketRef, frame: str) -> PixelTerms:
-        return PixelTerms(ray_length=1.0, lateral=length)
+    def pixel_terms(self, pixels: PixelContext) -> PixelTerms:
+        return PixelTerms(ray_length=1.0, lateral=pixels.length)

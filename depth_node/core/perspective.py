@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from .nodes import GraphBuilder, SocketRef, driven_input, group_input
-from .projection import LensSettings, PixelTerms, Projection
+from .projection import LensSettings, PixelContext, PixelTerms, Projection
 
 
 class Perspective(Projection):
     """Blender's PERSP camera."""
 
-    camera_type = "PERSP"
+    name = camera_type = "PERSP"
     label = "perspective"
     view_plane_z = 1.0
     inputs = (driven_input("Focal Length", "Camera focal length in millimetres (perspective)",
@@ -30,12 +30,12 @@ class Perspective(Projection):
     def unproject(self, tx: np.ndarray, ty: np.ndarray, depth: np.ndarray) -> np.ndarray:
         return np.stack([tx * depth, ty * depth, depth], axis=-1)
 
-    def describe(self) -> dict:
+    def describe(self, lens: object) -> dict:
         return {"type": self.camera_type, "model": "pinhole",
                 "ray": "direction ((x - cx) / fx, (y - cy) / fy, 1) from the camera origin"}
 
     def extent_node(self, graph: GraphBuilder, sensor: SocketRef, frame: str) -> SocketRef:
         return graph.math("Sensor / Lens", "DIVIDE", sensor, group_input("Focal Length"), frame=frame)
 
-    def pixel_terms(self, graph: GraphBuilder, length: SocketRef, frame: str) -> PixelTerms:
-        return PixelTerms(ray_length=length)
+    def pixel_terms(self, pixels: PixelContext) -> PixelTerms:
+        return PixelTerms(ray_length=pixels.length)

@@ -11,16 +11,19 @@ from pathlib import Path
 
 import numpy as np
 
+from .camera import BlenderCamera
 from .preview import surface_mask
 from .projection import Projection
 from .reference import unproject
 
 
-def depth_to_points(depth: np.ndarray, K: np.ndarray, projection: str | Projection = "PERSP", stride: int = 1,
-                    max_depth: float | None = None) -> np.ndarray:
+def depth_to_points(depth: np.ndarray, K: np.ndarray | BlenderCamera, projection: str | Projection = "PERSP",
+                    stride: int = 1, max_depth: float | None = None) -> np.ndarray:
     """An Nx3 float64 array of the surface points of ``depth`` (every ``stride``-th row and column).
 
-    Background pixels (0, negative, non-finite, >= 1e9, or beyond ``max_depth``) are dropped.
+    ``K``: the 3x3 matrix of a pinhole-like ``projection``, or the camera (any projection). Background
+    pixels (0, non-finite, >= 1e9, beyond ``max_depth``; negative too, except for panoramic cameras,
+    whose rays can look backwards) are dropped.
     """
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
@@ -29,9 +32,10 @@ def depth_to_points(depth: np.ndarray, K: np.ndarray, projection: str | Projecti
         raise ValueError(f"expected an HxW depth image, got shape {depth.shape}")
     rows, columns = np.mgrid[0:depth.shape[0]:stride, 0:depth.shape[1]:stride]
     z = depth[rows, columns].astype(np.float64)
-    keep = surface_mask(z)
+    signed = isinstance(K, BlenderCamera) and not K.has_matrix
+    keep = surface_mask(np.abs(z) if signed else z)
     if max_depth is not None:
-        keep &= z <= max_depth
+        keep &= np.abs(z) <= max_depth
     return unproject(z[keep], K, projection, rows[keep], columns[keep])
 
 

@@ -1,25 +1,39 @@
 """The registry of camera projections. Imports no bpy.
 
-Adding a projection: one module with a :class:`~depth_node.core.projection.Projection`
-subclass, and one line in :data:`REGISTERED`.
+Adding a projection: a :class:`~depth_node.core.projection.Projection` subclass
+(in its own module, or with its family like :mod:`depth_node.core.panoramic`) and
+one line in :data:`REGISTERED`.
+
+The node group comes in two variants, so that perspective and orthographic
+users do not pay for the panoramic per-pixel maths: ``"pinhole"`` (the
+projections with a 3x3 K) and ``"panoramic"`` (every projection). The binding
+picks the variant the bound cameras need.
 """
 
 from __future__ import annotations
 
 from .orthographic import Orthographic
+from .panoramic import PANORAMA_TYPE_INPUTS, PANORAMIC
 from .perspective import Perspective
-from .projection import Projection
+from .projection import BLENDER_CAMERA_TYPES, BLENDER_PANORAMA_TYPES, Projection
 
 REGISTERED: tuple[Projection, ...] = (
     Perspective(),
     Orthographic(),
+    *PANORAMIC,
 )
 
-BLENDER_CAMERA_TYPES = ("PERSP", "ORTHO", "PANO")
-"""Blender's ``Camera.type`` items in enum order: a driver reading the property gets the index."""
+BY_NAME: dict[str, Projection] = {projection.name: projection for projection in REGISTERED}
+NAMES: tuple[str, ...] = tuple(BY_NAME)
+VARIANTS: dict[str, tuple[Projection, ...]] = {
+    "pinhole": tuple(projection for projection in REGISTERED if projection.has_matrix),
+    "panoramic": REGISTERED,
+}
+VARIANT_INPUTS = {"pinhole": (), "panoramic": PANORAMA_TYPE_INPUTS}
+"""Driven inputs a variant needs besides its projections' own."""
 
-BY_TYPE: dict[str, Projection] = {projection.camera_type: projection for projection in REGISTERED}
-SUPPORTED_CAMERA_TYPES: tuple[str, ...] = tuple(BY_TYPE)
+__all__ = ["BLENDER_CAMERA_TYPES", "BLENDER_PANORAMA_TYPES", "BY_NAME", "NAMES", "REGISTERED", "VARIANTS",
+           "camera_type_code", "for_camera", "get", "variant_for"]
 
 
 def camera_type_code(camera_type: str) -> int:
@@ -28,10 +42,25 @@ def camera_type_code(camera_type: str) -> int:
 
 
 def get(projection: str | Projection) -> Projection:
-    """The registered projection for a camera type name (a :class:`Projection` passes through)."""
+    """The registered projection called ``projection`` (a :class:`Projection` passes through)."""
     if isinstance(projection, Projection):
         return projection
     try:
-        return BY_TYPE[projection]
+        return BY_NAME[projection]
     except (KeyError, TypeError):
-        raise ValueError(f"projection must be one of {SUPPORTED_CAMERA_TYPES}, got {projection!r}") from None
+        raise ValueError(f"projection must be one of {NAMES}, got {projection!r}") from None
+
+
+def for_camera(camera_type: str | None, panorama_type: str | None = None) -> Projection:
+    """The projection of a Blender camera (``panorama_type`` matters for PANO); ValueError when none models it."""
+    if camera_type == "PANO":
+        return get(panorama_type)
+    projection = get(camera_type)
+    if projection.camera_type != camera_type:
+        raise ValueError(f"no projection models camera type {camera_type!r}")
+    return projection
+
+
+def variant_for(projections: list[Projection]) -> str:
+    """The smallest group variant that holds every one of ``projections``."""
+    return "pinhole" if all(projection in VARIANTS["pinhole"] for projection in projections) else "panoramic"

@@ -26,21 +26,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import projections
-from .projection import Projection
+from .camera import BlenderCamera
+from .projection import Projection, normalized_offsets
 
 ORTHO_RATIO_LIMIT = 1e38
 """Lateral inverse: ``1 + (lateral / depth)^2`` is capped here, as in the node (float32 range), so a
 depth below 1e-19 x the lateral offset gives ``depth * 1e19`` rather than overflowing."""
-
-
-def _check_intrinsics(K: np.ndarray) -> np.ndarray:
-    K = np.asarray(K, dtype=np.float64)
-    if K.shape != (3, 3):
-        raise ValueError(f"K must be a 3x3 matrix, got shape {K.shape}")
-    fx, fy = K[0, 0], K[1, 1]
-    if not (np.isfinite(K).all() and fx > 0 and fy > 0):
-        raise ValueError(f"K must be finite with positive focal lengths, got fx={fx}, fy={fy}")
-    return K
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -48,15 +39,6 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     if image.ndim != 2:
         raise ValueError(f"expected an HxW array, got shape {image.shape}")
     return image
-
-
-def normalized_offsets(K: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """``(tx, ty)`` of every pixel centre of an image of ``shape`` (H, W), broadcastable, float64."""
-    K = _check_intrinsics(K)
-    height, width = shape
-    tx = (np.arange(width, dtype=np.float64) - K[0, 2]) / K[0, 0]
-    ty = (np.arange(height, dtype=np.float64) - K[1, 2]) / K[1, 1]
-    return tx[np.newaxis, :], ty[:, np.newaxis]
 
 
 def ray_length(K: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -69,25 +51,37 @@ def _output_dtype(image: np.ndarray) -> np.dtype:
     return image.dtype if np.issubdtype(image.dtype, np.floating) else np.dtype(np.float64)
 
 
-def _geometry(K: np.ndarray, shape: tuple[int, int], projection: str | Projection
+Camera = np.ndarray | BlenderCamera
+"""K (pinhole-like projections) or the whole camera (any projection, panoramic ones included)."""
+
+
+def _geometry(camera: Camera, shape: tuple[int, int], projection: str | Projection
               ) -> tuple[np.ndarray | None, np.ndarray]:
-    model = projections.get(projection)
-    return model.pixel_geometry(*normalized_offsets(K, shape))
+    if isinstance(camera, BlenderCamera):
+        return camera.model.camera_geometry(camera, shape)
+    return projections.get(projection).pixel_geometry(*normalized_offsets(camera, shape))
 
 
-def distance_to_depth(distance: np.ndarray, K: np.ndarray, projection: str | Projection = "PERSP") -> np.ndarray:
-    """Convert ray distance (camera origin to surface) into planar depth along the view axis."""
+def distance_to_depth(distance: np.ndarray, K: Camera, projection: str | Projection = "PERSP") -> np.ndarray:
+    """Convert ray distance (camera origin to surface) into planar depth along the view axis.
+
+    ``K`` is the 3x3 matrix (with ``projection`` naming a pinhole-like projection) or a
+    :class:`~depth_node.core.camera.BlenderCamera` (every projection; ``projection`` is then ignored).
+    Pixels without a ray (outside a fisheye's image circle) and rays at 90 degrees to the view axis give 0.
+    """
     distance = _check_image(distance)
     lateral_sq, ray = _geometry(K, distance.shape, projection)
     values = distance.astype(np.float64)
     if lateral_sq is not None:
         with np.errstate(invalid="ignore"):
             values = np.sign(values) * np.sqrt(np.maximum(values * values - lateral_sq, 0.0))
-    return (values / ray).astype(_output_dtype(distance))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        depth = np.where(ray != 0, values / np.where(ray != 0, ray, 1.0), 0.0)  # the node's safe division
+    return depth.astype(_output_dtype(distance))
 
 
-def depth_to_distance(depth: np.ndarray, K: np.ndarray, projection: str | Projection = "PERSP") -> np.ndarray:
-    """Convert planar depth into ray distance: the inverse of :func:`distance_to_depth`."""
+def depth_to_distance(depth: np.ndarray, K: Camera, projection: str | Projection = "PERSP") -> np.ndarray:
+    """Convert planar depth into ray distance: the inverse of :func:`distance_to_depth` (0 where it gives 0)."""
     depth = _check_image(depth)
     lateral_sq, ray = _geometry(K, depth.shape, projection)
     values = depth.astype(np.float64)
@@ -103,10 +97,16 @@ def depth_to_distance(depth: np.ndarray, K: np.ndarray, projection: str | Projec
     return distance.astype(dtype)
 
 
-def unproject(depth: np.ndarray, K: np.ndarray, projection: str | Projection, rows: np.ndarray,
+def unproject(depth: np.ndarray, K: Camera, projection: str | Projection, rows: np.ndarray,
               columns: np.ndarray) -> np.ndarray:
-    """Camera-space points (OpenCV axes, Nx3) of the pixels at ``rows, columns`` with planar ``depth``."""
-    K = _check_intrinsics(K)
+    """Camera-space points (OpenCV axes, Nx3) of the pixels at ``rows, columns`` with planar ``depth``.
+
+    ``K`` as in :func:`distance_to_depth`.
+    """
+    if isinstance(K, BlenderCamera):
+        return K.model.unproject_camera(K, rows, columns, depth)
+    tx, ty = normalized_offsets(K, (1, 1))  # checks K
+    K = np.asarray(K, dtype=np.float64)
     tx = (columns - K[0, 2]) / K[0, 0]
     ty = (rows - K[1, 2]) / K[1, 1]
     return projections.get(projection).unproject(tx, ty, depth)

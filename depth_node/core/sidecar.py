@@ -3,8 +3,9 @@
 Keys (all lengths in scene units unless noted):
 
 * ``K``: 3x3 intrinsics of the written image (OpenCV convention, see :mod:`depth_node.core.camera`);
-  for ``projection == "ORTHO"`` K maps pixels to lateral offsets (fx = pixels per unit);
-* ``width``, ``height``: image size in pixels; ``projection``: ``"PERSP"`` or ``"ORTHO"``;
+  for ``projection == "ORTHO"`` K maps pixels to lateral offsets (fx = pixels per unit); null for
+  panoramic cameras, whose ``projection_model`` (type, parameters, pixel mapping) and ``camera_model`` say it;
+* ``width``, ``height``: image size in pixels; ``projection``: ``"PERSP"``, ``"ORTHO"`` or ``"PANO"``;
 * ``projection_model``: how a pixel maps to a ray (the projection's own description);
 * ``camera_to_world_blender`` / ``camera_to_world_opencv``: 4x4 matrices (camera looking down -Z, +Y up /
   down +Z, +Y down);
@@ -37,11 +38,11 @@ def camera_metadata(camera: BlenderCamera, camera_to_world_blender: Any, clip_st
     """The JSON-ready sidecar dictionary for one frame."""
     to_world = np.asarray(camera_to_world_blender, dtype=np.float64)
     return {
-        "K": camera.matrix().tolist(),
+        "K": camera.matrix().tolist() if camera.has_matrix else None,
         "width": camera.width,
         "height": camera.height,
         "projection": camera.projection,
-        "projection_model": camera.model.describe(),
+        "projection_model": camera.model.describe(camera.lens),
         "camera_to_world_blender": to_world.tolist(),
         "camera_to_world_opencv": (to_world @ BLENDER_TO_OPENCV_CAMERA).tolist(),
         "clip_start": float(clip_start),

@@ -88,7 +88,8 @@ def test_auto_fit_uses_sensor_width_even_when_vertical() -> None:
         ({"pixel_aspect_x": -1.0}, "pixel_aspect_x"),
         ({"shift_x": float("inf")}, "shift_x"),
         ({"resolution_x": 1, "resolution_percentage": 50}, "smaller than one pixel"),
-        ({"projection": "PANO"}, "projection"),
+        ({"projection": "CUSTOM"}, "projection"),
+        ({"projection": "PANO", "panorama_type": "A_FUTURE_TYPE"}, "projection"),
         ({"ortho_scale": 0.0}, "ortho_scale"),
         ({"border": (0.0, 1.5, 0.0, 1.0)}, "border"),
         ({"use_border": True, "crop_to_border": True, "border": (0.5, 0.5, 0.0, 1.0)}, "less than one pixel"),
@@ -130,9 +131,9 @@ def test_intrinsics_reads_ortho_and_crop() -> None:
     "scene, message",
     [
         (fake_scene(camera=False), "has no active camera"),
-        (fake_scene("PANO"), r"'PANO' \(EQUIRECTANGULAR\)"),
+        (fake_scene("CUSTOM"), r"'CUSTOM'"),
     ],
-    ids=["no-camera", "pano"],
+    ids=["no-camera", "custom"],
 )
 def test_unsupported_scenes_raise(scene, message: str) -> None:
     with pytest.raises(UnsupportedCameraError, match=message):

@@ -34,6 +34,18 @@ MATH = {
     "MULTIPLY_ADD": lambda a, b, c: a * b + c,
     "MINIMUM": lambda a, b, c: np.minimum(a, b),
     "SQRT": lambda a, b, c: np.sqrt(np.maximum(a, 0.0)),
+    "GREATER_THAN": lambda a, b, c: (np.asarray(a) > b).astype(float),
+    "ABSOLUTE": lambda a, b, c: np.abs(a),
+    "SINE": lambda a, b, c: np.sin(a),
+    "COSINE": lambda a, b, c: np.cos(a),
+}
+VECTOR_MATH = {
+    "MULTIPLY_ADD": lambda a, b, c: a * b + c,
+    "ADD": lambda a, b, c: a + b,
+    "COSINE": lambda a, b, c: np.cos(a),
+    "TANGENT": lambda a, b, c: np.tan(a),
+    "LENGTH": lambda a, b, c: np.linalg.norm(a, axis=-1),
+    "DOT_PRODUCT": lambda a, b, c: np.sum(np.asarray(a) * b, axis=-1),
 }
 
 
@@ -49,28 +61,36 @@ def evaluate(spec, inputs: dict, shape: tuple[int, int]) -> np.ndarray:
             return inputs[value.socket]
         return values[value.node]
 
+    def resolve_ref(value):
+        resolved = resolve(value)
+        if isinstance(value, SocketRef) and value.node in separated:
+            return resolved[..., value.socket]
+        return resolved
+
+    separated: set[str] = set()
     for node in spec.nodes:
         args = dict(node.inputs)
         operation = dict(node.properties).get("operation")
-        a, b, c = (resolve(args.get(i, 0.0)) for i in range(3))
+        a, b, c = (resolve_ref(args.get(i, 0.0)) for i in range(3))
         if node.bl_idname == "ShaderNodeMath":
             values[node.name] = MATH[operation](a, b, c)
-        elif node.bl_idname == "ShaderNodeCombineXYZ":
-            values[node.name] = np.array([a, b, c], dtype=np.float64)
+        elif node.bl_idname == "ShaderNodeSeparateXYZ":
+            values[node.name] = np.asarray(a)
+            separated.add(node.name)
         elif node.bl_idname == "CompositorNodeImageCoordinates":
             # Normalized output: (i + 0.5) / W, with v growing upwards (row 0 of the array is the top row).
             u = (np.arange(width) + 0.5) / width
             v = ((np.arange(height) + 0.5) / height)[::-1]
             uu, vv = np.meshgrid(u, v)
             values[node.name] = np.stack([uu, vv, np.zeros_like(uu)], axis=-1)
-        elif node.bl_idname == "ShaderNodeVectorMath" and operation == "MULTIPLY_ADD":
-            values[node.name] = a * b + c
-        elif node.bl_idname == "ShaderNodeVectorMath" and operation == "LENGTH":
-            values[node.name] = np.linalg.norm(a, axis=-1)
+        elif node.bl_idname == "ShaderNodeCombineXYZ":
+            values[node.name] = np.stack(np.broadcast_arrays(a, b, c), axis=-1)
+        elif node.bl_idname == "ShaderNodeVectorMath":
+            values[node.name] = VECTOR_MATH[operation](a, b, c)
         else:
             raise AssertionError(f"interpreter lacks {node.bl_idname} {operation}")
     (ref,) = spec.result.values()
-    return resolve(ref)
+    return resolve_ref(ref)
 
 
 def camera_inputs(cam: BlenderCamera, camera_type: float | None = None) -> dict:
@@ -196,3 +216,91 @@ def test_build_spec_validates_what_it_builds(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(graph_spec, "validate_spec", lambda spec: ["a planted problem"])
     with pytest.raises(ValueError, match="a planted problem"):
         graph_spec.build_spec("DISTANCE_TO_DEPTH")
+
+
+def driven_values(spec, cam: BlenderCamera) -> dict:
+    """Every camera input of ``spec`` as its driver computes it for ``cam`` (enums as indices, float32 like RNA)."""
+    lens, frame = cam.lens, cam.frame
+    # Blender's enum item values, measured on 4.5.15 and 5.3.0 (panorama_type's are not in list order)
+    enums = {"type": {"PERSP": 0, "ORTHO": 1, "PANO": 2, "CUSTOM": 3},
+             "sensor_fit": {"AUTO": 0, "HORIZONTAL": 1, "VERTICAL": 2},
+             "panorama_type": {"EQUIRECTANGULAR": 0, "EQUIANGULAR_CUBEMAP_FACE": 5, "MIRRORBALL": 3,
+                               "FISHEYE_EQUIDISTANT": 1, "FISHEYE_EQUISOLID": 2, "FISHEYE_LENS_POLYNOMIAL": 4,
+                               "CENTRAL_CYLINDRICAL": 6}}
+    render = {"use_crop_to_border": frame.crop_to_border, "border_min_x": frame.border[0],
+              "border_max_x": frame.border[1], "border_min_y": frame.border[2], "border_max_y": frame.border[3]}
+
+    def read(path: str) -> float:
+        owner, _, name = path.rpartition(".")
+        if owner == "camera.data":
+            value = lens.projection if name == "type" else getattr(lens, name)
+            return float(enums[name][value]) if name in enums else float(np.float32(value))
+        return float(np.float32(render.get(name, getattr(frame, name, None))))
+
+    values = {}
+    for socket in spec.camera_inputs:
+        names = {name: read(path) for name, path in socket.driver.variables}
+        values[socket.name] = float(eval(socket.driver.expression, {"__builtins__": {}}, names))  # noqa: S307
+    return values
+
+
+def panoramic_cameras() -> dict[str, BlenderCamera]:
+    """Every panorama type with two parameter sets (shift, portrait, crop, pixel aspect, wide fields of view)."""
+    from depth_node.core.projection import BLENDER_PANORAMA_TYPES
+
+    extra = {
+        "EQUIRECTANGULAR": dict(latitude_min=-1.0, latitude_max=1.2, longitude_min=-2.5, longitude_max=2.0),
+        "EQUIANGULAR_CUBEMAP_FACE": {},
+        "MIRRORBALL": {},
+        "FISHEYE_EQUIDISTANT": dict(fisheye_fov=4.2),
+        "FISHEYE_EQUISOLID": dict(fisheye_lens=8.0, fisheye_fov=3.6),
+        "FISHEYE_LENS_POLYNOMIAL": dict(fisheye_polynomial_k1=-0.03, fisheye_polynomial_k2=1e-5, fisheye_fov=3.8),
+        "CENTRAL_CYLINDRICAL": dict(central_cylindrical_range_u_min=-2.0, central_cylindrical_range_u_max=2.5,
+                                    central_cylindrical_range_v_min=-0.5, central_cylindrical_range_v_max=1.5,
+                                    central_cylindrical_radius=1.5),
+    }
+    cameras = {}
+    for name in BLENDER_PANORAMA_TYPES:
+        cameras[f"{name}-default"] = BlenderCamera.from_settings(projection="PANO", panorama_type=name,
+                                                                 resolution_x=32, resolution_y=24)
+        cameras[f"{name}-varied"] = BlenderCamera.from_settings(
+            projection="PANO", panorama_type=name, resolution_x=24, resolution_y=36, resolution_percentage=75,
+            shift_x=0.05, shift_y=-0.04, sensor_fit="VERTICAL", pixel_aspect_x=1.5, use_border=True,
+            crop_to_border=True, border=(0.1, 0.9, 0.2, 0.85), **extra[name])
+    return cameras
+
+
+PANORAMIC_CAMERAS = panoramic_cameras()
+
+
+@pytest.mark.parametrize("cam", PANORAMIC_CAMERAS.values(), ids=PANORAMIC_CAMERAS.keys())
+@pytest.mark.parametrize("mode", MODES)
+def test_panoramic_graph_equals_reference(cam: BlenderCamera, mode: str) -> None:
+    spec = build_spec(mode, "panoramic")
+    shape = (cam.height, cam.width)
+    source = np.random.default_rng(2).uniform(1, 100, size=shape)
+    got = evaluate(spec, {spec.inputs[0].name: source, **driven_values(spec, cam)}, shape)
+    convert = distance_to_depth if mode == "DISTANCE_TO_DEPTH" else depth_to_distance
+    # the reference on the same float32 settings the drivers read (RNA floats)
+    settings = {name: float(np.float32(value)) if isinstance(value, float) else value
+                for name, value in cam.settings().items()}
+    want = convert(source, BlenderCamera.from_settings(**settings))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    assert np.array_equal(got == 0, want == 0)
+
+
+@pytest.mark.parametrize("cam", [PANORAMIC_CAMERAS["EQUIRECTANGULAR-default"],
+                                 PANORAMIC_CAMERAS["FISHEYE_EQUIDISTANT-varied"]], ids=["equirect", "fisheye"])
+def test_panoramic_depth_keeps_the_sign_of_backward_rays_and_zeroes_outside_the_image(cam: BlenderCamera) -> None:
+    depth = distance_to_depth(np.full((cam.height, cam.width), 10.0), cam)
+    assert (depth < 0).any() and (depth > 0).any(), "a 360 degree view sees behind the camera"
+    np.testing.assert_allclose(depth_to_distance(depth, cam)[depth != 0], 10.0, rtol=1e-12)
+    if cam.lens.panorama_type.startswith("FISHEYE"):
+        assert (depth == 0).any(), "pixels outside the image circle are 0"
+
+
+def test_pinhole_variant_gives_zero_for_a_panoramic_camera() -> None:
+    spec = build_spec("DISTANCE_TO_DEPTH")
+    cam = PANORAMIC_CAMERAS["MIRRORBALL-default"]
+    got = evaluate(spec, {"Distance": np.full((24, 32), 5.0), **driven_values(spec, cam)}, (24, 32))
+    assert np.all(got == 0.0)
