@@ -67,12 +67,12 @@ def _camera_path(socket_spec: SocketSpec) -> str | None:
 
 
 def _value_at(camera: bpy.types.Object, path: str, frame: int) -> float:
-    """``camera.<path>`` at ``frame`` as a driver reads it (enums as their index), from its F-curve if animated."""
-    owner_path, _, name = path.rpartition(".")
-    owner = camera.path_resolve(owner_path) if owner_path else camera
-    fcurve = animation.find_fcurve(owner, name) if isinstance(owner, bpy.types.ID) else None
+    """``camera.<path>`` at ``frame`` as a driver reads it (enums as their value), from its F-curve if animated."""
+    fcurve = _animated_paths(camera).get(path)
     if fcurve is not None:
         return fcurve.evaluate(frame)
+    owner_path, _, name = path.rpartition(".")
+    owner = camera.path_resolve(owner_path) if owner_path else camera
     value = getattr(owner, name)
     if isinstance(value, str):  # a driver reads an enum's item value (not its position in the list)
         return float(owner.bl_rna.properties[name].enum_items[value].value)
@@ -90,7 +90,7 @@ def _camera_fingerprint(camera: bpy.types.Object, paths: list[str]) -> tuple:
     animated = _animated_paths(camera)
     data = camera.data
     return tuple(tuple(tuple(point.co) for point in animated[path].keyframe_points) if path in animated
-                 else getattr(data, path.removeprefix("data.")) for path in paths)
+                 else data.path_resolve(path.removeprefix("data.")) for path in paths)
 
 
 def _switch_range(scene: bpy.types.Scene, segments: Segments) -> tuple[int, int]:

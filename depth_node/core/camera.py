@@ -35,6 +35,7 @@ import numpy as np
 from . import projections
 from .frame import FULL_BORDER, RenderFrame
 from .projection import Projection
+from .stereo import Stereo
 
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
 
@@ -193,12 +194,21 @@ class BlenderCamera:
         )
 
 
-def camera_from_scene(scene: Any, camera_object: Any = None) -> BlenderCamera:
+def stereo_views(scene: Any) -> tuple[str, ...]:
+    """The views a Stereo 3D render of ``scene`` makes (``("left", "right")``), or ``()`` for other renders."""
+    render = scene.render
+    if getattr(render, "use_multiview", False) and getattr(render, "views_format", "") == "STEREO_3D":
+        return ("left", "right")
+    return ()
+
+
+def camera_from_scene(scene: Any, camera_object: Any = None, view: str | None = None) -> BlenderCamera:
     """Read a camera and the render settings of a ``bpy.types.Scene`` (or a look-alike).
 
-    ``camera_object`` defaults to the scene's active camera. Raises
-    :class:`UnsupportedCameraError` when there is no camera or no registered
-    projection models its type.
+    ``camera_object`` defaults to the scene's active camera. ``view`` ("left" or
+    "right") gives that eye's camera of a Stereo 3D render (its off-axis shift).
+    Raises :class:`UnsupportedCameraError` when there is no camera or no
+    registered projection models its type.
     """
     if camera_object is None:
         camera_object = getattr(scene, "camera", None)
@@ -218,6 +228,11 @@ def camera_from_scene(scene: Any, camera_object: Any = None) -> BlenderCamera:
     render = scene.render
     settings = {field.name: getattr(data, field.name) for field in dataclasses.fields(Lens)
                 if field.name != "projection" and hasattr(data, field.name)}
+    if view is not None and view in stereo_views(scene):
+        stereo = data.stereo
+        settings["shift_x"] = Stereo(float(stereo.interocular_distance), float(stereo.convergence_distance),
+                                     str(stereo.convergence_mode), str(stereo.pivot)).shift_x(
+            float(data.shift_x), float(data.lens), float(data.sensor_width), view)
     return BlenderCamera(
         Lens(projection=str(camera_type), **{name: value if isinstance(value, str) else float(value)
                                              for name, value in settings.items()}),

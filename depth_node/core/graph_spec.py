@@ -55,7 +55,7 @@ from .nodes import (
 )
 from .projection import CAMERA_TYPE_INPUT, PixelContext, Projection
 
-GROUP_VERSION = 5
+GROUP_VERSION = 6
 """Bump whenever the generated graph changes; older groups in a .blend get rebuilt."""
 
 FLOAT32_MAX = 3.4028234663852886e38
@@ -103,6 +103,18 @@ _COMMON_INPUTS: tuple[SocketSpec, ...] = (
                  24.0, 1e-6, 1e6, "camera.data.sensor_height"),
     driven_input("Sensor Fit", "0 = AUTO, 1 = HORIZONTAL, 2 = VERTICAL", 0.0, 0.0, 2.0, "camera.data.sensor_fit"),
     driven_input("Shift X", "Lens shift as a fraction of the fit dimension", 0.0, -1e3, 1e3, "camera.data.shift_x"),
+    SocketSpec("Stereo 3D", "1 when the render makes Stereo 3D views (each eye's off-axis shift applies)",
+               0.0, 0.0, 1.0, DriverSpec(expression="multiview and fmt == 0",
+                                         variables=(("multiview", "render.use_multiview"),
+                                                    ("fmt", "render.views_format")))),
+    driven_input("Interocular Distance", "Stereo: distance between the eyes in scene units", 0.065, 0.0, 1e6,
+                 "camera.data.stereo.interocular_distance"),
+    driven_input("Convergence Distance", "Stereo: distance of the zero-parallax plane", 1.95, 1e-6, 1e9,
+                 "camera.data.stereo.convergence_distance"),
+    driven_input("Convergence Mode", "Stereo: 0 = OFF-AXIS, 1 = PARALLEL, 2 = TOE-IN", 0.0, 0.0, 2.0,
+                 "camera.data.stereo.convergence_mode"),
+    driven_input("Stereo Pivot", "Stereo: 0 = LEFT, 1 = RIGHT, 2 = CENTER", 0.0, 0.0, 2.0,
+                 "camera.data.stereo.pivot"),
     driven_input("Shift Y", "Lens shift as a fraction of the fit dimension", 0.0, -1e3, 1e3, "camera.data.shift_y"),
     driven_input(CAMERA_TYPE_INPUT,
                  ", ".join(f"{projections.camera_type_code(t)} = {t}" for t in projections.BLENDER_CAMERA_TYPES)
@@ -207,6 +219,30 @@ def _crop_mapping(graph: GraphBuilder, size: SocketRef, border_min: str, border_
     return span, first
 
 
+def _eye_shift_x(graph: GraphBuilder) -> SocketRef:
+    """Shift X plus this view's off-axis stereo shift (:mod:`depth_node.core.stereo`), picked by Switch View."""
+    f = _CONSTANTS_FRAME
+    m = graph.math
+    off_axis = m("Off-Axis Stereo", "MULTIPLY", _inp("Stereo 3D"),
+                 m("Mode Is OFF-AXIS", "COMPARE", _inp("Convergence Mode"), 0.0, 0.5, frame=f), frame=f)
+    eye_shift = m("Eye Shift", "MULTIPLY", off_axis,
+                  m("IOD / Sensor x Lens / Convergence", "MULTIPLY",
+                    m("IOD / Sensor", "DIVIDE", _inp("Interocular Distance"), _inp("Sensor Width"), frame=f),
+                    m("Lens / Convergence", "DIVIDE", _inp("Focal Length"), _inp("Convergence Distance"), frame=f),
+                    frame=f), frame=f)
+    half = m("Pivot Factor", "MULTIPLY_ADD", m("Pivot Is CENTER", "COMPARE", _inp("Stereo Pivot"), 2.0, 0.5, frame=f),
+             -0.5, 1.0, frame=f)
+    left = m("Left Eye Factor", "MULTIPLY", half,
+             m("Left Eye Moves", "SUBTRACT", 1.0,
+               m("Pivot Is LEFT", "COMPARE", _inp("Stereo Pivot"), 0.0, 0.5, frame=f), frame=f), frame=f)
+    right = m("Right Eye Factor", "MULTIPLY", half,
+              m("Right Eye Moves", "SUBTRACT",
+                m("Pivot Is RIGHT", "COMPARE", _inp("Stereo Pivot"), 1.0, 0.5, frame=f), 1.0, frame=f), frame=f)
+    per_view = graph.switch_view("Eye", m("Left Eye Shift", "MULTIPLY", eye_shift, left, frame=f),
+                                 m("Right Eye Shift", "MULTIPLY", eye_shift, right, frame=f), frame=f)
+    return m("Eye Shift X", "ADD", _inp("Shift X"), per_view, frame=f)
+
+
 def _view_plane(graph: GraphBuilder, members: tuple[Projection, ...]) -> _ViewPlane:
     """Nodes that turn the camera inputs into the ray's scale and offset vectors."""
     f = _CONSTANTS_FRAME
@@ -249,7 +285,7 @@ def _view_plane(graph: GraphBuilder, members: tuple[Projection, ...]) -> _ViewPl
     scale_x = m("Scale X", "MULTIPLY", frame_scale_x, span_x, frame=f)
     scale_y = m("Scale Y", "MULTIPLY", frame_scale_y, span_y, frame=f)
     frame_offset_x = m("Frame Offset X", "MULTIPLY", k,
-                       m("Shift X - Ext X/2", "SUBTRACT", _inp("Shift X"),
+                       m("Shift X - Ext X/2", "SUBTRACT", _eye_shift_x(graph),
                          m("Half Extent X", "MULTIPLY", extent_x, 0.5, frame=f), frame=f), frame=f)
     frame_offset_y = m("Frame Offset Y", "MULTIPLY", k,
                        m("Shift Y - Ext Y/2", "SUBTRACT", _inp("Shift Y"),

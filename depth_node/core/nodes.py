@@ -117,6 +117,11 @@ class GraphBuilder:
         ref = self._add(NodeSpec(name, "ShaderNodeSeparateXYZ", label=name, inputs=((0, vector),), frame=frame))
         return ref, SocketRef(ref.node, 1), SocketRef(ref.node, 2)
 
+    def switch_view(self, name: str, left: Operand, right: Operand, frame: str = "") -> SocketRef:
+        """The compositor's Switch View node: ``left`` in the left eye's pass, ``right`` in the right's."""
+        return self._add(NodeSpec(name, "CompositorNodeSwitchView", label=name, inputs=((0, left), (1, right)),
+                                  frame=frame))
+
     def combine(self, name: str, x: Operand, y: Operand, z: Operand, frame: str = "") -> SocketRef:
         """A Combine XYZ node."""
         return self._add(NodeSpec(name, "ShaderNodeCombineXYZ", label=name,

@@ -167,10 +167,10 @@ def test_operator_reports_unsupported_camera_and_adds_nothing(td) -> None:
     from render_helpers import CameraSetup, new_scene
 
     scene = new_scene(CameraSetup())
-    scene.camera.data.type = "PANO"
+    scene.camera.data.type = "CUSTOM"
     tree = submodule(td, "blender.compat").compositor_tree(scene)
     before = len(tree.nodes)
-    with bpy.context.temp_override(**node_editor(tree)), pytest.raises(RuntimeError, match="PANO"):
+    with bpy.context.temp_override(**node_editor(tree)), pytest.raises(RuntimeError, match="CUSTOM"):
         bpy.ops.node.true_depth_add("EXEC_DEFAULT")
     assert len(tree.nodes) == before
 

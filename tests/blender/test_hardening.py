@@ -152,14 +152,14 @@ def test_replaced_camera_is_followed(td, tmp_path: Path) -> None:
                      np.ones((camera.height, camera.width), dtype=bool))
 
 
-def test_camera_type_keyframed_to_panoramic_gives_zero_on_those_frames_and_the_cli_stops(td, tmp_path: Path,
-                                                                                     capsys) -> None:
+def test_camera_type_keyed_to_one_without_projection_gives_zero_and_the_cli_stops(td, tmp_path: Path,
+                                                                                  capsys) -> None:
     import bpy
 
     scene = new_scene(CameraSetup(lens=30))
     wire_both_modes(scene, tmp_path, td)
     data = scene.camera.data
-    for frame, camera_type in ((1, "PERSP"), (3, "PANO")):
+    for frame, camera_type in ((1, "PERSP"), (3, "CUSTOM")):
         data.type = camera_type
         data.keyframe_insert("type", frame=frame)
     render_frame(scene, 2)

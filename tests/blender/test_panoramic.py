@@ -163,7 +163,7 @@ def test_render_job_pointcloud_and_sidecar_of_a_fisheye(td, tmp_path: Path) -> N
     assert points.shape == want.shape
     error = np.linalg.norm(points - want, axis=1) / want_distance[hit & (depth != 0)]
     # depth -> point divides by cos: rays nearly perpendicular to the view axis amplify float32 depth steps
-    assert np.mean(error <= 2e-5) >= 0.995 and error.max() <= 1e-3, (np.mean(error <= 2e-5), error.max())
+    assert np.mean(error <= 1e-4) >= 0.995 and error.max() <= 1e-3, (np.mean(error <= 1e-4), error.max())
 
 
 def test_a_camera_becoming_panoramic_swaps_the_group_and_keeps_links(td) -> None:

@@ -74,6 +74,8 @@ def evaluate(spec, inputs: dict, shape: tuple[int, int]) -> np.ndarray:
         a, b, c = (resolve_ref(args.get(i, 0.0)) for i in range(3))
         if node.bl_idname == "ShaderNodeMath":
             values[node.name] = MATH[operation](a, b, c)
+        elif node.bl_idname == "CompositorNodeSwitchView":
+            values[node.name] = a  # a render without views passes the first (left) input
         elif node.bl_idname == "ShaderNodeSeparateXYZ":
             values[node.name] = np.asarray(a)
             separated.add(node.name)
@@ -108,6 +110,8 @@ def camera_inputs(cam: BlenderCamera, camera_type: float | None = None) -> dict:
         "Ortho Scale": cam.ortho_scale,
         "Camera Type": float(("PERSP", "ORTHO").index(cam.projection)) if camera_type is None else camera_type,
         "Crop To Border": float(is_cropped),
+        "Stereo 3D": 0.0, "Interocular Distance": 0.065, "Convergence Distance": 1.95, "Convergence Mode": 0.0,
+        "Stereo Pivot": 0.0,
         "Border Min X": f32(cam.border[0]), "Border Max X": f32(cam.border[1]),
         "Border Min Y": f32(cam.border[2]), "Border Max Y": f32(cam.border[3]),
     }
@@ -227,11 +231,15 @@ def driven_values(spec, cam: BlenderCamera) -> dict:
              "panorama_type": {"EQUIRECTANGULAR": 0, "EQUIANGULAR_CUBEMAP_FACE": 5, "MIRRORBALL": 3,
                                "FISHEYE_EQUIDISTANT": 1, "FISHEYE_EQUISOLID": 2, "FISHEYE_LENS_POLYNOMIAL": 4,
                                "CENTRAL_CYLINDRICAL": 6}}
-    render = {"use_crop_to_border": frame.crop_to_border, "border_min_x": frame.border[0],
+    render = {"use_multiview": False, "views_format": 0, "use_crop_to_border": frame.crop_to_border,
+              "border_min_x": frame.border[0],
               "border_max_x": frame.border[1], "border_min_y": frame.border[2], "border_max_y": frame.border[3]}
 
     def read(path: str) -> float:
         owner, _, name = path.rpartition(".")
+        if owner == "camera.data.stereo":
+            return {"interocular_distance": 0.065, "convergence_distance": 1.95, "convergence_mode": 0.0,
+                    "pivot": 0.0}[name]
         if owner == "camera.data":
             value = lens.projection if name == "type" else getattr(lens, name)
             return float(enums[name][value]) if name in enums else float(np.float32(value))
