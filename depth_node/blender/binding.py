@@ -126,13 +126,43 @@ def binding_signature(scene: bpy.types.Scene, segments: Segments) -> str:
                  digest.hexdigest()[:16], needed_variant(scene, segments)))
 
 
+def _views_problem(scene: bpy.types.Scene, camera: bpy.types.Object, model: BlenderCamera) -> str | None:
+    """Why the views of a multi-view render of ``scene`` cannot all be exact with ``camera``'s node."""
+    render = scene.render
+    if not render.use_multiview:
+        return None
+    if render.views_format == "STEREO_3D":
+        if not model.has_matrix:
+            return (f"camera {camera.name!r}: panoramic Stereo 3D (Cycles' spherical stereo) is not supported; "
+                    "render each eye as its own camera")
+        return None
+    base = camera.name
+    for view in render.views:
+        if view.use and view.camera_suffix and base.endswith(view.camera_suffix):
+            base = base[:-len(view.camera_suffix)]
+            break
+    others = [view.name for view in render.views if view.use and view.camera_suffix
+              and f"{base}{view.camera_suffix}" != camera.name and f"{base}{view.camera_suffix}" in scene.objects]
+    if others:
+        return (f"the Multi-View views {', '.join(others)} render with their own cameras (suffixes), which one "
+                "node cannot follow: add a True Depth node per view, each bound to its view's camera scene, or use "
+                "Stereo 3D")
+    return None
+
+
 def check_cameras(scene: bpy.types.Scene, segments: Segments) -> list[BlenderCamera]:
     """The cameras a node bound to ``scene`` reads (marker cameras, else the active camera).
 
-    Raises :class:`UnsupportedCameraError` unless every one is supported.
+    Raises :class:`UnsupportedCameraError` unless every one is supported, also in every view of a
+    multi-view render.
     """
     cameras = [camera for _, camera in segments] or [scene.camera]
-    return [camera_from_scene(scene, camera) for camera in cameras]
+    models = [camera_from_scene(scene, camera) for camera in cameras]
+    for camera, model in zip(cameras, models, strict=True):
+        problem = _views_problem(scene, camera, model)
+        if problem:
+            raise UnsupportedCameraError(problem)
+    return models
 
 
 def _drive(socket: bpy.types.NodeSocket, socket_spec: SocketSpec, scene: bpy.types.Scene) -> None:

@@ -222,11 +222,19 @@ def _z_is_distance(scene: bpy.types.Scene, segments: Segments) -> bool:
     return panoramic == {True}
 
 
+def _single_view(scene: bpy.types.Scene) -> None:
+    if scene.render.use_multiview:
+        raise JobError(f"scene {scene.name!r} renders several views (Stereoscopy is on): the render job writes one "
+                       "view per frame; turn Stereoscopy off in a copy, or use the True Depth node in your own "
+                       "compositor, where each view is exact")
+
+
 def wire_render(scene: bpy.types.Scene, source: str, segments: Segments) -> bpy.types.Node:
     """A fresh compositor: a pass -> True Depth (either mode) -> File Output (depth and distance).
 
     ``z``: Z -> depth, True Depth Inverse -> distance; ``aov``/``mist``: distance -> True Depth -> depth.
     """
+    _single_view(scene)
     tree = compat.fresh_compositor_tree(scene)
     # Cycles' Z is planar depth for pinhole cameras but the ray distance for panoramic ones (measured).
     z_is_distance = _z_is_distance(scene, segments) if source == "z" else False

@@ -55,3 +55,35 @@ def test_eye_shift_follows_blenders_formula() -> None:
     offset = 0.3 / 36.0 * (24.0 / 2.5)  # interocular / sensor_width * lens / convergence
     assert settings.shift_x(0.03, 24.0, 36.0, "left") == pytest.approx(0.03 + 0.5 * offset)
     assert settings.shift_x(0.03, 24.0, 36.0, "right") == pytest.approx(0.03 - 0.5 * offset)
+
+
+def test_multiview_with_per_view_cameras_is_flagged_not_silently_wrong(td) -> None:
+    scene = new_scene(CameraSetup(lens=24))
+    scene.camera.name = "Cam_L"
+    other = scene.camera.copy()
+    other.data = scene.camera.data.copy()
+    other.data.lens = 50.0
+    other.name = "Cam_R"
+    scene.collection.objects.link(other)
+    scene.render.use_multiview = True
+    scene.render.views_format = "MULTIVIEW"
+    node_error = submodule(td, "core.camera").UnsupportedCameraError
+    with pytest.raises(node_error, match="own cameras"):
+        td.add_true_depth_node(scene)
+    scene.render.views_format = "STEREO_3D"  # one camera, both eyes: exact
+    node = td.add_true_depth_node(scene)
+    tree = submodule(td, "blender.compat").compositor_tree(scene)
+    assert submodule(td, "blender.binding").node_problem(node, tree) is None
+    scene.render.views_format = "MULTIVIEW"
+    assert "own cameras" in submodule(td, "blender.binding").node_problem(node, tree)
+
+
+def test_render_job_refuses_multiview_scenes_with_one_line(td, tmp_path: Path, capsys) -> None:
+    scene = new_scene(CameraSetup())
+    scene.render.use_multiview = True
+    blend = tmp_path / "stereo.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    assert submodule(td, "commands.cli").main(["render", str(blend), "--output", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Stereoscopy" in err[0]
+    assert not (tmp_path / "out").exists()
