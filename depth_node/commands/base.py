@@ -39,15 +39,16 @@ def safe_folder_name(name: str) -> str:
 
 
 def check_outputs_free(plan: Iterable[tuple[Path, int]], overwrite: bool,
-                       kinds: Iterable[OutputKind] = DEFAULT_KINDS) -> None:
+                       kinds: Iterable[OutputKind] = DEFAULT_KINDS, view_suffixes: Iterable[str] = ("",)) -> None:
     """Refuse (before any work) when an output exists and ``overwrite`` is off, or a folder is a file."""
-    kinds = tuple(kinds)
+    kinds, view_suffixes = tuple(kinds), tuple(view_suffixes)
     existing = []
     for folder, frame in plan:
         for parent in (folder, *folder.parents):
             if parent.exists() and not parent.is_dir():
                 raise JobError(f"{parent} exists and is not a folder")
-        existing += [path for path in frame_paths(folder, frame, kinds).values() if path.exists()]
+        existing += [path for suffix in view_suffixes for path in frame_paths(folder, frame, kinds, suffix).values()
+                     if path.exists()]
     if existing and not overwrite:
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
         raise JobError(f"{existing[0]} exists{more}; pass --overwrite to replace")

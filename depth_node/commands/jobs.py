@@ -21,9 +21,10 @@ import numpy as np
 from ..blender import compat, scenes
 from ..blender.binding import Segments, add_true_depth_node, camera_at_frame, camera_segments, check_cameras
 from ..core import exr, preview, sidecar
-from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene
+from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene, stereo_views
 from ..core.modes import DEPTH_TO_DISTANCE, DISTANCE_TO_DEPTH
 from ..core.outputs import DEFAULT_KINDS, OUTPUT_KINDS, FrameData, OutputKind, frame_paths
+from ..core.stereo import Stereo
 from .base import (
     SOURCES,
     JobError,
@@ -52,16 +53,47 @@ class FrameResult:
     distance: np.ndarray
 
 
-def camera_json(scene: bpy.types.Scene, frame: int, camera_object: bpy.types.Object, camera: BlenderCamera
-                ) -> dict:
-    """The sidecar of ``frame``, rendered with ``camera_object`` (read as ``camera``)."""
+@dataclass(frozen=True)
+class View:
+    """One view a frame is rendered in: ``""`` for a plain render, ``"left"``/``"right"`` for Stereo 3D."""
+
+    name: str = ""
+    suffix: str = ""
+
+
+def render_views(scene: bpy.types.Scene) -> tuple[View, ...]:
+    """The views of ``scene``'s render, or a :class:`JobError` for multi-view setups the job cannot write."""
+    views = stereo_views(scene)
+    if views:
+        return tuple(View(name, scene.render.views[name].file_suffix) for name in views)
+    if scene.render.use_multiview:
+        raise JobError(f"scene {scene.name!r} renders Multi-View views (per-view cameras): the render job writes "
+                       "Stereo 3D or single views; render each view's camera as the scene camera instead")
+    return (View(),)
+
+
+def camera_json(scene: bpy.types.Scene, frame: int, camera_object: bpy.types.Object, camera: BlenderCamera,
+                view: View = View()) -> dict:
+    """The sidecar of ``frame`` (and ``view``), rendered with ``camera_object`` (read as ``camera``)."""
     # Blender renders with the camera's world matrix normalized (object scale does not scale the view).
-    return sidecar.camera_metadata(
-        camera, camera_object.matrix_world.normalized(), camera_object.data.clip_start, camera_object.data.clip_end,
-        scene.unit_settings.scale_length,
-        blender={"version": bpy.app.version_string, "scene": scene.name, "camera": camera_object.name,
-                 "frame": frame},
-    )
+    to_world = np.array(camera_object.matrix_world.normalized())
+    blender = {"version": bpy.app.version_string, "scene": scene.name, "camera": camera_object.name, "frame": frame}
+    stereo = None
+    if view.name:
+        stereo = _stereo(camera_object)
+        to_world = stereo.eye_to_world(to_world, view.name)
+        blender["view"] = view.name
+    meta = sidecar.camera_metadata(camera, to_world, camera_object.data.clip_start, camera_object.data.clip_end,
+                                   scene.unit_settings.scale_length, blender=blender)
+    if stereo is not None:
+        meta["stereo"] = {**stereo.describe(), "view": view.name}
+    return meta
+
+
+def _stereo(camera_object: bpy.types.Object) -> Stereo:
+    settings = camera_object.data.stereo
+    return Stereo(float(settings.interocular_distance), float(settings.convergence_distance),
+                  str(settings.convergence_mode), str(settings.pivot))
 
 
 def frame_camera(scene: bpy.types.Scene, frame: int, segments: Segments) -> tuple[bpy.types.Object, BlenderCamera]:
@@ -82,13 +114,13 @@ def _make_opencv_readable(path: Path) -> None:
         raise JobError(f"cannot rewrite {path}: {error.strerror or error}") from None
 
 
-def finish_frame(frame: int, camera: dict, stage: Path, folder: Path, kinds: tuple[OutputKind, ...]
-                 ) -> FrameResult:
-    """Check the frame's EXRs, run the Python steps, and move the frame's ``kinds`` into ``folder``.
+def finish_frame(frame: int, camera: dict, stage: Path, folder: Path, kinds: tuple[OutputKind, ...],
+                 view: View = View()) -> FrameResult:
+    """Check the frame's (view's) EXRs, run the Python steps, and move the frame's ``kinds`` into ``folder``.
 
     Either every file of the frame reaches ``folder`` or none does.
     """
-    staged = frame_paths(stage, frame, OUTPUT_KINDS)
+    staged = frame_paths(stage, frame, OUTPUT_KINDS, view.suffix)
     images = {}
     for kind in _GRAPH_KINDS:
         path = staged[kind.name]
@@ -103,7 +135,7 @@ def finish_frame(frame: int, camera: dict, stage: Path, folder: Path, kinds: tup
                 kind.write(staged[kind.name], data)
     except OSError as error:
         raise JobError(f"frame {frame}: cannot write into {stage}: {error.strerror or error}") from None
-    final = frame_paths(folder, frame, kinds)
+    final = frame_paths(folder, frame, kinds, view.suffix)
     moved: list[Path] = []
     try:
         for name, path in final.items():
@@ -119,7 +151,8 @@ def finish_frame(frame: int, camera: dict, stage: Path, folder: Path, kinds: tup
 def _run_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], segments: Segments,
                 kinds: tuple[OutputKind, ...], stage: Path, before_render: Callable[[int, BlenderCamera], str]
                 ) -> list[FrameResult]:
-    """Render each frame (the File Output node writes into ``stage``) and finish it."""
+    """Render each frame (the File Output node writes every view into ``stage``) and finish each view."""
+    views = render_views(scene)
     results = []
     for index, frame in enumerate(frames, start=1):
         scene.frame_set(frame)
@@ -127,9 +160,12 @@ def _run_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], segment
         what = before_render(frame, camera)
         with bpy.context.temp_override(scene=scene):
             bpy.ops.render.render(write_still=False, scene=scene.name)
-        result = finish_frame(frame, camera_json(scene, frame, camera_object, camera), stage, folder, kinds)
-        results.append(result)
-        log(f"{scene.name}: frame {frame} ({index}/{len(frames)}){what} -> {next(iter(result.paths.values()))}")
+        for view in views:
+            view_camera = camera_from_scene(scene, camera_object, view.name or None)
+            result = finish_frame(frame, camera_json(scene, frame, camera_object, view_camera, view), stage, folder,
+                                  kinds, view)
+            results.append(result)
+            log(f"{scene.name}: frame {frame} ({index}/{len(frames)}){what} -> {next(iter(result.paths.values()))}")
     return results
 
 
@@ -222,19 +258,12 @@ def _z_is_distance(scene: bpy.types.Scene, segments: Segments) -> bool:
     return panoramic == {True}
 
 
-def _single_view(scene: bpy.types.Scene) -> None:
-    if scene.render.use_multiview:
-        raise JobError(f"scene {scene.name!r} renders several views (Stereoscopy is on): the render job writes one "
-                       "view per frame; turn Stereoscopy off in a copy, or use the True Depth node in your own "
-                       "compositor, where each view is exact")
-
-
 def wire_render(scene: bpy.types.Scene, source: str, segments: Segments) -> bpy.types.Node:
     """A fresh compositor: a pass -> True Depth (either mode) -> File Output (depth and distance).
 
     ``z``: Z -> depth, True Depth Inverse -> distance; ``aov``/``mist``: distance -> True Depth -> depth.
     """
-    _single_view(scene)
+    render_views(scene)
     tree = compat.fresh_compositor_tree(scene)
     # Cycles' Z is planar depth for pinhole cameras but the ray distance for panoramic ones (measured).
     z_is_distance = _z_is_distance(scene, segments) if source == "z" else False
@@ -279,6 +308,9 @@ def wire_convert(scene: bpy.types.Scene, to: str, segments: Segments) -> tuple[b
 
     Returns the Image node and the File Output node.
     """
+    if scene.render.use_multiview:
+        raise JobError(f"scene {scene.name!r} renders several views: convert takes one view's images; turn "
+                       "Stereoscopy off in the .blend (or convert with a camera JSON of that view)")
     tree = compat.fresh_compositor_tree(scene)
     mode = DISTANCE_TO_DEPTH if to == "depth" else DEPTH_TO_DISTANCE
     node = _add_node(scene, tree, mode, segments, (400.0, 0.0))
@@ -349,7 +381,8 @@ def _frames_job(scene: bpy.types.Scene, output: Path, frames: list[int], overwri
                 job: Callable[[Path], list[FrameResult]], kinds: tuple[OutputKind, ...] = DEFAULT_KINDS) -> int:
     """OUT/<scene>/: refuse existing outputs (unless ``overwrite``), run ``job(folder)``, report."""
     folder = output / safe_folder_name(scene.name)
-    check_outputs_free(((folder, frame) for frame in frames), overwrite, kinds)
+    check_outputs_free(((folder, frame) for frame in frames), overwrite, kinds,
+                       [view.suffix for view in render_views(scene)])
     log(announce)
     results = job(folder)
     log(f"wrote {sum(len(result.paths) for result in results)} files under {folder}")

@@ -51,9 +51,9 @@ class OutputKind:
     write: Callable[[Path, FrameData], None] | None = None
     """A Python step run after the frame's EXRs are written and read back."""
 
-    def filename(self, frame: int) -> str:
-        """The file name of ``frame`` (``depth_0001.exr``)."""
-        return f"{self.name}_{frame:04d}.{self.extension}"
+    def filename(self, frame: int, view_suffix: str = "") -> str:
+        """The file name of ``frame`` (``depth_0001.exr``; a view's ``depth_0001_L.exr``)."""
+        return f"{self.name}_{frame:04d}{view_suffix}.{self.extension}"
 
     @property
     def file_output_pattern(self) -> str:
@@ -83,9 +83,10 @@ def select(names: Iterable[str] | None = None) -> tuple[OutputKind, ...]:
     return tuple(kind for kind in OUTPUT_KINDS if kind.name in wanted)
 
 
-def frame_paths(folder: Path, frame: int, kinds: Iterable[OutputKind] = DEFAULT_KINDS) -> dict[str, Path]:
-    """``{kind name: path}`` of one frame's files in ``folder``."""
-    return {kind.name: folder / kind.filename(frame) for kind in kinds}
+def frame_paths(folder: Path, frame: int, kinds: Iterable[OutputKind] = DEFAULT_KINDS, view_suffix: str = ""
+                ) -> dict[str, Path]:
+    """``{kind name: path}`` of one frame's (or one view's) files in ``folder``."""
+    return {kind.name: folder / kind.filename(frame, view_suffix) for kind in kinds}
 
 
 def describe(kinds: Iterable[OutputKind] = DEFAULT_KINDS) -> str:

@@ -78,12 +78,49 @@ def test_multiview_with_per_view_cameras_is_flagged_not_silently_wrong(td) -> No
     assert "own cameras" in submodule(td, "blender.binding").node_problem(node, tree)
 
 
-def test_render_job_refuses_multiview_scenes_with_one_line(td, tmp_path: Path, capsys) -> None:
+STEREO_JOBS = [("OFFAXIS", "CENTER"), ("TOE", "LEFT"), ("PARALLEL", "RIGHT"), ("TOE", "CENTER")]
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("mode, pivot", STEREO_JOBS, ids=[f"{m.lower()}-{p.lower()}" for m, p in STEREO_JOBS])
+def test_render_job_writes_each_eye_exactly_with_its_own_sidecar(td, tmp_path: Path, mode: str, pivot: str) -> None:
+    """Each eye's depth against rays cast from that eye's sidecar (K with the eye's shift, the eye's pose)."""
+    import json
+
+    from ground_truth import cast, share_within
+    from real_scenes import build
+
+    scene = build("stereo", size=(48, 32))
+    scene.render.use_multiview = True
+    scene.render.views_format = "STEREO_3D"
+    stereo = scene.camera.data.stereo
+    stereo.convergence_mode, stereo.pivot = mode, pivot
+    stereo.interocular_distance, stereo.convergence_distance = 0.4, 4.0
+    blend = tmp_path / "stereo.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    assert submodule(td, "commands.cli").main(["render", str(blend), "--output", str(tmp_path / "out")]) == 0
+    folder = tmp_path / "out" / "stereo"
+    read = submodule(td, "core.exr").read_single_channel
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    origins = {}
+    for suffix in ("_L", "_R"):
+        meta = json.loads((folder / f"camera_0001{suffix}.json").read_text())
+        assert meta["stereo"]["baseline"] == pytest.approx(0.4) and meta["stereo"]["view"] in ("left", "right")
+        truth = cast(bpy.data.scenes["stereo"], meta, __import__("real_scenes").decal_is_transparent)
+        depth, distance = read(folder / f"depth_0001{suffix}.exr"), read(folder / f"distance_0001{suffix}.exr")
+        assert share_within(depth, truth.depth, truth.hit) >= 0.995, suffix
+        assert share_within(distance, truth.distance, truth.hit) >= 0.995, suffix
+        origins[suffix] = np.array(meta["camera_to_world_blender"])[:3, 3]
+    assert np.linalg.norm(origins["_L"] - origins["_R"]) == pytest.approx(0.4, rel=1e-5), "the eyes' baseline"
+
+
+def test_render_job_refuses_multiview_with_per_view_cameras(td, tmp_path: Path, capsys) -> None:
     scene = new_scene(CameraSetup())
     scene.render.use_multiview = True
-    blend = tmp_path / "stereo.blend"
+    scene.render.views_format = "MULTIVIEW"
+    blend = tmp_path / "multiview.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     assert submodule(td, "commands.cli").main(["render", str(blend), "--output", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "Stereoscopy" in err[0]
+    assert len(err) == 1 and "Multi-View" in err[0]
     assert not (tmp_path / "out").exists()
