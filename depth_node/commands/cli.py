@@ -69,10 +69,42 @@ def _positive(text: str) -> int:
     return value
 
 
+def _kinds(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    try:
+        outputs.select(names)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return names
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _output_options(parser: argparse.ArgumentParser, command: str) -> None:
+    defaults = ",".join(kind.name for kind in outputs.select(None, command))
+    if command == "convert":
+        defaults = "the converted kind (--to),camera"
+    parser.add_argument("--outputs", type=_kinds, default=None,
+                        help=f"comma-separated kinds ({defaults} by default): {outputs.describe()}")
+    parser.add_argument("--depth16-scale", type=_scale, default=outputs.Options.depth16_scale,
+                        help="depth16 value = round(depth in metres x SCALE) (1000: millimetres)")
+    parser.add_argument("--image-name", default=outputs.Options.image_name,
+                        help="the RGB frames you render yourself, named in colmap/nerf files (image_####.png)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    layout = outputs.describe()
+    layout = ("Writes OUT/<scene>/<kind>_####.<ext> per frame (per eye with _L/_R for Stereo 3D) for the kinds "
+              "of --outputs.")
 
     example = commands.add_parser("example", help="render the built-in example scenes",
                                   description=f"Render a wall and Suzanne in front of it. {layout}")
@@ -80,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     example.add_argument("--resolution", type=_resolution, default=(320, 240), help="WIDTHxHEIGHT (320x240)")
     example.add_argument("--lens", type=float, default=35.0, help="focal length in mm (35)")
     example.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _output_options(example, "example")
 
     render = commands.add_parser("render", help="render true depth for a .blend (the file is not modified)",
                                  description=f"Render a scene of a .blend through the True Depth node. {layout} "
@@ -94,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "AOV added to the materials; mist: the Mist pass with linear falloff over the "
                              "camera's clip range. aov and mist add up through transparent surfaces")
     render.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _output_options(render, "render")
 
     convert = commands.add_parser("convert", help="convert an existing distance (or depth) EXR sequence",
                                   description=f"Convert EXRs through the same node graph, without rendering. "
@@ -108,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="depth: the inputs are distances (default); distance: the inputs are depths")
     convert.add_argument("--frames", type=_frames, help="only these frames (all of them must exist)")
     convert.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _output_options(convert, "convert")
 
     cloud = commands.add_parser("pointcloud", help="turn a depth EXR and its camera JSON into a PLY",
                                 description="Back-project a depth EXR with its camera JSON into a binary "
@@ -129,12 +164,17 @@ def run(args: argparse.Namespace) -> int:
         return run_pointcloud(args.depth, args.camera, args.ply, args.stride, args.world, args.overwrite)
     from . import jobs
 
+    request = None
+    if args.outputs is not None or args.command != "convert":
+        request = jobs.Request(outputs.select(args.outputs, args.command),
+                               outputs.Options(args.depth16_scale, args.image_name))
     if args.command == "example":
-        return jobs.run_example(args.output, args.resolution, args.lens, args.overwrite)
+        return jobs.run_example(args.output, args.resolution, args.lens, args.overwrite, request)
     if args.command == "render":
-        return jobs.run_render(args.blend, args.output, args.frames, args.scene, args.source, args.overwrite)
+        return jobs.run_render(args.blend, args.output, args.frames, args.scene, args.source, args.overwrite,
+                               request)
     return jobs.run_convert(args.pattern, args.camera, args.scene, args.output, args.to, args.frames,
-                            args.overwrite)
+                            args.overwrite, request, outputs.Options(args.depth16_scale, args.image_name))
 
 
 def main(argv: list[str] | None = None) -> int:

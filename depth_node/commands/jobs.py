@@ -20,10 +20,10 @@ import numpy as np
 
 from ..blender import compat, scenes
 from ..blender.binding import Segments, add_true_depth_node, camera_at_frame, camera_segments, check_cameras
-from ..core import exr, preview, sidecar
+from ..core import exports, exr, preview, sidecar
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene, stereo_views
 from ..core.modes import DEPTH_TO_DISTANCE, DISTANCE_TO_DEPTH
-from ..core.outputs import DEFAULT_KINDS, OUTPUT_KINDS, FrameData, OutputKind, frame_paths
+from ..core.outputs import DEFAULT_KINDS, OUTPUT_KINDS, FrameData, Options, OutputKind, frame_paths, job_paths
 from ..core.stereo import Stereo
 from .base import (
     SOURCES,
@@ -43,14 +43,27 @@ _GRAPH_KINDS = tuple(kind for kind in OUTPUT_KINDS if kind.graph_value is not No
 """Written by the File Output node: always staged, since the Python steps read them back."""
 
 
+@dataclass(frozen=True)
+class Request:
+    """What a job writes: the output kinds (see :mod:`depth_node.core.outputs`) and their options."""
+
+    kinds: tuple[OutputKind, ...] = DEFAULT_KINDS
+    options: Options = Options()
+
+    def has(self, name: str) -> bool:
+        return any(kind.name == name for kind in self.kinds)
+
+
 @dataclass
 class FrameResult:
-    """One finished frame: its files and both images as written."""
+    """One finished frame (view): its files, both images as written, and what its steps reported."""
 
     frame: int
     paths: dict[str, Path]
     depth: np.ndarray
     distance: np.ndarray
+    record: exports.Record
+    report: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -114,8 +127,8 @@ def _make_opencv_readable(path: Path) -> None:
         raise JobError(f"cannot rewrite {path}: {error.strerror or error}") from None
 
 
-def finish_frame(frame: int, camera: dict, stage: Path, folder: Path, kinds: tuple[OutputKind, ...],
-                 view: View = View()) -> FrameResult:
+def finish_frame(frame: int, camera: dict, stage: Path, folder: Path, request: Request,
+                 view: View = View(), disparity: tuple[float, float] | None = None) -> FrameResult:
     """Check the frame's (view's) EXRs, run the Python steps, and move the frame's ``kinds`` into ``folder``.
 
     Either every file of the frame reaches ``folder`` or none does.
@@ -128,14 +141,16 @@ def finish_frame(frame: int, camera: dict, stage: Path, folder: Path, kinds: tup
             raise JobError(f"frame {frame}: Blender did not write {path.name} (disk full or not writable?)")
         _make_opencv_readable(path)
         images[kind.graph_value] = read_exr(path)
-    data = FrameData(frame, images["depth"], images["distance"], camera)
+    if request.has("depth16"):
+        camera = {**camera, "depth16_scale": request.options.depth16_scale}
+    data = FrameData(frame, images["depth"], images["distance"], camera, request.options, disparity)
     try:
-        for kind in kinds:
+        for kind in request.kinds:
             if kind.write is not None:
                 kind.write(staged[kind.name], data)
     except OSError as error:
         raise JobError(f"frame {frame}: cannot write into {stage}: {error.strerror or error}") from None
-    final = frame_paths(folder, frame, kinds, view.suffix)
+    final = frame_paths(folder, frame, request.kinds, view.suffix)
     moved: list[Path] = []
     try:
         for name, path in final.items():
@@ -145,13 +160,24 @@ def finish_frame(frame: int, camera: dict, stage: Path, folder: Path, kinds: tup
         for path in moved:
             path.unlink(missing_ok=True)
         raise JobError(f"frame {frame}: cannot move outputs into {folder}: {error.strerror or error}") from None
-    return FrameResult(frame, final, data.depth, data.distance)
+    depth_file = final.get("depth16", final.get("depth"))
+    record = exports.Record(frame, view.suffix, camera, depth_file.name if depth_file else None)
+    return FrameResult(frame, final, data.depth, data.distance, record, data.report)
 
 
-def _run_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], segments: Segments,
-                kinds: tuple[OutputKind, ...], stage: Path, before_render: Callable[[int, BlenderCamera], str]
-                ) -> list[FrameResult]:
-    """Render each frame (the File Output node writes every view into ``stage``) and finish each view."""
+def _disparity_terms(scene: bpy.types.Scene, camera_object: bpy.types.Object) -> tuple[float, float]:
+    """``(fx x baseline, cx_left - cx_right)`` of a rectified (parallel or off-axis) Stereo 3D pair."""
+    eyes = {view: camera_from_scene(scene, camera_object, view).matrix() for view in ("left", "right")}
+    stereo, to_world = _stereo(camera_object), np.array(camera_object.matrix_world.normalized())
+    left, right = (stereo.eye_to_world(to_world, view) for view in ("left", "right"))
+    baseline = float((right[:3, 3] - left[:3, 3]) @ left[:3, 0])
+    return float(eyes["left"][0, 0]) * baseline, float(eyes["left"][0, 2] - eyes["right"][0, 2])
+
+
+def _run_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], segments: Segments, request: Request,
+                stage: Path, before_render: Callable[[int, BlenderCamera], str]) -> list[FrameResult]:
+    """Render each frame (the File Output node writes every view into ``stage``), finish each view, then write
+    the once-per-job files."""
     views = render_views(scene)
     results = []
     for index, frame in enumerate(frames, start=1):
@@ -160,13 +186,51 @@ def _run_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], segment
         what = before_render(frame, camera)
         with bpy.context.temp_override(scene=scene):
             bpy.ops.render.render(write_still=False, scene=scene.name)
+        disparity = _disparity_terms(scene, camera_object) if request.has("disparity") else None
         for view in views:
             view_camera = camera_from_scene(scene, camera_object, view.name or None)
             result = finish_frame(frame, camera_json(scene, frame, camera_object, view_camera, view), stage, folder,
-                                  kinds, view)
+                                  request, view, disparity)
             results.append(result)
             log(f"{scene.name}: frame {frame} ({index}/{len(frames)}){what} -> {next(iter(result.paths.values()))}")
+    _finish_job(folder, stage, request, results)
     return results
+
+
+def _finish_job(folder: Path, stage: Path, request: Request, results: list[FrameResult]) -> None:
+    """Write the once-per-job kinds (COLMAP, nerfstudio) into ``stage`` and move them into ``folder``."""
+    records = [result.record for result in results]
+    for kind in request.kinds:
+        if kind.write_job is None:
+            continue
+        try:
+            staged = kind.write_job(stage, records, request.options)
+            for path in staged:
+                final = folder / path.relative_to(stage)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                path.replace(final)
+        except OSError as error:
+            raise JobError(f"cannot write the {kind.name} files into {folder}: {error.strerror or error}") from None
+
+
+def check_request(scene: bpy.types.Scene, segments: Segments, request: Request) -> None:
+    """Refuse kinds the scene's cameras cannot give, before any work (disparity, COLMAP, nerfstudio)."""
+    try:
+        cameras = check_cameras(scene, segments)
+    except UnsupportedCameraError as error:
+        raise JobError(str(error)) from None
+    for kind in request.kinds:
+        if kind.stereo_only:
+            if not stereo_views(scene):
+                raise JobError(f"--outputs {kind.name} needs a Stereo 3D render (Output Properties > Stereoscopy)")
+            modes_used = {camera_object.data.stereo.convergence_mode
+                          for camera_object in [c for _, c in segments] or [scene.camera]}
+            if "TOE" in modes_used:
+                raise JobError(f"--outputs {kind.name}: toe-in stereo views are not rectified (their epipolar "
+                               "lines are not rows); use OFF-AXIS or PARALLEL convergence")
+        if kind.pinhole_only and any(camera.projection != "PERSP" for camera in cameras):
+            raise JobError(f"--outputs {kind.name} describes perspective cameras only; this scene's cameras are "
+                           f"{', '.join(sorted({camera.model.label for camera in cameras}))}")
 
 
 def _add_node(scene: bpy.types.Scene, tree: bpy.types.NodeTree, mode: str, segments: Segments,
@@ -292,15 +356,16 @@ def wire_render(scene: bpy.types.Scene, source: str, segments: Segments) -> bpy.
 
 
 def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], source: str = SOURCES[0],
-                  kinds: tuple[OutputKind, ...] = DEFAULT_KINDS) -> list[FrameResult]:
+                  request: Request = Request()) -> list[FrameResult]:
     """Render ``frames`` of ``scene`` into ``folder`` (outputs checked free by the caller)."""
     if source not in SOURCES:
         raise JobError(f"--source must be one of {SOURCES}, got {source!r}")
     segments = camera_segments(scene)
+    check_request(scene, segments, request)
     file_output = wire_render(scene, source, segments)
     prepare_for_exact_depth(scene)
     with _staged(folder, file_output) as stage:
-        return _run_frames(scene, folder, frames, segments, kinds, stage, lambda frame, camera: "")
+        return _run_frames(scene, folder, frames, segments, request, stage, lambda frame, camera: "")
 
 
 def wire_convert(scene: bpy.types.Scene, to: str, segments: Segments) -> tuple[bpy.types.Node, bpy.types.Node]:
@@ -347,10 +412,11 @@ def load_input(path: Path, size: tuple[int, int]) -> bpy.types.Image:
 
 
 def convert_frames(scene: bpy.types.Scene, folder: Path, inputs: dict[int, Path], to: str,
-                   kinds: tuple[OutputKind, ...] = DEFAULT_KINDS) -> list[FrameResult]:
+                   request: Request = Request()) -> list[FrameResult]:
     """Convert a sequence of distance (``to="depth"``) or depth EXRs through the node, frame by frame."""
     segments = camera_segments(scene)
     image_node, file_output = wire_convert(scene, to, segments)
+    check_request(scene, segments, request)
     with _staged(folder, file_output) as stage:
 
         def load(frame: int, camera: BlenderCamera) -> str:
@@ -359,7 +425,7 @@ def convert_frames(scene: bpy.types.Scene, folder: Path, inputs: dict[int, Path]
                 bpy.data.images.remove(previous)
             return f" {inputs[frame].name}"
 
-        return _run_frames(scene, folder, list(inputs), segments, kinds, stage, load)
+        return _run_frames(scene, folder, list(inputs), segments, request, stage, load)
 
 
 def open_blend(path: Path, scene_name: str | None) -> bpy.types.Scene:
@@ -378,22 +444,37 @@ def open_blend(path: Path, scene_name: str | None) -> bpy.types.Scene:
 
 
 def _frames_job(scene: bpy.types.Scene, output: Path, frames: list[int], overwrite: bool, announce: str,
-                job: Callable[[Path], list[FrameResult]], kinds: tuple[OutputKind, ...] = DEFAULT_KINDS) -> int:
+                job: Callable[[Path], list[FrameResult]], request: Request) -> int:
     """OUT/<scene>/: refuse existing outputs (unless ``overwrite``), run ``job(folder)``, report."""
     folder = output / safe_folder_name(scene.name)
-    check_outputs_free(((folder, frame) for frame in frames), overwrite, kinds,
+    check_outputs_free(((folder, frame) for frame in frames), overwrite, request.kinds,
                        [view.suffix for view in render_views(scene)])
+    existing = [path for path in job_paths(folder, request.kinds) if path.exists()]
+    if existing and not overwrite:
+        raise JobError(f"{existing[0]} exists; pass --overwrite to replace")
     log(announce)
     results = job(folder)
-    log(f"wrote {sum(len(result.paths) for result in results)} files under {folder}")
+    summarize(folder, results, request)
     return 0
 
 
-def run_example(output: Path, resolution: tuple[int, int], lens: float, overwrite: bool) -> int:
+def summarize(folder: Path, results: list[FrameResult], request: Request) -> int:
+    """Log how many files were written (and what the steps reported); returns the file count."""
+    written = sum(len(result.paths) for result in results) + len(job_paths(folder, request.kinds))
+    totals: dict[str, int] = {}
+    for result in results:
+        for key, count in result.report.items():
+            totals[key] = totals.get(key, 0) + count
+    log(f"wrote {written} files under {folder}" + "".join(f"; {key}: {count}" for key, count in totals.items()))
+    return written
+
+
+def run_example(output: Path, resolution: tuple[int, int], lens: float, overwrite: bool,
+                request: Request = Request()) -> int:
     """Render the built-in example scenes (a wall; Suzanne in front of a wall) into ``output``."""
     frame = 1
     folders = {name: output / name for name, _ in EXAMPLE_SCENES}
-    check_outputs_free(((folder, frame) for folder in folders.values()), overwrite)
+    check_outputs_free(((folder, frame) for folder in folders.values()), overwrite, request.kinds)
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     first = bpy.context.scene
     written = 0
@@ -409,8 +490,9 @@ def run_example(output: Path, resolution: tuple[int, int], lens: float, overwrit
             scenes.add_suzanne(scene)
         scene.frame_start = scene.frame_end = frame
         log(f"{name}: rendering frame {frame} ({resolution[0]}x{resolution[1]}, {lens:g} mm)")
-        (result,) = render_frames(scene, folders[name], [frame])
-        written += len(result.paths)
+        results = render_frames(scene, folders[name], [frame], request=request)
+        written += summarize(folders[name], results, request)
+        (result,) = results
         if name == "wall":
             flatness = float(np.max(np.abs(result.depth - EXAMPLE_WALL_DISTANCE)) / EXAMPLE_WALL_DISTANCE)
             spread = float((result.distance.max() - result.distance.min()) / result.distance.min())
@@ -418,22 +500,23 @@ def run_example(output: Path, resolution: tuple[int, int], lens: float, overwrit
                 f"(relative) around {EXAMPLE_WALL_DISTANCE}")
         else:
             log(f"{name}: depth {result.depth.min():.3f} .. {result.depth.max():.3f}")
-    log(f"wrote {written} files under {output} (previews: */preview_{frame:04d}.png)")
+    log(f"wrote {written} files under {output}")
     return 0
 
 
 def run_render(blend: Path, output: Path, frames: list[int] | None, scene_name: str | None, source: str,
-               overwrite: bool) -> int:
+               overwrite: bool, request: Request = Request()) -> int:
     """Render true depth for a scene of ``blend`` (an in-memory copy: the file is never written)."""
     scene = open_blend(blend, scene_name)
     frames = frames or list(range(scene.frame_start, scene.frame_end + 1))
     return _frames_job(scene, output, frames, overwrite,
                        f"{blend}: scene {scene.name!r}, {len(frames)} frame(s), source: {source}",
-                       lambda folder: render_frames(scene, folder, frames, source))
+                       lambda folder: render_frames(scene, folder, frames, source, request), request)
 
 
 def run_convert(pattern: str, camera_path: Path, scene_name: str | None, output: Path, to: str,
-                frames: list[int] | None, overwrite: bool) -> int:
+                frames: list[int] | None, overwrite: bool, request: Request | None = None,
+                options: Options | None = None) -> int:
     """Convert an EXR sequence with the camera of a sidecar JSON or a .blend."""
     inputs = select_frames(input_sequence(pattern), frames)
     if camera_path.suffix.lower() == ".blend":
@@ -444,6 +527,8 @@ def run_convert(pattern: str, camera_path: Path, scene_name: str | None, output:
         except sidecar.SidecarError as error:
             raise JobError(str(error)) from None
         scene = scenes.scene_from_sidecar(meta, camera)
+    if request is None:  # convert's defaults: the converted image and the sidecar
+        request = Request(tuple(kind for kind in OUTPUT_KINDS if kind.name in (to, "camera")), options or Options())
     return _frames_job(scene, output, list(inputs), overwrite,
                        f"converting {len(inputs)} frame(s) of {pattern} to {to} with the camera of {camera_path}",
-                       lambda folder: convert_frames(scene, folder, inputs, to))
+                       lambda folder: convert_frames(scene, folder, inputs, to, request), request)

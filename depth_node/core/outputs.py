@@ -1,33 +1,73 @@
-"""The files a job writes per frame, as one table. Imports no bpy.
+"""The files a job writes, as one table. Imports no bpy.
 
 Each :class:`OutputKind` says how its file is named, how it is produced (by
-Blender's File Output node from a value of the graph, or by a Python step
-after the frame is rendered), its format and whether it is on by default. The
-overwrite check, the compositor wiring, the finishing step, the summary's file
-count and the command-line help all read :data:`OUTPUT_KINDS`; a new kind is
-one entry.
+Blender's File Output node from a value of the graph, by a Python step after a
+frame is rendered, or once for the whole job from every frame's sidecar), its
+format and which commands write it by default. The overwrite check, the
+compositor wiring, the finishing step, the summary's file count, the
+``--outputs`` choices and the command-line help all read :data:`OUTPUT_KINDS`;
+a new kind is one entry.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import preview
+from . import exports, preview
+
+DEPTH16_MAX = 65535
+
+
+@dataclass(frozen=True)
+class Options:
+    """Settings of the kinds that have any (from the command line)."""
+
+    depth16_scale: float = 1000.0
+    """depth16 value = round(depth in metres x scale): 1000 writes millimetres."""
+    image_name: str = "image_####.png"
+    """The RGB frames the user renders separately, named in COLMAP's and nerfstudio's files."""
 
 
 @dataclass(frozen=True)
 class FrameData:
-    """What the Python steps of one frame get: both images (as written) and the camera sidecar."""
+    """What the Python steps of one frame (and view) get."""
 
     frame: int
     depth: np.ndarray
     distance: np.ndarray
     camera: dict
+    options: Options = Options()
+    disparity: tuple[float, float] | None = None
+    """Stereo: ``(fx x baseline, cx_left - cx_right)``; disparity = fx x baseline / depth + offset."""
+    report: dict[str, int] = field(default_factory=dict)
+    """Counts a step reports for the job's summary (e.g. depth16 pixels above the range)."""
+
+
+def depth16(depth: np.ndarray, unit_scale: float, scale: float) -> tuple[np.ndarray, int]:
+    """``round(depth x unit_scale x scale)`` as uint16; 0 where there is no depth or it is above the range.
+
+    Returns the image and how many pixels were above 65535 after scaling.
+    """
+    scaled = np.asarray(depth, dtype=np.float64) * unit_scale * scale
+    with np.errstate(invalid="ignore"):
+        rounded = np.round(scaled)
+        valid = np.isfinite(rounded) & (rounded > 0) & (np.asarray(depth) < preview.BACKGROUND_LIMIT)
+        above = valid & (rounded > DEPTH16_MAX)
+    image = np.where(valid & ~above, rounded, 0.0).astype(np.uint16)
+    return image, int(above.sum())
+
+
+def disparity(depth: np.ndarray, fx_baseline: float, offset: float) -> np.ndarray:
+    """``x_left - x_right`` of each pixel's surface point in a rectified pair (0 where there is no depth)."""
+    depth = np.asarray(depth, dtype=np.float64)
+    valid = np.isfinite(depth) & (depth > 0) & (depth < preview.BACKGROUND_LIMIT)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(valid, fx_baseline / np.where(valid, depth, 1.0) + offset, 0.0).astype(np.float32)
 
 
 def _write_preview(path: Path, data: FrameData) -> None:
@@ -38,18 +78,45 @@ def _write_camera(path: Path, data: FrameData) -> None:
     path.write_text(json.dumps(data.camera, indent=2) + "\n")
 
 
+def _write_depth16(path: Path, data: FrameData) -> None:
+    image, above = depth16(data.depth, float(data.camera.get("unit_scale", 1.0)), data.options.depth16_scale)
+    preview.write_png(path, image)
+    data.report["depth16 pixels above 65535 (written as 0)"] = above
+
+
+def _write_disparity(path: Path, data: FrameData) -> None:
+    from .exr import write_single_channel
+
+    write_single_channel(path, disparity(data.depth, *data.disparity))
+
+
+def _write_colmap(folder: Path, records: Sequence[exports.Record], options: Options) -> list[Path]:
+    return exports.write_colmap(folder / "colmap", records, options.image_name)
+
+
+def _write_nerf(folder: Path, records: Sequence[exports.Record], options: Options) -> list[Path]:
+    return exports.write_nerfstudio(folder / "transforms.json", records, options.image_name)
+
+
 @dataclass(frozen=True)
 class OutputKind:
-    """One per-frame output file."""
+    """One output: per frame (and view), or once per job."""
 
     name: str
     extension: str
     description: str
-    default: bool = True
+    defaults: tuple[str, ...] = ()
+    """The commands that write it when ``--outputs`` is not given."""
     graph_value: str | None = None
     """``"depth"`` or ``"distance"``: written by the File Output node as a single-channel float32 EXR."""
     write: Callable[[Path, FrameData], None] | None = None
     """A Python step run after the frame's EXRs are written and read back."""
+    write_job: Callable[[Path, Sequence[exports.Record], Options], list[Path]] | None = None
+    """Written once, after every frame, from the frames' sidecars (into the scene's folder)."""
+    job_files: tuple[str, ...] = ()
+    """The files :attr:`write_job` writes, relative to the scene's folder (for the overwrite check)."""
+    stereo_only: bool = False
+    pinhole_only: bool = False
 
     def filename(self, frame: int, view_suffix: str = "") -> str:
         """The file name of ``frame`` (``depth_0001.exr``; a view's ``depth_0001_L.exr``)."""
@@ -60,36 +127,57 @@ class OutputKind:
         """The File Output node's path for this kind (``#`` marks the frame number)."""
         return f"{self.name}_####"
 
+    @property
+    def per_frame(self) -> bool:
+        return self.write_job is None
 
+
+_RENDERS = ("example", "render")
 OUTPUT_KINDS: tuple[OutputKind, ...] = (
-    OutputKind("depth", "exr", "planar depth, float32, one channel 'Y'", graph_value="depth"),
-    OutputKind("distance", "exr", "ray distance, float32, one channel 'Y'", graph_value="distance"),
-    OutputKind("preview", "png", "distance and depth side by side (viridis, scale bar)", write=_write_preview),
+    OutputKind("depth", "exr", "planar depth, float32, one channel 'Y'", _RENDERS + ("convert",),
+               graph_value="depth"),
+    OutputKind("distance", "exr", "ray distance, float32, one channel 'Y'", _RENDERS, graph_value="distance"),
+    OutputKind("preview", "png", "distance and depth side by side (viridis, scale bar)", _RENDERS,
+               write=_write_preview),
     OutputKind("camera", "json", "camera sidecar: K, pose, projection, clip range, unit scale",
-               write=_write_camera),
+               _RENDERS + ("convert",), write=_write_camera),
+    OutputKind("depth16", "png", "depth as 16-bit PNG, round(metres x --depth16-scale), 0 = no depth",
+               write=_write_depth16),
+    OutputKind("disparity", "exr", "stereo disparity x_left - x_right in pixels, float32 (Stereo 3D renders)",
+               write=_write_disparity, stereo_only=True),
+    OutputKind("colmap", "txt", "COLMAP text model (colmap/cameras.txt, images.txt, points3D.txt)",
+               write_job=_write_colmap, job_files=("colmap/cameras.txt", "colmap/images.txt",
+                                                   "colmap/points3D.txt"), pinhole_only=True),
+    OutputKind("nerf", "json", "nerfstudio transforms.json", write_job=_write_nerf,
+               job_files=("transforms.json",), pinhole_only=True),
 )
 BY_NAME = {kind.name: kind for kind in OUTPUT_KINDS}
-DEFAULT_KINDS: tuple[OutputKind, ...] = tuple(kind for kind in OUTPUT_KINDS if kind.default)
+DEFAULT_KINDS: tuple[OutputKind, ...] = tuple(kind for kind in OUTPUT_KINDS if "render" in kind.defaults)
 
 
-def select(names: Iterable[str] | None = None) -> tuple[OutputKind, ...]:
-    """The kinds called ``names`` in table order (the defaults for None); ValueError for unknown names."""
+def select(names: Iterable[str] | None = None, command: str = "render") -> tuple[OutputKind, ...]:
+    """The kinds called ``names`` in table order (``command``'s defaults for None); ValueError for unknown names."""
     if names is None:
-        return DEFAULT_KINDS
+        return tuple(kind for kind in OUTPUT_KINDS if command in kind.defaults)
     wanted = list(names)
     unknown = [name for name in wanted if name not in BY_NAME]
-    if unknown:
-        raise ValueError(f"unknown output kind(s) {', '.join(unknown)}; choose from {', '.join(BY_NAME)}")
+    if unknown or not wanted:
+        raise ValueError(f"unknown output kind(s) {', '.join(unknown) or '(none given)'}; choose from "
+                         f"{', '.join(BY_NAME)}")
     return tuple(kind for kind in OUTPUT_KINDS if kind.name in wanted)
 
 
 def frame_paths(folder: Path, frame: int, kinds: Iterable[OutputKind] = DEFAULT_KINDS, view_suffix: str = ""
                 ) -> dict[str, Path]:
-    """``{kind name: path}`` of one frame's (or one view's) files in ``folder``."""
-    return {kind.name: folder / kind.filename(frame, view_suffix) for kind in kinds}
+    """``{kind name: path}`` of one frame's (or one view's) files in ``folder`` (per-frame kinds only)."""
+    return {kind.name: folder / kind.filename(frame, view_suffix) for kind in kinds if kind.per_frame}
 
 
-def describe(kinds: Iterable[OutputKind] = DEFAULT_KINDS) -> str:
-    """One sentence for the command-line help: the files written per frame."""
-    return "Writes " + ", ".join(f"OUT/<scene>/{kind.name}_####.{kind.extension} ({kind.description})"
-                                 for kind in kinds) + " per frame."
+def job_paths(folder: Path, kinds: Iterable[OutputKind]) -> list[Path]:
+    """The once-per-job files of ``kinds`` in ``folder``."""
+    return [folder / name for kind in kinds for name in kind.job_files]
+
+
+def describe(kinds: Iterable[OutputKind] = OUTPUT_KINDS) -> str:
+    """The kinds for the command-line help."""
+    return "; ".join(f"{kind.name}: {kind.description}" for kind in kinds)

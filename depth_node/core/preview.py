@@ -109,15 +109,19 @@ def side_by_side(distance: np.ndarray, depth: np.ndarray, unit: str = "m") -> np
     return canvas
 
 
-def write_png(path: str | Path, rgb: np.ndarray) -> None:
-    """Write an HxWx3 uint8 array as an 8-bit RGB PNG."""
-    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    height, width, _ = rgb.shape
-    raw = b"".join(b"\x00" + rgb[row].tobytes() for row in range(height))
+def write_png(path: str | Path, pixels: np.ndarray) -> None:
+    """Write an HxWx3 uint8 array as an 8-bit RGB PNG, or an HxW uint16 array as a 16-bit grey PNG."""
+    pixels = np.asarray(pixels)
+    if pixels.ndim == 2 and pixels.dtype == np.uint16:
+        rows, depth, colour = pixels.astype(">u2"), 16, 0  # PNG stores 16-bit samples big-endian
+    else:
+        rows, depth, colour = np.ascontiguousarray(pixels, dtype=np.uint8), 8, 2
+    height, width = rows.shape[:2]
+    raw = b"".join(b"\x00" + rows[row].tobytes() for row in range(height))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
     Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 1))
                            + chunk(b"IEND", b""))

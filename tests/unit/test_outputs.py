@@ -211,11 +211,36 @@ def test_output_table_drives_paths_help_and_selection(tmp_path: Path) -> None:
     from depth_node.core import outputs
 
     assert [kind.name for kind in outputs.DEFAULT_KINDS] == ["depth", "distance", "preview", "camera"]
-    paths = outputs.frame_paths(tmp_path, 7)
-    assert paths == {kind.name: tmp_path / f"{kind.name}_0007.{kind.extension}" for kind in outputs.OUTPUT_KINDS}
-    assert all(f"{kind.name}_####.{kind.extension}" in outputs.describe() for kind in outputs.DEFAULT_KINDS)
+    assert [kind.name for kind in outputs.select(None, "convert")] == ["depth", "camera"]
+    paths = outputs.frame_paths(tmp_path, 7, outputs.OUTPUT_KINDS, "_L")
+    assert paths == {kind.name: tmp_path / f"{kind.name}_0007_L.{kind.extension}"
+                     for kind in outputs.OUTPUT_KINDS if kind.per_frame}
+    assert outputs.job_paths(tmp_path, outputs.select(["colmap", "nerf"])) == [
+        tmp_path / "colmap/cameras.txt", tmp_path / "colmap/images.txt", tmp_path / "colmap/points3D.txt",
+        tmp_path / "transforms.json"]
+    assert all(f"{kind.name}: " in outputs.describe() for kind in outputs.OUTPUT_KINDS)
     assert [kind.name for kind in outputs.select(["camera", "depth"])] == ["depth", "camera"]
     with pytest.raises(ValueError, match="unknown output kind"):
         outputs.select(["depth", "normals"])
-    produced = [kind for kind in outputs.OUTPUT_KINDS if (kind.graph_value is None) == (kind.write is None)]
-    assert not produced, "every kind is made either by the File Output node or by a Python step"
+    producers = [(kind.graph_value is not None) + (kind.write is not None) + (kind.write_job is not None)
+                 for kind in outputs.OUTPUT_KINDS]
+    assert producers == [1] * len(outputs.OUTPUT_KINDS), "every kind has exactly one producer"
+
+
+def test_depth16_rounds_millimetres_and_zeroes_what_it_cannot_hold() -> None:
+    from depth_node.core import outputs
+
+    depth = np.array([[0.0, -1.0, np.nan, np.inf, 1e10, 1.2344, 1.2346, 65.535, 65.5356]], dtype=np.float32)
+    image, above = outputs.depth16(depth, unit_scale=1.0, scale=1000.0)
+    assert image.dtype == np.uint16
+    assert image.tolist() == [[0, 0, 0, 0, 0, 1234, 1235, 65535, 0]]
+    assert above == 1
+    image, _ = outputs.depth16(np.array([[2.0]]), unit_scale=0.01, scale=1000.0)  # centimetre scenes
+    assert image.tolist() == [[20]]
+
+
+def test_disparity_is_focal_baseline_over_depth_plus_the_shift_offset() -> None:
+    from depth_node.core import outputs
+
+    d = outputs.disparity(np.array([[2.0, 0.0, 4.0]]), fx_baseline=30.0, offset=1.5)
+    assert d.dtype == np.float32 and d.tolist() == [[16.5, 0.0, 9.0]]

@@ -1,0 +1,120 @@
+"""Camera files for other tools: COLMAP's text model and nerfstudio's transforms.json. Imports no bpy.
+
+Both take the sidecars of a job's frames (one entry per frame and view). Conventions:
+
+* COLMAP: PINHOLE cameras ``fx fy cx cy`` with the centre of the top-left pixel at (0.5, 0.5) (the
+  sidecar's OpenCV K puts it at (0, 0), so ``cx = K[0, 2] + 0.5``); images as the world-to-camera rotation
+  (quaternion ``qw qx qy qz``) and translation in OpenCV camera axes (x right, y down, z forward).
+* nerfstudio: per frame ``fl_x fl_y cx cy w h`` (pixel centres at +0.5 as COLMAP) and ``transform_matrix``,
+  camera-to-world in OpenGL camera axes (x right, y up, z backwards; Blender's camera axes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Record:
+    """One written frame (and view) of a job."""
+
+    frame: int
+    view_suffix: str
+    camera: dict
+    depth_file: str | None
+    """The depth file's name relative to the scene folder (16-bit PNG when written, else the EXR)."""
+
+
+def image_name(pattern: str, frame: int, view_suffix: str = "") -> str:
+    """``image_####.png`` -> ``image_0007.png`` (``image_0007_L.png`` for a view)."""
+    hashes = pattern.count("#")
+    name = pattern.replace("#" * hashes, f"{frame:0{max(hashes, 1)}d}") if hashes else pattern
+    stem, dot, extension = name.rpartition(".")
+    return f"{stem}{view_suffix}.{extension}" if dot else f"{name}{view_suffix}"
+
+
+def _pinhole(camera: dict) -> tuple[float, float, float, float]:
+    K = camera.get("K")
+    if K is None or camera.get("projection") != "PERSP":
+        raise ValueError(f"a {camera.get('projection')} camera has no pinhole model; COLMAP and nerfstudio "
+                         "files need perspective cameras")
+    K = np.asarray(K, dtype=np.float64)
+    return float(K[0, 0]), float(K[1, 1]), float(K[0, 2]) + 0.5, float(K[1, 2]) + 0.5
+
+
+def _quaternion(rotation: np.ndarray) -> tuple[float, float, float, float]:
+    """(w, x, y, z) of a rotation matrix, w >= 0."""
+    m = rotation
+    trace = m[0, 0] + m[1, 1] + m[2, 2]
+    if trace > 0:
+        s = 2.0 * np.sqrt(trace + 1.0)
+        q = (0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s)
+    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2])
+        q = ((m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s)
+    elif m[1, 1] > m[2, 2]:
+        s = 2.0 * np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2])
+        q = ((m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s)
+    else:
+        s = 2.0 * np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1])
+        q = ((m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s)
+    q = np.asarray(q) / np.linalg.norm(q)
+    return tuple(float(v) for v in (q if q[0] >= 0 else -q))
+
+
+def write_colmap(folder: Path, records: Sequence[Record], image_pattern: str) -> list[Path]:
+    """``folder/cameras.txt``, ``images.txt`` and an empty ``points3D.txt``; returns the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cameras: dict[tuple, int] = {}
+    camera_lines, image_lines = [], []
+    for index, record in enumerate(records, start=1):
+        key = (*_pinhole(record.camera), int(record.camera["width"]), int(record.camera["height"]))
+        if key not in cameras:
+            cameras[key] = len(cameras) + 1
+            fx, fy, cx, cy, width, height = key
+            camera_lines.append(f"{cameras[key]} PINHOLE {width} {height} "
+                                + " ".join(repr(float(value)) for value in (fx, fy, cx, cy)))
+        to_world = np.asarray(record.camera["camera_to_world_opencv"], dtype=np.float64)
+        rotation = to_world[:3, :3].T
+        translation = -rotation @ to_world[:3, 3]
+        numbers = " ".join(repr(float(value)) for value in (*_quaternion(rotation), *translation))
+        name = image_name(image_pattern, record.frame, record.view_suffix)
+        image_lines.append(f"{index} {numbers} {cameras[key]} {name}")
+        image_lines.append("")
+    header = "# written by True Depth; pixel centres at +0.5 (COLMAP's convention)\n"
+    paths = [folder / "cameras.txt", folder / "images.txt", folder / "points3D.txt"]
+    paths[0].write_text(header + "# CAMERA_ID, MODEL, WIDTH, HEIGHT, PARAMS[]\n" + "\n".join(camera_lines) + "\n")
+    paths[1].write_text(header + "# IMAGE_ID, QW, QX, QY, QZ, TX, TY, TZ, CAMERA_ID, NAME\n# POINTS2D[] (none)\n"
+                        + "\n".join(image_lines) + "\n")
+    paths[2].write_text(header + "# no points\n")
+    return paths
+
+
+def write_nerfstudio(path: Path, records: Sequence[Record], image_pattern: str) -> list[Path]:
+    """nerfstudio's ``transforms.json`` (per-frame intrinsics); returns ``[path]``."""
+    frames = []
+    for record in records:
+        fx, fy, cx, cy = _pinhole(record.camera)
+        frames.append({
+            "file_path": image_name(image_pattern, record.frame, record.view_suffix),
+            "depth_file_path": record.depth_file,
+            "fl_x": fx, "fl_y": fy, "cx": cx, "cy": cy,
+            "w": int(record.camera["width"]), "h": int(record.camera["height"]),
+            "transform_matrix": record.camera["camera_to_world_blender"],
+        })
+    unit = records[0].camera if records else {}
+    document = {
+        "camera_model": "OPENCV",
+        "depth_unit_scale_factor": (1.0 / float(unit["depth16_scale"]) if "depth16_scale" in unit
+                                    else float(unit.get("unit_scale", 1.0))),
+        "depth_unit": ("depth PNG value / depth16_scale = metres" if "depth16_scale" in unit
+                       else "depth EXR value x unit_scale = metres (planar depth)"),
+        "frames": frames,
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return [path]
