@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import addon_utils
 import bpy
 import pytest
-from conftest import EXTENSION_MODULE, blender_ext, submodule
+from conftest import EXTENSION_MODULE, REPO, blender_ext, submodule
 
 
 def test_zip_validates_and_leaves_development_files_out(extension_zip: Path) -> None:
@@ -174,3 +174,20 @@ def test_operator_reports_unsupported_camera_and_adds_nothing(td) -> None:
         bpy.ops.node.true_depth_add("EXEC_DEFAULT")
     assert len(tree.nodes) == before
 
+
+
+def test_the_build_command_makes_a_validated_zip(tmp_path: Path) -> None:
+    """``tools/true_depth.sh build``: Blender's own extension tool builds and validates; the path is printed."""
+    import subprocess
+
+    result = subprocess.run(["bash", str(REPO / "tools" / "true_depth.sh"), "build", "--output-dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (path,) = result.stdout.split()
+    assert Path(path).parent == tmp_path and Path(path).name.startswith("true_depth-") and Path(path).is_file()
+    assert "Success parsing TOML" in result.stderr  # the validate step ran
+    names = zipfile.ZipFile(path).namelist()
+    assert "blender_manifest.toml" in names and not [name for name in names if name.startswith("tests/")]
+    bad = subprocess.run(["bash", str(REPO / "tools" / "true_depth.sh"), "build", "--bogus"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and "unknown argument" in bad.stderr
