@@ -144,6 +144,23 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--overwrite", action="store_true", help="replace existing output files")
     _output_options(convert, "convert")
 
+    prepare = commands.add_parser("prepare", help="write the render job as a .blend for a farm",
+                                  description="Write JOB.blend: the job `render` would run (same source, passes, "
+                                              "sampling, depth of field off, File Output paths under "
+                                              "RENDER_OUTPUT/<scene>/). Rendering it with any Blender >= 4.5, "
+                                              "without this extension and with Python auto-execution off, on one "
+                                              "machine or split over many (-s/-e), writes the depth/distance EXRs; "
+                                              "the camera JSON, COLMAP and NeRF files are written now. The scene "
+                                              ".blend is never written.")
+    prepare.add_argument("blend", type=Path, help="the scene .blend")
+    prepare.add_argument("--output", type=Path, required=True, help="the job .blend to write")
+    prepare.add_argument("--render-output", type=Path, required=True, help="where the farm writes the EXRs")
+    prepare.add_argument("--frames", type=_frames, help="a frame range A-B (default: the scene's range)")
+    prepare.add_argument("--scene", help="scene name (default: the file's active scene)")
+    prepare.add_argument("--source", choices=SOURCES, default=SOURCES[0], help="as for render")
+    prepare.add_argument("--overwrite", action="store_true", help="replace existing files")
+    _output_options(prepare, "prepare")
+
     cloud = commands.add_parser("pointcloud", help="turn a depth EXR and its camera JSON into a PLY",
                                 description="Back-project a depth EXR with its camera JSON into a binary "
                                             "little-endian PLY; background pixels are dropped.")
@@ -170,6 +187,9 @@ def run(args: argparse.Namespace) -> int:
                                outputs.Options(args.depth16_scale, args.image_name))
     if args.command == "example":
         return jobs.run_example(args.output, args.resolution, args.lens, args.overwrite, request)
+    if args.command == "prepare":
+        return jobs.run_prepare(args.blend, args.output, args.render_output, args.frames, args.scene, args.source,
+                                args.overwrite, request)
     if args.command == "render":
         return jobs.run_render(args.blend, args.output, args.frames, args.scene, args.source, args.overwrite,
                                request)

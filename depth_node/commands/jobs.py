@@ -20,7 +20,7 @@ import numpy as np
 
 from ..blender import compat, scenes
 from ..blender.binding import Segments, add_true_depth_node, camera_at_frame, camera_segments, check_cameras
-from ..core import exports, exr, preview, sidecar
+from ..core import exports, exr, outputs, preview, sidecar
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene, stereo_views
 from ..core.modes import DEPTH_TO_DISTANCE, DISTANCE_TO_DEPTH
 from ..core.outputs import DEFAULT_KINDS, OUTPUT_KINDS, FrameData, Options, OutputKind, frame_paths, job_paths
@@ -512,6 +512,59 @@ def run_render(blend: Path, output: Path, frames: list[int] | None, scene_name: 
     return _frames_job(scene, output, frames, overwrite,
                        f"{blend}: scene {scene.name!r}, {len(frames)} frame(s), source: {source}",
                        lambda folder: render_frames(scene, folder, frames, source, request), request)
+
+
+def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[int] | None, scene_name: str | None,
+                source: str, overwrite: bool, request: Request) -> int:
+    """Write ``job_blend``: the job ``render`` would run, for a farm (no Python, no extension needed there).
+
+    Its File Output node writes the depth and distance EXRs straight into ``render_output/<scene>/``; the
+    files that need Python (camera JSON, COLMAP, nerfstudio) are written here for the whole frame range.
+    ``blend`` is never written.
+    """
+    later = [kind.name for kind in request.kinds if kind.needs_pixels]
+    if later:
+        raise JobError(f"--outputs {','.join(later)} need the rendered images: prepare writes the render job "
+                       "and the camera files; use render for those kinds")
+    if job_blend.resolve() == blend.resolve():
+        raise JobError(f"{job_blend} is the scene file itself; prepare never writes it")
+    if job_blend.exists() and not overwrite:
+        raise JobError(f"{job_blend} exists; pass --overwrite to replace")
+    scene = open_blend(blend, scene_name)
+    frames = frames or list(range(scene.frame_start, scene.frame_end + 1))
+    if frames != list(range(frames[0], frames[-1] + 1)):
+        raise JobError("prepare renders one frame range (--frames A-B), as a farm does")
+    folder = render_output.resolve() / safe_folder_name(scene.name)
+    views = render_views(scene)
+    check_outputs_free(((folder, frame) for frame in frames), overwrite, request.kinds, [v.suffix for v in views])
+    segments = camera_segments(scene)
+    check_request(scene, segments, request)
+    file_output = wire_render(scene, source, segments)
+    prepare_for_exact_depth(scene)
+    compat.set_output_directory(file_output, str(folder))
+    scene.frame_start, scene.frame_end = frames[0], frames[-1]
+    records = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame in frames:
+        scene.frame_set(frame)
+        camera_object, _ = frame_camera(scene, frame, segments)
+        for view in views:
+            meta = camera_json(scene, frame, camera_object, camera_from_scene(scene, camera_object, view.name or None),
+                               view)
+            if request.has("camera"):
+                outputs.write_sidecar(folder / outputs.BY_NAME["camera"].filename(frame, view.suffix), meta)
+            depth = folder / outputs.BY_NAME["depth"].filename(frame, view.suffix)
+            records.append(exports.Record(frame, view.suffix, meta, depth.name))
+    for kind in request.kinds:
+        if kind.write_job is not None:
+            kind.write_job(folder, records, request.options)
+    scene.frame_set(frames[0])
+    job_blend.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(job_blend.resolve()), copy=True, compress=True)
+    log(f"wrote {job_blend} (frames {frames[0]}-{frames[-1]}, EXRs into {folder}) and "
+        f"{len(records) * request.has('camera') + len(job_paths(folder, request.kinds))} camera files; render it "
+        f"anywhere: blender -b {job_blend.name} -a (or -s/-e per machine)")
+    return 0
 
 
 def run_convert(pattern: str, camera_path: Path, scene_name: str | None, output: Path, to: str,

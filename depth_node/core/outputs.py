@@ -74,8 +74,13 @@ def _write_preview(path: Path, data: FrameData) -> None:
     preview.write_png(path, preview.side_by_side(data.distance, data.depth))
 
 
+def write_sidecar(path: Path, camera: dict) -> None:
+    """The camera JSON of one frame (and view)."""
+    path.write_text(json.dumps(camera, indent=2) + "\n")
+
+
 def _write_camera(path: Path, data: FrameData) -> None:
-    path.write_text(json.dumps(data.camera, indent=2) + "\n")
+    write_sidecar(path, data.camera)
 
 
 def _write_depth16(path: Path, data: FrameData) -> None:
@@ -117,6 +122,8 @@ class OutputKind:
     """The files :attr:`write_job` writes, relative to the scene's folder (for the overwrite check)."""
     stereo_only: bool = False
     pinhole_only: bool = False
+    needs_pixels: bool = False
+    """A Python step that reads the rendered images (so ``prepare`` cannot write it ahead of a farm render)."""
 
     def filename(self, frame: int, view_suffix: str = "") -> str:
         """The file name of ``frame`` (``depth_0001.exr``; a view's ``depth_0001_L.exr``)."""
@@ -133,18 +140,20 @@ class OutputKind:
 
 
 _RENDERS = ("example", "render")
+_FARM = ("prepare",)
 OUTPUT_KINDS: tuple[OutputKind, ...] = (
-    OutputKind("depth", "exr", "planar depth, float32, one channel 'Y'", _RENDERS + ("convert",),
+    OutputKind("depth", "exr", "planar depth, float32, one channel 'Y'", _RENDERS + _FARM + ("convert",),
                graph_value="depth"),
-    OutputKind("distance", "exr", "ray distance, float32, one channel 'Y'", _RENDERS, graph_value="distance"),
+    OutputKind("distance", "exr", "ray distance, float32, one channel 'Y'", _RENDERS + _FARM,
+               graph_value="distance"),
     OutputKind("preview", "png", "distance and depth side by side (viridis, scale bar)", _RENDERS,
-               write=_write_preview),
+               write=_write_preview, needs_pixels=True),
     OutputKind("camera", "json", "camera sidecar: K, pose, projection, clip range, unit scale",
-               _RENDERS + ("convert",), write=_write_camera),
+               _RENDERS + _FARM + ("convert",), write=_write_camera),
     OutputKind("depth16", "png", "depth as 16-bit PNG, round(metres x --depth16-scale), 0 = no depth",
-               write=_write_depth16),
+               write=_write_depth16, needs_pixels=True),
     OutputKind("disparity", "exr", "stereo disparity x_left - x_right in pixels, float32 (Stereo 3D renders)",
-               write=_write_disparity, stereo_only=True),
+               write=_write_disparity, stereo_only=True, needs_pixels=True),
     OutputKind("colmap", "txt", "COLMAP text model (colmap/cameras.txt, images.txt, points3D.txt)",
                write_job=_write_colmap, job_files=("colmap/cameras.txt", "colmap/images.txt",
                                                    "colmap/points3D.txt"), pinhole_only=True),

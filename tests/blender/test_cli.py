@@ -170,6 +170,9 @@ def test_convert_equals_render(td, animated_blend: Path, tmp_path: Path) -> None
     assert run_cli(td, "render", animated_blend, "--output", rendered, "--frames", "2-4") == 0
     pattern = rendered / "Shot_010" / "distance_####.exr"
     assert run_cli(td, "convert", pattern, "--camera", animated_blend, "--output", converted) == 0
+    assert sorted(path.name for path in (converted / "Shot_010").iterdir()) == sorted(
+        f"{kind}_{frame:04d}.{ext}" for frame in (2, 3, 4) for kind, ext in (("depth", "exr"), ("camera", "json"))
+    ), "convert writes depth and the sidecar by default (its input already is the distance)"
     for frame in (2, 3, 4):
         name = f"depth_{frame:04d}.exr"
         got, want = read(converted / "Shot_010" / name), read(rendered / "Shot_010" / name)
@@ -320,8 +323,46 @@ def test_a_failure_mid_sequence_keeps_finished_frames_and_leaves_no_partial_file
     _corrupt(distance_sequence, frame=2)
     output = tmp_path / "converted"
     assert run_cli(td, "convert", distance_sequence / "distance_####.exr", "--camera", animated_blend,
-                   "--output", output) == 1
+                   "--output", output, "--outputs", "depth,distance,preview,camera") == 1
     assert "distance_0002.exr: truncated" in capsys.readouterr().err
     folder = output / "Shot_010"
     assert all(path.is_file() for path in frame_files(folder, 1)), "frame 1 finished before the failure"
     assert sorted(path.name for path in folder.iterdir()) == sorted(p.name for p in frame_files(folder, 1))
+
+
+def test_prepare_writes_a_farm_job_equal_to_render(td, animated_blend: Path, tmp_path: Path) -> None:
+    """prepare + fresh Blender processes (no extension, auto-exec off; one process vs two) == render."""
+    from test_animation import render_in_fresh_blender
+
+    before = hashlib.sha256(animated_blend.read_bytes()).hexdigest()
+    assert run_cli(td, "render", animated_blend, "--output", tmp_path / "render", "--frames", "1-4") == 0
+    read = submodule(td, "core.exr").read_single_channel
+    for name in ("whole", "split"):
+        assert run_cli(td, "prepare", animated_blend, "--output", tmp_path / f"{name}-job" / "job.blend",
+                       "--render-output", tmp_path / name, "--frames", "1-4") == 0
+    assert hashlib.sha256(animated_blend.read_bytes()).hexdigest() == before, "the scene file is never written"
+    render_in_fresh_blender(tmp_path / "whole-job" / "job.blend", 1, 4, tmp_path)
+    render_in_fresh_blender(tmp_path / "split-job" / "job.blend", 1, 2, tmp_path)
+    render_in_fresh_blender(tmp_path / "split-job" / "job.blend", 3, 4, tmp_path)
+    for frame in range(1, 5):
+        for kind in ("depth", "distance"):
+            name = f"Shot_010/{kind}_{frame:04d}.exr"
+            want = read(tmp_path / "render" / name)
+            assert np.array_equal(read(tmp_path / "whole" / name), want), name
+            assert np.array_equal(read(tmp_path / "split" / name), want), name
+        rendered = json.loads((tmp_path / "render" / f"Shot_010/camera_{frame:04d}.json").read_text())
+        prepared = json.loads((tmp_path / "whole" / f"Shot_010/camera_{frame:04d}.json").read_text())
+        assert prepared == rendered
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--outputs", "preview"], 1, "need the rendered images"),
+    (["--frames", "1,3"], 1, "one frame range"),
+    (["--outputs", "bogus"], 2, "unknown output kind"),
+])
+def test_prepare_refusals(td, animated_blend: Path, tmp_path: Path, capsys, args: list, code: int,
+                          message: str) -> None:
+    assert run_cli(td, "prepare", animated_blend, "--output", tmp_path / "job.blend", "--render-output",
+                   tmp_path / "out", *args) == code
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "job.blend").exists() and not (tmp_path / "out").exists()

@@ -119,7 +119,7 @@ def test_convert_of_a_rendered_distance_is_exact(td, blends: dict[str, Path], tm
     assert run_cli(td, "render", blends["PERSP"], "--output", tmp_path / "render") == 0
     folder = next((tmp_path / "render").iterdir())
     assert run_cli(td, "convert", folder / "distance_####.exr", "--camera", folder / "camera_0001.json",
-                   "--output", tmp_path / "convert") == 0
+                   "--output", tmp_path / "convert", "--outputs", "depth,distance,camera") == 0
     depth, _, meta = read_frame(td, next((tmp_path / "convert").iterdir()))
     truth = truth_for(blends["PERSP"], meta)
     assert share_within(depth, truth.depth, truth.hit) >= REQUIRED
