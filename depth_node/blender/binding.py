@@ -17,7 +17,7 @@ from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_sce
 from ..core.camera_switches import switch_keys
 from ..core.graph_spec import MODE_PROPERTY
 from ..core.nodes import SocketSpec
-from . import animation, compat
+from . import animation, compat, views
 from .group import ensure_group, group_spec, is_current, rebuild_outdated, spec_of, true_depth_nodes
 
 BINDING_PROPERTY = "true_depth_binding"
@@ -136,17 +136,6 @@ def _views_problem(scene: bpy.types.Scene, camera: bpy.types.Object, model: Blen
             return (f"camera {camera.name!r}: panoramic Stereo 3D (Cycles' spherical stereo) is not supported; "
                     "render each eye as its own camera")
         return None
-    base = camera.name
-    for view in render.views:
-        if view.use and view.camera_suffix and base.endswith(view.camera_suffix):
-            base = base[:-len(view.camera_suffix)]
-            break
-    others = [view.name for view in render.views if view.use and view.camera_suffix
-              and f"{base}{view.camera_suffix}" != camera.name and f"{base}{view.camera_suffix}" in scene.objects]
-    if others:
-        return (f"the Multi-View views {', '.join(others)} render with their own cameras (suffixes), which one "
-                "node cannot follow: add a True Depth node per view, each bound to its view's camera scene, or use "
-                "Stereo 3D")
     return None
 
 
@@ -157,6 +146,11 @@ def check_cameras(scene: bpy.types.Scene, segments: Segments) -> list[BlenderCam
     multi-view render.
     """
     cameras = [camera for _, camera in segments] or [scene.camera]
+    if segments and any(views.needs_views_group(scene, camera) for camera in cameras):
+        raise UnsupportedCameraError("Multi-View views with their own cameras and camera switches at timeline "
+                                     "markers together are not supported: render the marker ranges separately")
+    cameras = list(dict.fromkeys(cameras + [other for camera in cameras
+                                            for other in views.view_cameras(scene, camera).values()]))
     models = [camera_from_scene(scene, camera) for camera in cameras]
     for camera, model in zip(cameras, models, strict=True):
         problem = _views_problem(scene, camera, model)
@@ -165,7 +159,9 @@ def check_cameras(scene: bpy.types.Scene, segments: Segments) -> list[BlenderCam
     return models
 
 
-def _drive(socket: bpy.types.NodeSocket, socket_spec: SocketSpec, scene: bpy.types.Scene) -> None:
+def _drive(socket: bpy.types.NodeSocket, socket_spec: SocketSpec, scene: bpy.types.Scene,
+           camera: bpy.types.Object | None = None) -> None:
+    """A simple-expression driver reading the scene (``camera.…`` paths: ``camera`` itself when given)."""
     fcurve = socket.driver_add("default_value")
     compat.exact_driver_curve(fcurve)
     driver = fcurve.driver
@@ -175,9 +171,12 @@ def _drive(socket: bpy.types.NodeSocket, socket_spec: SocketSpec, scene: bpy.typ
         variable.name = variable_name
         variable.type = "SINGLE_PROP"
         target = variable.targets[0]
-        target.id_type = "SCENE"
-        target.id = scene
-        target.data_path = data_path
+        if camera is not None and data_path.startswith(CAMERA_PREFIX):
+            target.id_type, target.id = "OBJECT", camera
+            target.data_path = data_path.removeprefix(CAMERA_PREFIX)
+        else:
+            target.id_type, target.id = "SCENE", scene
+            target.data_path = data_path
     driver.expression = socket_spec.driver.expression
 
 
@@ -253,6 +252,8 @@ def add_true_depth_node(
     check_cameras(scene, segments)  # fail early, before anything is added
     if tree is None:
         tree = compat.compositor_tree(scene)
+    if not segments and views.needs_views_group(scene, scene.camera):
+        return _add_views_node(scene, tree, mode, location)
     group = ensure_group(mode, needed_variant(scene, segments))
     node = tree.nodes.new(compat.GROUP_NODE_IDNAME)
     node.node_tree = group
@@ -262,6 +263,50 @@ def add_true_depth_node(
     node.width = 220
     bind_to_scene(node, scene, segments)
     return node
+
+
+def _add_views_node(scene: bpy.types.Scene, tree: bpy.types.NodeTree, mode: str,
+                    location: tuple[float, float]) -> bpy.types.Node:
+    """A wrapper group node: per view, a True Depth node bound to that view's camera; Switch View picks."""
+    chosen = modes.mode(mode)
+    cameras = views.view_cameras(scene, scene.camera)
+    wrapper = bpy.data.node_groups.new(f"{chosen.group_name} Views ({scene.name})", compat.COMPOSITOR_TREE_IDNAME)
+    wrapper.interface.new_socket(chosen.input, in_out="INPUT", socket_type="NodeSocketFloat")
+    wrapper.interface.new_socket(chosen.output, in_out="OUTPUT", socket_type="NodeSocketFloat")
+    group_input, group_output = wrapper.nodes.new("NodeGroupInput"), wrapper.nodes.new("NodeGroupOutput")
+    with bpy.context.temp_override(scene=scene):  # Switch View takes its inputs from the scene's views
+        switch = wrapper.nodes.new("CompositorNodeSwitchView")
+    for row, (view, camera) in enumerate(cameras.items()):
+        variant = projections.variant_for([camera_from_scene(scene, camera).model])
+        inner = wrapper.nodes.new(compat.GROUP_NODE_IDNAME)
+        inner.node_tree = ensure_group(mode, variant)
+        inner.name = inner.label = f"{view}: {camera.name}"
+        inner.location = (200.0, -260.0 * row)
+        spec = spec_of(inner.node_tree)
+        for socket_spec in spec.camera_inputs:
+            _drive(inner.inputs[socket_spec.name], socket_spec, scene, camera)
+        wrapper.links.new(group_input.outputs[0], inner.inputs[0])
+        wrapper.links.new(inner.outputs[0], switch.inputs[view])
+    wrapper.links.new(switch.outputs[0], group_output.inputs[0])
+    switch.location, group_output.location = (500.0, 0.0), (700.0, 0.0)
+    wrapper[views.VIEWS_PROPERTY] = views.views_signature(scene, scene.camera)
+    node = tree.nodes.new(compat.GROUP_NODE_IDNAME)
+    node.node_tree = wrapper
+    node.name = node.label = wrapper.name
+    node.location = location
+    node.width = 240
+    return node
+
+
+def views_problem(node: bpy.types.Node, scene: bpy.types.Scene) -> str | None:
+    """Why a multi-view wrapper node no longer matches its scene's views (None when it does)."""
+    if node.node_tree.get(views.VIEWS_PROPERTY) != views.views_signature(scene, scene.camera):
+        return "the scene's views or their cameras changed since the node was added: add it again"
+    try:
+        check_cameras(scene, [])
+    except UnsupportedCameraError as error:
+        return str(error)
+    return None
 
 
 def bound_scene(node: bpy.types.Node, tree: bpy.types.NodeTree) -> bpy.types.Scene | None:

@@ -18,8 +18,10 @@ from .binding import (
     refresh_bindings,
     source_notes,
     upgrade_groups,
+    views_problem,
 )
 from .group import true_depth_nodes
+from .views import views_nodes
 
 WARNING_COLOR = (0.75, 0.12, 0.1)
 WARNING_LABEL = "NOT EXACT (see sidebar)"
@@ -131,9 +133,10 @@ def refresh_warnings() -> int:
     """Label and colour every True Depth node that cannot give exact values; returns how many."""
     warned = 0
     current_groups: dict[str, bool] = {}
-    for _scene, tree in compat.compositor_trees():
-        for node in true_depth_nodes(tree):
-            problem = node_problem(node, tree, current_groups)
+    for scene, tree in compat.compositor_trees():
+        checks = [(node, node_problem(node, tree, current_groups)) for node in true_depth_nodes(tree)]
+        checks += [(node, views_problem(node, scene)) for node in views_nodes(tree)]
+        for node, problem in checks:
             ok = problem is None
             label = node.node_tree.name if ok else f"{node.node_tree.name}: {WARNING_LABEL}"
             if node.label != label:

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..blender import compat, scenes
 from ..blender.binding import Segments, add_true_depth_node, camera_at_frame, camera_segments, check_cameras
+from ..blender.views import view_cameras
 from ..core import exports, exr, outputs, preview, sidecar
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene, stereo_views
 from ..core.modes import DEPTH_TO_DISTANCE, DISTANCE_TO_DEPTH
@@ -68,20 +69,27 @@ class FrameResult:
 
 @dataclass(frozen=True)
 class View:
-    """One view a frame is rendered in: ``""`` for a plain render, ``"left"``/``"right"`` for Stereo 3D."""
+    """One view a frame is rendered in: ``""`` for a plain render, else Blender's view name and file suffix."""
 
     name: str = ""
     suffix: str = ""
+    stereo: bool = False
+    """A Stereo 3D eye (one camera moved per eye); else a Multi-View view (a camera of its own, by suffix)."""
+
+    def camera_object(self, scene: bpy.types.Scene, camera_object: bpy.types.Object) -> bpy.types.Object:
+        """The camera object this view renders with."""
+        if self.stereo or not self.name:
+            return camera_object
+        return view_cameras(scene, camera_object).get(self.name, camera_object)
 
 
 def render_views(scene: bpy.types.Scene) -> tuple[View, ...]:
     """The views of ``scene``'s render, or a :class:`JobError` for multi-view setups the job cannot write."""
-    views = stereo_views(scene)
-    if views:
-        return tuple(View(name, scene.render.views[name].file_suffix) for name in views)
+    eyes = stereo_views(scene)
+    if eyes:
+        return tuple(View(name, scene.render.views[name].file_suffix, stereo=True) for name in eyes)
     if scene.render.use_multiview:
-        raise JobError(f"scene {scene.name!r} renders Multi-View views (per-view cameras): the render job writes "
-                       "Stereo 3D or single views; render each view's camera as the scene camera instead")
+        return tuple(View(view.name, view.file_suffix) for view in scene.render.views if view.use)
     return (View(),)
 
 
@@ -92,9 +100,10 @@ def camera_json(scene: bpy.types.Scene, frame: int, camera_object: bpy.types.Obj
     to_world = np.array(camera_object.matrix_world.normalized())
     blender = {"version": bpy.app.version_string, "scene": scene.name, "camera": camera_object.name, "frame": frame}
     stereo = None
-    if view.name:
+    if view.stereo:
         stereo = _stereo(camera_object)
         to_world = stereo.eye_to_world(to_world, view.name)
+    if view.name:
         blender["view"] = view.name
     meta = sidecar.camera_metadata(camera, to_world, camera_object.data.clip_start, camera_object.data.clip_end,
                                    scene.unit_settings.scale_length, blender=blender)
@@ -188,8 +197,9 @@ def _run_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], segment
             bpy.ops.render.render(write_still=False, scene=scene.name)
         disparity = _disparity_terms(scene, camera_object) if request.has("disparity") else None
         for view in views:
-            view_camera = camera_from_scene(scene, camera_object, view.name or None)
-            result = finish_frame(frame, camera_json(scene, frame, camera_object, view_camera, view), stage, folder,
+            view_object = view.camera_object(scene, camera_object)
+            view_camera = camera_from_scene(scene, view_object, view.name if view.stereo else None)
+            result = finish_frame(frame, camera_json(scene, frame, view_object, view_camera, view), stage, folder,
                                   request, view, disparity)
             results.append(result)
             log(f"{scene.name}: frame {frame} ({index}/{len(frames)}){what} -> {next(iter(result.paths.values()))}")
@@ -327,7 +337,6 @@ def wire_render(scene: bpy.types.Scene, source: str, segments: Segments) -> bpy.
 
     ``z``: Z -> depth, True Depth Inverse -> distance; ``aov``/``mist``: distance -> True Depth -> depth.
     """
-    render_views(scene)
     tree = compat.fresh_compositor_tree(scene)
     # Cycles' Z is planar depth for pinhole cameras but the ray distance for panoramic ones (measured).
     z_is_distance = _z_is_distance(scene, segments) if source == "z" else False
@@ -549,8 +558,9 @@ def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[
         scene.frame_set(frame)
         camera_object, _ = frame_camera(scene, frame, segments)
         for view in views:
-            meta = camera_json(scene, frame, camera_object, camera_from_scene(scene, camera_object, view.name or None),
-                               view)
+            view_object = view.camera_object(scene, camera_object)
+            meta = camera_json(scene, frame, view_object,
+                               camera_from_scene(scene, view_object, view.name if view.stereo else None), view)
             if request.has("camera"):
                 outputs.write_sidecar(folder / outputs.BY_NAME["camera"].filename(frame, view.suffix), meta)
             depth = folder / outputs.BY_NAME["depth"].filename(frame, view.suffix)

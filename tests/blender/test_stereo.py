@@ -57,25 +57,71 @@ def test_eye_shift_follows_blenders_formula() -> None:
     assert settings.shift_x(0.03, 24.0, 36.0, "right") == pytest.approx(0.03 - 0.5 * offset)
 
 
-def test_multiview_with_per_view_cameras_is_flagged_not_silently_wrong(td) -> None:
+def multiview_scene(with_wall_only: bool = True) -> tuple[bpy.types.Scene, dict[str, bpy.types.Object]]:
+    """Views format Multi-View: three views, each with its own camera found by suffix (A, B, C)."""
     scene = new_scene(CameraSetup(lens=24))
-    scene.camera.name = "Cam_L"
-    other = scene.camera.copy()
-    other.data = scene.camera.data.copy()
-    other.data.lens = 50.0
-    other.name = "Cam_R"
-    scene.collection.objects.link(other)
+    base = scene.camera
+    base.name = "Cam_A"
+    cameras = {"left": base}
+    for view, suffix, lens, projection in (("right", "_B", 50.0, "PERSP"), ("third", "_C", 30.0, "ORTHO")):
+        camera = base.copy()
+        camera.data = base.data.copy()
+        camera.name = f"Cam{suffix}"
+        camera.data.lens, camera.data.type, camera.data.shift_x = lens, projection, 0.07
+        camera.location.x += 0.3
+        scene.collection.objects.link(camera)
+        cameras[view] = camera
     scene.render.use_multiview = True
     scene.render.views_format = "MULTIVIEW"
-    node_error = submodule(td, "core.camera").UnsupportedCameraError
-    with pytest.raises(node_error, match="own cameras"):
-        td.add_true_depth_node(scene)
-    scene.render.views_format = "STEREO_3D"  # one camera, both eyes: exact
-    node = td.add_true_depth_node(scene)
+    views = scene.render.views
+    views["left"].camera_suffix, views["right"].camera_suffix = "_A", "_B"
+    views.new("third").camera_suffix = "_C"
+    return scene, cameras
+
+
+@pytest.mark.render
+def test_multiview_views_with_their_own_cameras_are_each_exact(td, out_dir: Path) -> None:
+    scene, cameras = multiview_scene()
+    wire_both_modes(scene, out_dir, td)
     tree = submodule(td, "blender.compat").compositor_tree(scene)
-    assert submodule(td, "blender.binding").node_problem(node, tree) is None
-    scene.render.views_format = "MULTIVIEW"
-    assert "own cameras" in submodule(td, "blender.binding").node_problem(node, tree)
+    wrappers = list(submodule(td, "blender.views").views_nodes(tree))
+    assert len(wrappers) == 2 and all("Views" in node.node_tree.name for node in wrappers)
+    render_frame(scene)
+    camera_module = submodule(td, "core.camera")
+    fx = set()
+    for view, suffix in (("left", "_A"), ("right", "_B"), ("third", "_C")):
+        camera = camera_module.camera_from_scene(scene, cameras[view])
+        result = read_both_modes(out_dir, td, view_suffix=suffix)
+        check_both_modes(submodule(td, "core.reference"), result, camera, np.ones(result.z.shape, dtype=bool))
+        fx.add(round(camera.matrix()[0, 0], 4))
+    assert len(fx) == 3, "every view has its own projection"
+    scene.objects["Cam_C"].data.type = "CUSTOM"
+    submodule(td, "blender.ui").refresh_warnings()
+    assert all("NOT EXACT" in node.label for node in wrappers)
+
+
+@pytest.mark.render
+def test_render_job_writes_each_multiview_view_with_its_camera(td, tmp_path: Path) -> None:
+    import json
+
+    from ground_truth import cast, share_within
+
+    scene, _ = multiview_scene()
+    scene_name = scene.name  # the CLI opens the file: `scene` goes away
+    blend = tmp_path / "multiview.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    assert submodule(td, "commands.cli").main(["render", str(blend), "--output", str(tmp_path / "out"),
+                                               "--frames", "1"]) == 0
+    folder = tmp_path / "out" / scene_name
+    read = submodule(td, "core.exr").read_single_channel
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    for suffix, camera_name in (("_A", "Cam_A"), ("_B", "Cam_B"), ("_C", "Cam_C")):
+        meta = json.loads((folder / f"camera_0001{suffix}.json").read_text())
+        assert meta["blender"]["camera"] == camera_name
+        truth = cast(bpy.context.scene, meta)
+        depth, distance = read(folder / f"depth_0001{suffix}.exr"), read(folder / f"distance_0001{suffix}.exr")
+        assert share_within(depth, truth.depth, truth.hit) >= 0.995, suffix
+        assert share_within(distance, truth.distance, truth.hit) >= 0.995, suffix
 
 
 STEREO_JOBS = [("OFFAXIS", "CENTER"), ("TOE", "LEFT"), ("PARALLEL", "RIGHT"), ("TOE", "CENTER")]
@@ -112,15 +158,3 @@ def test_render_job_writes_each_eye_exactly_with_its_own_sidecar(td, tmp_path: P
         assert share_within(distance, truth.distance, truth.hit) >= 0.995, suffix
         origins[suffix] = np.array(meta["camera_to_world_blender"])[:3, 3]
     assert np.linalg.norm(origins["_L"] - origins["_R"]) == pytest.approx(0.4, rel=1e-5), "the eyes' baseline"
-
-
-def test_render_job_refuses_multiview_with_per_view_cameras(td, tmp_path: Path, capsys) -> None:
-    scene = new_scene(CameraSetup())
-    scene.render.use_multiview = True
-    scene.render.views_format = "MULTIVIEW"
-    blend = tmp_path / "multiview.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
-    assert submodule(td, "commands.cli").main(["render", str(blend), "--output", str(tmp_path / "out")]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "Multi-View" in err[0]
-    assert not (tmp_path / "out").exists()
