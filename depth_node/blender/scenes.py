@@ -18,13 +18,7 @@ def distance_aov_material() -> bpy.types.Material:
     if material is not None:
         return material
     material = bpy.data.materials.new("True Depth View Distance")
-    if material.node_tree is None:  # 4.5; 5.x materials always have a node tree
-        material.use_nodes = True
-    nodes = material.node_tree.nodes
-    camera_data = nodes.new("ShaderNodeCameraData")
-    aov = nodes.new("ShaderNodeOutputAOV")
-    aov.aov_name = DISTANCE_AOV
-    material.node_tree.links.new(camera_data.outputs["View Distance"], aov.inputs["Value"])
+    _write_distance_aov(material)
     return material
 
 

@@ -84,29 +84,34 @@ def render_in_fresh_blender(blend: Path, first: int, last: int, tmp_path: Path) 
     return result.stdout
 
 
-@pytest.mark.render
-def test_saved_file_renders_exactly_without_the_extension_and_split_over_two_processes(td, tmp_path: Path) -> None:
+def farm_render(td, scene, tmp_path: Path, first: int, last: int) -> tuple[Path, Path]:
+    """Save ``scene`` (wired to write next to the .blend) twice; render one copy in one fresh process and the
+    other split over two; every EXR must be identical. Returns the two folders of EXRs."""
     import bpy
 
-    scene, expected = animated_scene()
     wire_both_modes(scene, Path("//exr"), td)  # relative to the .blend, so each copy writes next to itself
     whole, split = tmp_path / "whole", tmp_path / "split"
     whole.mkdir()
     split.mkdir()
     bpy.ops.wm.save_as_mainfile(filepath=str(whole / "shot.blend"), copy=True)
     shutil.copy(whole / "shot.blend", split / "shot.blend")
-
-    render_in_fresh_blender(whole / "shot.blend", 1, 8, tmp_path)
-    render_in_fresh_blender(split / "shot.blend", 1, 4, tmp_path)
-    render_in_fresh_blender(split / "shot.blend", 5, 8, tmp_path)
-
-    check_frames(td, scene, expected, whole / "exr")
-    for frame in expected:
+    middle = (first + last) // 2
+    render_in_fresh_blender(whole / "shot.blend", first, last, tmp_path)
+    render_in_fresh_blender(split / "shot.blend", first, middle, tmp_path)
+    render_in_fresh_blender(split / "shot.blend", middle + 1, last, tmp_path)
+    read = submodule(td, "core.exr").read_single_channel
+    for frame in range(first, last + 1):
         for stem in BOTH_MODES_STEMS:
             name = f"exr/{stem}_{frame:04d}.exr"
-            one = submodule(td, "core.exr").read_single_channel(whole / name)
-            two = submodule(td, "core.exr").read_single_channel(split / name)
-            assert np.array_equal(one, two), f"{name} differs between one process and two"
+            assert np.array_equal(read(whole / name), read(split / name)), f"{name} differs between 1 and 2 processes"
+    return whole / "exr", split / "exr"
+
+
+@pytest.mark.render
+def test_saved_file_renders_exactly_without_the_extension_and_split_over_two_processes(td, tmp_path: Path) -> None:
+    scene, expected = animated_scene()
+    whole, _ = farm_render(td, scene, tmp_path, 1, 8)
+    check_frames(td, scene, expected, whole)
 
 
 ARRAY_SIZE = 300
@@ -118,7 +123,6 @@ ARRAY_FRAMES = (1, 2, 3, 4, 5, 149, 150, 151, 298, 299, 300)
 def test_a_300_camera_array_is_exact_on_every_frame_in_process_and_on_a_farm(td, tmp_path: Path) -> None:
     """One camera per frame through 300 timeline markers (no expression limit): in this process, and in fresh
     Blender processes without the extension and with auto-execution off, one process vs frames split over two."""
-    import bpy
 
     scene, cameras = camera_array_scene(ARRAY_SIZE)
     out_dir = tmp_path / "in-process"
@@ -130,20 +134,11 @@ def test_a_300_camera_array_is_exact_on_every_frame_in_process_and_on_a_farm(td,
         render_frame(scene, frame)
     check_frames(td, scene, {frame: cameras[frame] for frame in ARRAY_FRAMES}, out_dir)
 
-    wire_both_modes(scene, Path("//exr"), td)
-    whole, split = tmp_path / "whole", tmp_path / "split"
-    whole.mkdir()
-    split.mkdir()
-    bpy.ops.wm.save_as_mainfile(filepath=str(whole / "array.blend"), copy=True)
-    shutil.copy(whole / "array.blend", split / "array.blend")
-    render_in_fresh_blender(whole / "array.blend", 149, 151, tmp_path)
-    render_in_fresh_blender(split / "array.blend", 149, 150, tmp_path)
-    render_in_fresh_blender(split / "array.blend", 151, 151, tmp_path)
+    whole, _ = farm_render(td, scene, tmp_path, 149, 151)
     farm_frames = {frame: cameras[frame] for frame in (149, 150, 151)}
-    check_frames(td, scene, farm_frames, whole / "exr")
+    check_frames(td, scene, farm_frames, whole)
+    read = submodule(td, "core.exr").read_single_channel
     for frame in farm_frames:
         for stem in BOTH_MODES_STEMS:
-            name = f"exr/{stem}_{frame:04d}.exr"
-            one = submodule(td, "core.exr").read_single_channel(whole / name)
-            assert np.array_equal(one, submodule(td, "core.exr").read_single_channel(split / name)), name
-            assert np.array_equal(one, submodule(td, "core.exr").read_single_channel(out_dir / name[4:])), name
+            name = f"{stem}_{frame:04d}.exr"
+            assert np.array_equal(read(whole / name), read(out_dir / name)), f"{name}: farm vs in process"
