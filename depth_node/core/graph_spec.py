@@ -66,7 +66,8 @@ FINGERPRINT_PROPERTY = "true_depth_fingerprint"
 MODE_PROPERTY = "true_depth_mode"
 VARIANT_PROPERTY = "true_depth_variant"
 VARIANTS = tuple(projections.VARIANTS)
-PINHOLE = "pinhole"
+PINHOLE = "perspective"
+"""The default variant: a perspective camera (see :data:`~depth_node.core.projections.VARIANTS`)."""
 
 __all__ = [
     "CAMERA_INPUTS", "CAMERA_TYPE_INPUT", "DISTANCE_TO_DEPTH", "FINGERPRINT_PROPERTY", "GROUP_INPUT",
@@ -336,6 +337,12 @@ def _per_pixel(graph: GraphBuilder, plane: _ViewPlane, source: SocketRef, forwar
     lateral = _weighted_sum(graph, "Lateral", [(t.lateral, flag) for t, flag in terms if t.lateral is not None], f)
     # |ray| of the selected projection, 0 when none matches (the safe division then gives 0).
     ray_length = _weighted_sum(graph, "Ray Length At Unit Depth", [(t.ray_length, flag) for t, flag in terms], f)
+    if lateral == 0.0:  # no member starts rays off the origin: depth = distance / |ray| (and back)
+        if forward:
+            return m("Depth", "DIVIDE", source, ray_length, frame=f)
+        return m("Distance", "MAXIMUM", m("Saturate High", "MINIMUM",
+                                          m("Depth x Ray Length", "MULTIPLY", source, ray_length, frame=f),
+                                          FLOAT32_MAX, frame=f), -FLOAT32_MAX, frame=f)
     ratio = m("Lateral / Input", "DIVIDE", lateral, source, frame=f)
     if forward:
         # sqrt of a negative number is 0 in Blender: a distance shorter than the lateral offset gives 0.
@@ -358,8 +365,7 @@ def _per_pixel(graph: GraphBuilder, plane: _ViewPlane, source: SocketRef, forwar
 
 def group_name(mode_id: str, variant: str = PINHOLE) -> str:
     """The node group's name: the mode's, plus the variant's for the panoramic one."""
-    base = mode(mode_id).group_name
-    return base if variant == PINHOLE else f"{base} ({variant})"
+    return mode(mode_id).group_name + projections.VARIANT_SUFFIXES[variant]
 
 
 def build_spec(mode_id: str = DISTANCE_TO_DEPTH, variant: str = PINHOLE) -> GroupSpec:

@@ -4,10 +4,11 @@ Adding a projection: a :class:`~depth_node.core.projection.Projection` subclass
 (in its own module, or with its family like :mod:`depth_node.core.panoramic`) and
 one line in :data:`REGISTERED`.
 
-The node group comes in two variants, so that perspective and orthographic
-users do not pay for the panoramic per-pixel maths: ``"pinhole"`` (the
-projections with a 3x3 K) and ``"panoramic"`` (every projection). The binding
-picks the variant the bound cameras need.
+The node group comes in variants, so that nobody pays per pixel for projections
+the bound cameras do not use: ``"perspective"`` (perspective only: 5 per-pixel
+nodes), ``"pinhole"`` (the projections with a 3x3 K: perspective and
+orthographic) and ``"panoramic"`` (every projection). The binding picks the
+smallest variant the bound cameras need and swaps it when they change.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ REGISTERED: tuple[Projection, ...] = (
 BY_NAME: dict[str, Projection] = {projection.name: projection for projection in REGISTERED}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 VARIANTS: dict[str, tuple[Projection, ...]] = {
+    "perspective": (BY_NAME["PERSP"],),
     "pinhole": tuple(projection for projection in REGISTERED if projection.has_matrix),
     "panoramic": REGISTERED,
 }
-VARIANT_INPUTS = {"pinhole": (), "panoramic": PANORAMA_TYPE_INPUTS}
+VARIANT_INPUTS = {"perspective": (), "pinhole": (), "panoramic": PANORAMA_TYPE_INPUTS}
+VARIANT_SUFFIXES = {"perspective": "", "pinhole": " (orthographic)", "panoramic": " (panoramic)"}
+"""Added to the group's name: users see which projections a node's group holds."""
 """Driven inputs a variant needs besides its projections' own."""
 
 __all__ = ["BLENDER_CAMERA_TYPES", "BLENDER_PANORAMA_TYPES", "BY_NAME", "NAMES", "REGISTERED", "VARIANTS",
@@ -63,4 +67,4 @@ def for_camera(camera_type: str | None, panorama_type: str | None = None) -> Pro
 
 def variant_for(projections: list[Projection]) -> str:
     """The smallest group variant that holds every one of ``projections``."""
-    return "pinhole" if all(projection in VARIANTS["pinhole"] for projection in projections) else "panoramic"
+    return next(name for name, members in VARIANTS.items() if all(p in members for p in projections))

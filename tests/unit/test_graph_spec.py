@@ -147,15 +147,23 @@ def camera_id(cam: BlenderCamera) -> str:
     return f"{cam.projection}-{cam.lens.sensor_fit}-{cam.width}x{cam.height}-crop{cam.frame.is_cropped:d}"
 
 
-@pytest.mark.parametrize("cam", random_cameras(40), ids=camera_id)
+VARIANT_CASES = [pytest.param(cam, variant, id=f"{variant}-{camera_id(cam)}") for cam in random_cameras(40)
+                 for variant in ("pinhole", "perspective", "panoramic")
+                 if variant != "perspective" or cam.projection == "PERSP"]
+
+
+@pytest.mark.parametrize("cam, variant", VARIANT_CASES)
 @pytest.mark.parametrize("mode", MODES)
-def test_graph_maths_equals_reference(cam: BlenderCamera, mode: str) -> None:
-    spec = build_spec(mode)
+def test_graph_maths_equals_reference(cam: BlenderCamera, variant: str, mode: str) -> None:
+    """Every variant of the group that holds the camera's projection gives the reference's numbers."""
+    spec = build_spec(mode, variant)
     shape = (cam.height, cam.width)
     source = np.random.default_rng(1).uniform(1, 100, size=shape)
     if cam.projection == "ORTHO" and mode == "DISTANCE_TO_DEPTH":
         source = np.hypot(source, cam.lens.ortho_scale * 2)  # a real surface is farther than the lateral offset
-    got = evaluate(spec, {spec.inputs[0].name: source, **camera_inputs(cam)}, shape)
+    # float64 camera values (as the reference has them); the panorama inputs only exist in that variant
+    inputs = {**driven_values(spec, cam), **camera_inputs(cam)}
+    got = evaluate(spec, {spec.inputs[0].name: source, **inputs}, shape)
     convert = distance_to_depth if mode == "DISTANCE_TO_DEPTH" else depth_to_distance
     np.testing.assert_allclose(got, convert(source, cam.matrix(), cam.projection), rtol=1e-11)
 
@@ -163,7 +171,7 @@ def test_graph_maths_equals_reference(cam: BlenderCamera, mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_graph_defines_special_values_like_the_reference(mode: str) -> None:
     cam = BlenderCamera.from_settings(projection="ORTHO", ortho_scale=10.0, resolution_x=6, resolution_y=4)
-    spec = build_spec(mode)
+    spec = build_spec(mode, "pinhole")
     source = np.array([[0.0, 0.01, -0.01, 1e-15, 25.0, -25.0]] * 4)
     got = evaluate(spec, {spec.inputs[0].name: source, **camera_inputs(cam)}, source.shape)
     convert = distance_to_depth if mode == "DISTANCE_TO_DEPTH" else depth_to_distance
