@@ -80,6 +80,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--frames", type=int, default=50, help="sequence length (0 skips the sequence mode)")
     parser.add_argument("--sequence-size", default="1920x1080")
+    parser.add_argument("--noise", type=float, default=0.01,
+                        help="noise added to the synthetic distance (0: a smooth, highly compressible image)")
     parser.add_argument("--compositor-device", choices=("CPU", "default"), default="CPU",
                         help="CPU (what the CLI uses) or the scene default (GPU on Blender 5.2 and 5.3)")
     parser.add_argument("--blender", help="a Blender executable to use instead of the cached bpy venvs "
@@ -88,9 +90,9 @@ def main() -> int:
     if args.repeat < 5 and args.frames:
         print(f"note: --repeat {args.repeat} is below the 5 the published numbers use", file=sys.stderr)
 
-    print(f"machine: {machine()}; compositor device: {args.compositor_device}")
+    print(f"machine: {machine()}; compositor device: {args.compositor_device}; noise: {args.noise:g}")
     rows, sequence_rows = [], []
-    device = ("--compositor-device", args.compositor_device)
+    device = ("--compositor-device", args.compositor_device, "--noise", str(args.noise))
     for series in ([None] if args.blender else args.versions or supported_series()):
         blender = args.blender or bpy_blender(series)
         for size in args.sizes:

@@ -30,11 +30,13 @@ from depth_node.blender.binding import add_true_depth_node  # noqa: E402
 from depth_node.core import exr, reference  # noqa: E402
 from depth_node.core.camera import BlenderCamera  # noqa: E402
 
+NOISE = 0.01
+
 
 def synthetic_distance(width: int, height: int) -> np.ndarray:
-    """A wall 5 units away seen by a 35 mm camera, plus noise: realistic values, incompressible bits."""
+    """A wall 5 units away seen by a 35 mm camera, plus noise (``--noise``; 0 gives a smooth, compressible image)."""
     K = BlenderCamera.from_settings(lens=35, resolution_x=width, resolution_y=height).matrix()
-    noise = np.random.default_rng(0).uniform(0.0, 0.01, (height, width))
+    noise = np.random.default_rng(0).uniform(0.0, NOISE, (height, width))
     return (5.0 * reference.ray_length(K, (height, width)) + noise).astype(np.float32)
 
 
@@ -171,9 +173,10 @@ def main() -> None:
     parser.add_argument("--variant", choices=("a", "b"), default="a")
     parser.add_argument("--frames", type=int, default=50)
     parser.add_argument("--compositor-device", choices=("CPU", "default"), default="CPU")
+    parser.add_argument("--noise", type=float, default=NOISE)
     args = parser.parse_args(sys.argv[sys.argv.index("--") + 1:])
-    global DEVICE
-    DEVICE = args.compositor_device
+    global DEVICE, NOISE
+    DEVICE, NOISE = args.compositor_device, args.noise
     size = tuple(int(part) for part in args.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="true-depth-bench-") as work:
         if args.task == "time":
