@@ -165,6 +165,7 @@ def sequence(size: tuple[int, int], frames: int, work: Path) -> dict:
 
 
 def main() -> None:
+    global DEVICE, NOISE
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--task", choices=("time", "memory", "sequence"), required=True)
@@ -175,7 +176,6 @@ def main() -> None:
     parser.add_argument("--compositor-device", choices=("CPU", "default"), default="CPU")
     parser.add_argument("--noise", type=float, default=NOISE)
     args = parser.parse_args(sys.argv[sys.argv.index("--") + 1:])
-    global DEVICE, NOISE
     DEVICE, NOISE = args.compositor_device, args.noise
     size = tuple(int(part) for part in args.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="true-depth-bench-") as work:
