@@ -80,6 +80,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--frames", type=int, default=50, help="sequence length (0 skips the sequence mode)")
     parser.add_argument("--sequence-size", default="1920x1080")
+    parser.add_argument("--jobs", type=int, default=1, help="convert --jobs in the sequence mode")
     parser.add_argument("--noise", type=float, default=0.01,
                         help="noise added to the synthetic distance (0: a smooth, highly compressible image)")
     parser.add_argument("--compositor-device", choices=("CPU", "default"), default="CPU",
@@ -117,7 +118,7 @@ def main() -> int:
             print(json.dumps(rows[-1]), flush=True)
         if args.frames:
             result = run_in_blender(blender, "--task", "sequence", "--size", args.sequence_size,
-                                    "--frames", str(args.frames), *device)
+                                    "--frames", str(args.frames), "--jobs", str(args.jobs), *device)
             sequence_rows.append(result)
             print(json.dumps(result), flush=True)
 
@@ -141,10 +142,10 @@ def main() -> int:
               f"{parts['write']:.1f} |")
     if sequence_rows:
         print()
-        print("| Blender | sequence | convert frames/s | numpy frames/s | convert / numpy |")
-        print("|---|---|---|---|---|")
+        print("| Blender | sequence | convert --jobs | convert frames/s | numpy frames/s | convert / numpy |")
+        print("|---|---|---|---|---|---|")
         for row in sequence_rows:
-            print(f"| {row['blender']} | {row['frames']} x {row['size']} | {row['convert_fps']:.2f} "
+            print(f"| {row['blender']} | {row['frames']} x {row['size']} | {row['jobs']} | {row['convert_fps']:.2f} "
                   f"| {row['numpy_fps']:.2f} | {row['convert_fps'] / row['numpy_fps']:.2f}x |")
     return 0
 

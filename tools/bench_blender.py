@@ -31,6 +31,7 @@ from depth_node.core import exr, reference  # noqa: E402
 from depth_node.core.camera import BlenderCamera  # noqa: E402
 
 NOISE = 0.01
+JOBS = 1
 
 
 def synthetic_distance(width: int, height: int) -> np.ndarray:
@@ -149,7 +150,7 @@ def sequence(size: tuple[int, int], frames: int, work: Path) -> dict:
     camera_json.write_text(json.dumps(sidecar.camera_metadata(camera, np.eye(4), 0.1, 100.0, 1.0)))
     start = time.perf_counter()
     code = cli.main(["convert", str(inputs / "distance_####.exr"), "--camera", str(camera_json),
-                     "--output", str(work / "converted")])
+                     "--output", str(work / "converted"), "--jobs", str(JOBS)])
     convert_s = time.perf_counter() - start
     if code != 0:
         raise SystemExit(f"convert failed with exit code {code}")
@@ -160,12 +161,12 @@ def sequence(size: tuple[int, int], frames: int, work: Path) -> dict:
     for frame in range(1, frames + 1):
         numpy_path_ms(inputs / f"distance_{frame:04d}.exr", numpy_out / f"depth_{frame:04d}.exr", K)
     numpy_s = time.perf_counter() - start
-    return {"size": f"{width}x{height}", "frames": frames, "convert_fps": frames / convert_s,
+    return {"size": f"{width}x{height}", "frames": frames, "jobs": JOBS, "convert_fps": frames / convert_s,
             "numpy_fps": frames / numpy_s}
 
 
 def main() -> None:
-    global DEVICE, NOISE
+    global DEVICE, NOISE, JOBS
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--task", choices=("time", "memory", "sequence"), required=True)
@@ -175,7 +176,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=50)
     parser.add_argument("--compositor-device", choices=("CPU", "default"), default="CPU")
     parser.add_argument("--noise", type=float, default=NOISE)
+    parser.add_argument("--jobs", type=int, default=JOBS)
     args = parser.parse_args(sys.argv[sys.argv.index("--") + 1:])
+    JOBS = args.jobs
     DEVICE, NOISE = args.compositor_device, args.noise
     size = tuple(int(part) for part in args.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="true-depth-bench-") as work:

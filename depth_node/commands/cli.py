@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "camera's clip range. aov and mist add up through transparent surfaces")
     render.add_argument("--overwrite", action="store_true", help="replace existing output files")
     _output_options(render, "render")
+    render.add_argument("--jobs", type=_positive, default=1, help="worker processes splitting the frames (1)")
 
     convert = commands.add_parser("convert", help="convert an existing distance (or depth) EXR sequence",
                                   description=f"Convert EXRs through the same node graph, without rendering. "
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--frames", type=_frames, help="only these frames (all of them must exist)")
     convert.add_argument("--overwrite", action="store_true", help="replace existing output files")
     _output_options(convert, "convert")
+    convert.add_argument("--jobs", type=_positive, default=1, help="worker processes splitting the frames (1)")
 
     prepare = commands.add_parser("prepare", help="write the render job as a .blend for a farm",
                                   description="Write JOB.blend: the job `render` would run (same source, passes, "
@@ -173,7 +175,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: argparse.Namespace) -> int:
+_SPLIT_OPTIONS = ("--frames", "--jobs", "--outputs")
+
+
+def worker_argv(argv: list[str], frames: list[int], kinds: list[str]) -> list[str]:
+    """``argv`` for a worker: the same command on ``frames``, writing ``kinds``, in one process."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _SPLIT_OPTIONS:
+            skip = True
+        elif not arg.startswith(tuple(f"{option}=" for option in _SPLIT_OPTIONS)):
+            kept.append(arg)
+    return kept + ["--frames", ",".join(str(frame) for frame in frames), "--jobs", "1", "--outputs", ",".join(kinds)]
+
+
+def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     """Call the job of ``args.command`` (Blender's jobs are imported only when needed)."""
     if args.command == "pointcloud":
         from .pointcloud import run_pointcloud
@@ -190,11 +208,16 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "prepare":
         return jobs.run_prepare(args.blend, args.output, args.render_output, args.frames, args.scene, args.source,
                                 args.overwrite, request)
+    split = None
+    if getattr(args, "jobs", 1) > 1:
+        from .workers import Split
+
+        split = Split(args.jobs, lambda frames, kinds: worker_argv(list(argv or []), frames, kinds))
     if args.command == "render":
         return jobs.run_render(args.blend, args.output, args.frames, args.scene, args.source, args.overwrite,
-                               request)
+                               request, split)
     return jobs.run_convert(args.pattern, args.camera, args.scene, args.output, args.to, args.frames,
-                            args.overwrite, request, outputs.Options(args.depth16_scale, args.image_name))
+                            args.overwrite, request, outputs.Options(args.depth16_scale, args.image_name), split)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     except _ParserExitError as stop:
         return stop.code
     try:
-        return run(args)
+        return run(args, list(argv))
     except JobError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr, flush=True)
         return 1

@@ -10,6 +10,7 @@ table :data:`depth_node.core.outputs.OUTPUT_KINDS`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from .base import (
     select_frames,
     staging,
 )
+from .workers import Split
 
 EXAMPLE_WALL_DISTANCE = 5.0
 EXAMPLE_SCENES = (("wall", False), ("suzanne", True))
@@ -53,6 +55,16 @@ class Request:
 
     def has(self, name: str) -> bool:
         return any(kind.name == name for kind in self.kinds)
+
+    @property
+    def reads_pixels(self) -> bool:
+        """Whether a Python step reads the rendered images (then both graph values are written and read back)."""
+        return any(kind.needs_pixels for kind in self.kinds)
+
+    @property
+    def graph_kinds(self) -> tuple[OutputKind, ...]:
+        """The kinds the File Output node writes: the requested ones, or both when a Python step reads them."""
+        return tuple(kind for kind in _GRAPH_KINDS if self.reads_pixels or kind in self.kinds)
 
 
 @dataclass
@@ -143,13 +155,14 @@ def finish_frame(frame: int, camera: dict, stage: Path, folder: Path, request: R
     Either every file of the frame reaches ``folder`` or none does.
     """
     staged = frame_paths(stage, frame, OUTPUT_KINDS, view.suffix)
-    images = {}
-    for kind in _GRAPH_KINDS:
+    images = {"depth": None, "distance": None}
+    for kind in request.graph_kinds:
         path = staged[kind.name]
         if not path.is_file():
             raise JobError(f"frame {frame}: Blender did not write {path.name} (disk full or not writable?)")
         _make_opencv_readable(path)
-        images[kind.graph_value] = read_exr(path)
+        if request.reads_pixels:
+            images[kind.graph_value] = read_exr(path)
     if request.has("depth16"):
         camera = {**camera, "depth16_scale": request.options.depth16_scale}
     data = FrameData(frame, images["depth"], images["distance"], camera, request.options, disparity)
@@ -252,14 +265,15 @@ def _add_node(scene: bpy.types.Scene, tree: bpy.types.NodeTree, mode: str, segme
 
 
 def _wire_file_output(tree: bpy.types.NodeTree, values: dict[str, bpy.types.NodeSocket],
-                      location: tuple[float, float]) -> bpy.types.Node:
+                      location: tuple[float, float], request: Request) -> bpy.types.Node:
     """One File Output node writing every graph-valued kind (``values``: graph value -> socket).
 
     Its folder is set once the staging folder exists (:func:`_staged`).
     """
-    output, sockets = compat.new_exr_file_output(tree, "", [kind.file_output_pattern for kind in _GRAPH_KINDS])
+    kinds = request.graph_kinds
+    output, sockets = compat.new_exr_file_output(tree, "", [kind.file_output_pattern for kind in kinds])
     output.location = location
-    for kind, socket in zip(_GRAPH_KINDS, sockets, strict=True):
+    for kind, socket in zip(kinds, sockets, strict=True):
         tree.links.new(values[kind.graph_value], socket)
     return output
 
@@ -332,7 +346,7 @@ def _z_is_distance(scene: bpy.types.Scene, segments: Segments) -> bool:
     return panoramic == {True}
 
 
-def wire_render(scene: bpy.types.Scene, source: str, segments: Segments) -> bpy.types.Node:
+def wire_render(scene: bpy.types.Scene, source: str, segments: Segments, request: Request) -> bpy.types.Node:
     """A fresh compositor: a pass -> True Depth (either mode) -> File Output (depth and distance).
 
     ``z``: Z -> depth, True Depth Inverse -> distance; ``aov``/``mist``: distance -> True Depth -> depth.
@@ -361,7 +375,7 @@ def wire_render(scene: bpy.types.Scene, source: str, segments: Segments) -> bpy.
         distance = _distance_source(scene, tree, layers, source)
         tree.links.new(distance, node.inputs[0])
         values = {"depth": node.outputs[0], "distance": distance}
-    return _wire_file_output(tree, values, (600.0, 0.0))
+    return _wire_file_output(tree, values, (600.0, 0.0), request)
 
 
 def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], source: str = SOURCES[0],
@@ -371,13 +385,14 @@ def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], sourc
         raise JobError(f"--source must be one of {SOURCES}, got {source!r}")
     segments = camera_segments(scene)
     check_request(scene, segments, request)
-    file_output = wire_render(scene, source, segments)
+    file_output = wire_render(scene, source, segments, request)
     prepare_for_exact_depth(scene)
     with _staged(folder, file_output) as stage:
         return _run_frames(scene, folder, frames, segments, request, stage, lambda frame, camera: "")
 
 
-def wire_convert(scene: bpy.types.Scene, to: str, segments: Segments) -> tuple[bpy.types.Node, bpy.types.Node]:
+def wire_convert(scene: bpy.types.Scene, to: str, segments: Segments, request: Request
+                 ) -> tuple[bpy.types.Node, bpy.types.Node]:
     """A fresh compositor: Image -> Separate Color (R) -> True Depth (either mode) -> File Output.
 
     Returns the Image node and the File Output node.
@@ -394,7 +409,7 @@ def wire_convert(scene: bpy.types.Scene, to: str, segments: Segments) -> tuple[b
     source = separate.outputs[0]  # R: exact, where Color -> Float conversion would average channels
     tree.links.new(source, node.inputs[0])
     converted, original = ("depth", "distance") if to == "depth" else ("distance", "depth")
-    file_output = _wire_file_output(tree, {converted: node.outputs[0], original: source}, (700.0, 0.0))
+    file_output = _wire_file_output(tree, {converted: node.outputs[0], original: source}, (700.0, 0.0), request)
     scene.render.use_compositing = True
     compat.use_cpu_compositor(scene)
     return image_node, file_output
@@ -424,7 +439,7 @@ def convert_frames(scene: bpy.types.Scene, folder: Path, inputs: dict[int, Path]
                    request: Request = Request()) -> list[FrameResult]:
     """Convert a sequence of distance (``to="depth"``) or depth EXRs through the node, frame by frame."""
     segments = camera_segments(scene)
-    image_node, file_output = wire_convert(scene, to, segments)
+    image_node, file_output = wire_convert(scene, to, segments, request)
     check_request(scene, segments, request)
     with _staged(folder, file_output) as stage:
 
@@ -453,18 +468,45 @@ def open_blend(path: Path, scene_name: str | None) -> bpy.types.Scene:
 
 
 def _frames_job(scene: bpy.types.Scene, output: Path, frames: list[int], overwrite: bool, announce: str,
-                job: Callable[[Path], list[FrameResult]], request: Request) -> int:
-    """OUT/<scene>/: refuse existing outputs (unless ``overwrite``), run ``job(folder)``, report."""
+                job: Callable[[Path], list[FrameResult]], request: Request, split: Split | None = None) -> int:
+    """OUT/<scene>/: refuse existing outputs (unless ``overwrite``), run ``job(folder)``, report.
+
+    With ``split`` the frames go to worker processes instead (see :mod:`depth_node.commands.workers`).
+    """
     folder = output / safe_folder_name(scene.name)
-    check_outputs_free(((folder, frame) for frame in frames), overwrite, request.kinds,
-                       [view.suffix for view in render_views(scene)])
+    views = render_views(scene)
+    check_outputs_free(((folder, frame) for frame in frames), overwrite, request.kinds, [v.suffix for v in views])
     existing = [path for path in job_paths(folder, request.kinds) if path.exists()]
     if existing and not overwrite:
         raise JobError(f"{existing[0]} exists; pass --overwrite to replace")
     log(announce)
-    results = job(folder)
-    summarize(folder, results, request)
+    if split is None or split.jobs < 2 or len(frames) < 2:
+        summarize(folder, job(folder), request)
+        return 0
+    check_request(scene, camera_segments(scene), request)  # refuse here, not once per worker
+    per_frame = [kind.name for kind in request.kinds if kind.per_frame]
+    once = [kind for kind in request.kinds if not kind.per_frame]
+    split.run(frames, per_frame + (["camera"] if once and "camera" not in per_frame else []))
+    records = [exports.Record(frame, view.suffix, json.loads((folder / outputs.BY_NAME["camera"].filename(
+        frame, view.suffix)).read_text()), None) for frame in frames for view in views]
+    if once:
+        with staging(folder) as stage:
+            _finish_job(folder, stage, Request(tuple(once), request.options), [
+                FrameResult(record.frame, {}, None, None, _with_depth_file(record, request), {})
+                for record in records])
+        if "camera" not in per_frame:
+            for frame in frames:
+                for view in views:
+                    (folder / outputs.BY_NAME["camera"].filename(frame, view.suffix)).unlink()
+    written = len(frames) * len(views) * len(per_frame) + len(job_paths(folder, request.kinds))
+    log(f"wrote {written} files under {folder}")
     return 0
+
+
+def _with_depth_file(record: exports.Record, request: Request) -> exports.Record:
+    kind = outputs.BY_NAME["depth16" if request.has("depth16") else "depth"]
+    return exports.Record(record.frame, record.view_suffix, record.camera, kind.filename(record.frame,
+                                                                                       record.view_suffix))
 
 
 def summarize(folder: Path, results: list[FrameResult], request: Request) -> int:
@@ -502,25 +544,28 @@ def run_example(output: Path, resolution: tuple[int, int], lens: float, overwrit
         results = render_frames(scene, folders[name], [frame], request=request)
         written += summarize(folders[name], results, request)
         (result,) = results
-        if name == "wall":
-            flatness = float(np.max(np.abs(result.depth - EXAMPLE_WALL_DISTANCE)) / EXAMPLE_WALL_DISTANCE)
-            spread = float((result.distance.max() - result.distance.min()) / result.distance.min())
+        depth, distance = (getattr(result, kind) if getattr(result, kind) is not None
+                           else read_exr(result.paths[kind]) if kind in result.paths else None
+                           for kind in ("depth", "distance"))
+        if name == "wall" and depth is not None and distance is not None:
+            flatness = float(np.max(np.abs(depth - EXAMPLE_WALL_DISTANCE)) / EXAMPLE_WALL_DISTANCE)
+            spread = float((distance.max() - distance.min()) / distance.min())
             log(f"wall: distance varies {spread:.1%} across the frame; depth is flat to {flatness:.1e} "
                 f"(relative) around {EXAMPLE_WALL_DISTANCE}")
-        else:
-            log(f"{name}: depth {result.depth.min():.3f} .. {result.depth.max():.3f}")
+        elif depth is not None:
+            log(f"{name}: depth {depth.min():.3f} .. {depth.max():.3f}")
     log(f"wrote {written} files under {output}")
     return 0
 
 
 def run_render(blend: Path, output: Path, frames: list[int] | None, scene_name: str | None, source: str,
-               overwrite: bool, request: Request = Request()) -> int:
+               overwrite: bool, request: Request = Request(), split: Split | None = None) -> int:
     """Render true depth for a scene of ``blend`` (an in-memory copy: the file is never written)."""
     scene = open_blend(blend, scene_name)
     frames = frames or list(range(scene.frame_start, scene.frame_end + 1))
     return _frames_job(scene, output, frames, overwrite,
                        f"{blend}: scene {scene.name!r}, {len(frames)} frame(s), source: {source}",
-                       lambda folder: render_frames(scene, folder, frames, source, request), request)
+                       lambda folder: render_frames(scene, folder, frames, source, request), request, split)
 
 
 def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[int] | None, scene_name: str | None,
@@ -548,7 +593,7 @@ def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[
     check_outputs_free(((folder, frame) for frame in frames), overwrite, request.kinds, [v.suffix for v in views])
     segments = camera_segments(scene)
     check_request(scene, segments, request)
-    file_output = wire_render(scene, source, segments)
+    file_output = wire_render(scene, source, segments, request)
     prepare_for_exact_depth(scene)
     compat.set_output_directory(file_output, str(folder))
     scene.frame_start, scene.frame_end = frames[0], frames[-1]
@@ -579,7 +624,7 @@ def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[
 
 def run_convert(pattern: str, camera_path: Path, scene_name: str | None, output: Path, to: str,
                 frames: list[int] | None, overwrite: bool, request: Request | None = None,
-                options: Options | None = None) -> int:
+                options: Options | None = None, split: Split | None = None) -> int:
     """Convert an EXR sequence with the camera of a sidecar JSON or a .blend."""
     inputs = select_frames(input_sequence(pattern), frames)
     if camera_path.suffix.lower() == ".blend":
@@ -594,4 +639,4 @@ def run_convert(pattern: str, camera_path: Path, scene_name: str | None, output:
         request = Request(tuple(kind for kind in OUTPUT_KINDS if kind.name in (to, "camera")), options or Options())
     return _frames_job(scene, output, list(inputs), overwrite,
                        f"converting {len(inputs)} frame(s) of {pattern} to {to} with the camera of {camera_path}",
-                       lambda folder: convert_frames(scene, folder, inputs, to, request), request)
+                       lambda folder: convert_frames(scene, folder, inputs, to, request), request, split)

@@ -38,8 +38,9 @@ class FrameData:
     """What the Python steps of one frame (and view) get."""
 
     frame: int
-    depth: np.ndarray
-    distance: np.ndarray
+    depth: np.ndarray | None
+    """The written images, read back when a step needs them (None otherwise)."""
+    distance: np.ndarray | None
     camera: dict
     options: Options = Options()
     disparity: tuple[float, float] | None = None

@@ -366,3 +366,24 @@ def test_prepare_refusals(td, animated_blend: Path, tmp_path: Path, capsys, args
                    tmp_path / "out", *args) == code
     assert message in capsys.readouterr().err
     assert not (tmp_path / "job.blend").exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["render", "convert"])
+def test_jobs_split_over_worker_processes_equal_one_process(td, animated_blend: Path, distance_sequence: Path,
+                                                            tmp_path: Path, command: str) -> None:
+    """--jobs 2: two worker processes (fresh Blender processes) write what one process writes."""
+    if command == "render":
+        args = ["render", animated_blend, "--frames", "1-3"]
+    else:
+        args = ["convert", distance_sequence / "distance_####.exr", "--camera", animated_blend]
+    assert run_cli(td, *args, "--output", tmp_path / "one") == 0
+    assert run_cli(td, *args, "--output", tmp_path / "two", "--jobs", "2") == 0
+    one, two = snapshot(tmp_path / "one"), snapshot(tmp_path / "two")
+    assert sorted(one) == sorted(two) and len(one) >= 6
+    read = submodule(td, "core.exr").read_single_channel
+    for name in one:
+        if name.endswith(".exr"):
+            assert np.array_equal(read(tmp_path / "one" / name), read(tmp_path / "two" / name)), name
+        elif name.endswith(".json"):
+            assert json.loads((tmp_path / "one" / name).read_text()) == json.loads((tmp_path / "two" / name)
+                                                                                  .read_text()), name

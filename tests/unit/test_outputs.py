@@ -244,3 +244,15 @@ def test_disparity_is_focal_baseline_over_depth_plus_the_shift_offset() -> None:
 
     d = outputs.disparity(np.array([[2.0, 0.0, 4.0]]), fx_baseline=30.0, offset=1.5)
     assert d.dtype == np.float32 and d.tolist() == [[16.5, 0.0, 9.0]]
+
+
+def test_frames_split_into_contiguous_parts_and_worker_arguments() -> None:
+    from depth_node.commands.cli import worker_argv
+    from depth_node.commands.workers import chunks
+
+    assert chunks([1, 2, 3, 4, 5], 2) == [[1, 2, 3], [4, 5]]
+    assert chunks([7], 4) == [[7]]
+    assert sum(chunks(list(range(1, 101)), 3), []) == list(range(1, 101))
+    argv = ["render", "shot.blend", "--output", "out", "--frames", "1-9", "--jobs=3", "--outputs", "depth,colmap"]
+    assert worker_argv(argv, [4, 5, 6], ["depth", "camera"]) == [
+        "render", "shot.blend", "--output", "out", "--frames", "4,5,6", "--jobs", "1", "--outputs", "depth,camera"]
