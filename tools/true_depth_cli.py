@@ -5,6 +5,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from depth_node.cli import main  # noqa: E402  (needs the repo on sys.path first)
+from depth_node.commands.cli import main  # noqa: E402  (needs the repo on sys.path first)
 
 sys.exit(main())

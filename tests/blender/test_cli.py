@@ -387,3 +387,22 @@ def test_jobs_split_over_worker_processes_equal_one_process(td, animated_blend: 
         elif name.endswith(".json"):
             assert json.loads((tmp_path / "one" / name).read_text()) == json.loads((tmp_path / "two" / name)
                                                                                   .read_text()), name
+
+
+def test_the_readme_main_job_command_runs_through_the_shell_script(tmp_path: Path) -> None:
+    """``tools/true_depth.sh`` as a user runs it (its own Blender process: this version's), on a tiny example."""
+    import subprocess
+
+    import bpy
+    from conftest import REPO
+
+    env = {**os.environ, "TRUE_DEPTH_BLENDER": "{}.{}".format(*bpy.app.version[:2])}
+    result = subprocess.run(["bash", str(REPO / "tools" / "true_depth.sh"), "example", "--output", str(tmp_path),
+                             "--resolution", "32x24"], capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "wall: distance varies" in result.stdout
+    for scene in ("wall", "suzanne"):
+        assert all(path.is_file() for path in frame_files(tmp_path / scene, 1)), scene
+    usage = subprocess.run(["bash", str(REPO / "tools" / "true_depth.sh"), "render"], capture_output=True, text=True,
+                           timeout=600, env=env)
+    assert usage.returncode == 2 and "usage:" in usage.stderr
