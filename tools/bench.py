@@ -76,11 +76,13 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--versions", nargs="+", default=None, help="Blender series (default: every supported one)")
-    parser.add_argument("--sizes", nargs="+", default=["1920x1080", "3840x2160"])
+    parser.add_argument("--sizes", nargs="*", default=["1920x1080", "3840x2160"],
+                        help="frame sizes of the node-overhead mode (none: skip it)")
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--frames", type=int, default=50, help="sequence length (0 skips the sequence mode)")
+    parser.add_argument("--frames", type=int, nargs="+", default=[60],
+                        help="sequence lengths (0 skips the sequence mode)")
     parser.add_argument("--sequence-size", default="1920x1080")
-    parser.add_argument("--jobs", type=int, default=1, help="convert --jobs in the sequence mode")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1], help="convert --jobs in the sequence mode")
     parser.add_argument("--noise", type=float, default=0.01,
                         help="noise added to the synthetic distance (0: a smooth, highly compressible image)")
     parser.add_argument("--compositor-device", choices=("CPU", "default"), default="CPU",
@@ -88,7 +90,7 @@ def main() -> int:
     parser.add_argument("--blender", help="a Blender executable to use instead of the cached bpy venvs "
                                           "(its Python needs numpy and OpenEXR)")
     args = parser.parse_args()
-    if args.repeat < 5 and args.frames:
+    if args.repeat < 5 and args.sizes:
         print(f"note: --repeat {args.repeat} is below the 5 the published numbers use", file=sys.stderr)
 
     print(f"machine: {machine()}; compositor device: {args.compositor_device}; noise: {args.noise:g}")
@@ -116,11 +118,12 @@ def main() -> int:
                 "numpy_parts": timing["numpy_parts_ms"], "accuracy": timing["node_vs_reference_max_rel"],
             })
             print(json.dumps(rows[-1]), flush=True)
-        if args.frames:
-            result = run_in_blender(blender, "--task", "sequence", "--size", args.sequence_size,
-                                    "--frames", str(args.frames), "--jobs", str(args.jobs), *device)
-            sequence_rows.append(result)
-            print(json.dumps(result), flush=True)
+        for frames in filter(None, args.frames):
+            for jobs in args.jobs:
+                result = run_in_blender(blender, "--task", "sequence", "--size", args.sequence_size,
+                                        "--frames", str(frames), "--jobs", str(jobs), *device)
+                sequence_rows.append(result)
+                print(json.dumps(result), flush=True)
 
     print()
     header = ("| Blender | size | (a) baseline med / min ms | (b) True Depth med / min ms "
@@ -142,11 +145,15 @@ def main() -> int:
               f"{parts['write']:.1f} |")
     if sequence_rows:
         print()
-        print("| Blender | sequence | convert --jobs | convert frames/s | numpy frames/s | convert / numpy |")
-        print("|---|---|---|---|---|---|")
+        print("| Blender | sequence | --jobs | numpy loop frames/s (spread) | convert frames/s (numpy engine) "
+              "| / loop | convert --engine node frames/s | / loop |")
+        print("|---|---|---|---|---|---|---|---|")
         for row in sequence_rows:
-            print(f"| {row['blender']} | {row['frames']} x {row['size']} | {row['jobs']} | {row['convert_fps']:.2f} "
-                  f"| {row['numpy_fps']:.2f} | {row['convert_fps'] / row['numpy_fps']:.2f}x |")
+            loop = row["numpy_loop_fps"]
+            print(f"| {row['blender']} | {row['frames']} x {row['size']} | {row['jobs']} | {loop:.2f} "
+                  f"({row['numpy_loop_spread']:.0%}) | {row['engine_numpy_fps']:.2f} "
+                  f"| {row['engine_numpy_fps'] / loop:.2f}x | {row['engine_node_fps']:.2f} "
+                  f"| {row['engine_node_fps'] / loop:.2f}x |")
     return 0
 
 

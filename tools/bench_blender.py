@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -135,7 +137,7 @@ def peak_rss(size: tuple[int, int], variant: str, work: Path) -> dict:
 
 
 def sequence(size: tuple[int, int], frames: int, work: Path) -> dict:
-    """frames/s converting a distance EXR sequence: the ``convert`` CLI vs the numpy path."""
+    """frames/s converting a distance EXR sequence: ``convert`` (both engines) vs the numpy loop, interleaved."""
     from depth_node.commands import cli
     from depth_node.core import sidecar
 
@@ -148,21 +150,30 @@ def sequence(size: tuple[int, int], frames: int, work: Path) -> dict:
         exr.write_single_channel(inputs / f"distance_{frame:04d}.exr", base + np.float32(frame * 1e-3))
     camera_json = work / "camera.json"
     camera_json.write_text(json.dumps(sidecar.camera_metadata(camera, np.eye(4), 0.1, 100.0, 1.0)))
-    start = time.perf_counter()
-    code = cli.main(["convert", str(inputs / "distance_####.exr"), "--camera", str(camera_json),
-                     "--output", str(work / "converted"), "--jobs", str(JOBS)])
-    convert_s = time.perf_counter() - start
-    if code != 0:
-        raise SystemExit(f"convert failed with exit code {code}")
     K = camera.matrix()
-    numpy_out = work / "numpy_sequence"
-    numpy_out.mkdir()
-    start = time.perf_counter()
-    for frame in range(1, frames + 1):
-        numpy_path_ms(inputs / f"distance_{frame:04d}.exr", numpy_out / f"depth_{frame:04d}.exr", K)
-    numpy_s = time.perf_counter() - start
-    return {"size": f"{width}x{height}", "frames": frames, "jobs": JOBS, "convert_fps": frames / convert_s,
-            "numpy_fps": frames / numpy_s}
+
+    def numpy_loop(out: Path) -> None:
+        out.mkdir()
+        for frame in range(1, frames + 1):
+            numpy_path_ms(inputs / f"distance_{frame:04d}.exr", out / f"depth_{frame:04d}.exr", K)
+
+    def convert(engine: str, out: Path) -> None:
+        code = cli.main(["convert", str(inputs / "distance_####.exr"), "--camera", str(camera_json),
+                         "--output", str(out), "--jobs", str(JOBS), "--engine", engine])
+        if code != 0:
+            raise SystemExit(f"convert --engine {engine} failed with exit code {code}")
+
+    seconds: dict[str, list[float]] = {"numpy_loop": [], "numpy": [], "node": []}
+    for index, (name, run) in enumerate([("numpy_loop", numpy_loop), ("numpy", lambda out: convert("numpy", out)),
+                                         ("node", lambda out: convert("node", out)), ("numpy_loop", numpy_loop)]):
+        start = time.perf_counter()
+        run(work / f"run_{index}")
+        seconds[name].append(time.perf_counter() - start)
+        shutil.rmtree(work / f"run_{index}")
+    loop_s = statistics.mean(seconds["numpy_loop"])
+    return {"size": f"{width}x{height}", "frames": frames, "jobs": JOBS, "numpy_loop_fps": frames / loop_s,
+            "numpy_loop_spread": max(seconds["numpy_loop"]) / min(seconds["numpy_loop"]) - 1,
+            "engine_numpy_fps": frames / seconds["numpy"][0], "engine_node_fps": frames / seconds["node"][0]}
 
 
 def main() -> None:

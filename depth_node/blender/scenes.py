@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import bpy
 
-from ..core.camera import BlenderCamera
+from ..core.camera import BlenderCamera, Lens
 
 DISTANCE_AOV = "distance"
 """Name of the AOV that carries Camera Data 'View Distance' (ray distance)."""
@@ -83,8 +84,9 @@ def apply_camera(scene: bpy.types.Scene, camera: BlenderCamera, camera_object: b
     data = (camera_object or scene.camera).data
     lens = camera.lens
     data.type = lens.projection
-    for name in ("lens", "sensor_width", "sensor_height", "sensor_fit", "shift_x", "shift_y", "ortho_scale"):
-        setattr(data, name, getattr(lens, name))
+    for field in dataclasses.fields(Lens):  # every setting camera_from_scene reads, the panoramic ones included
+        if field.name != "projection" and hasattr(data, field.name):
+            setattr(data, field.name, getattr(lens, field.name))
     frame = camera.frame
     render = scene.render
     for name in ("resolution_x", "resolution_y", "resolution_percentage", "pixel_aspect_x", "pixel_aspect_y",

@@ -22,6 +22,9 @@ SOURCES = ("z", "aov", "mist")
 distance from the True Depth Inverse node; ``aov``: a Camera Data "View Distance" AOV (adds up through
 surfaces below the alpha threshold); ``mist``: the Mist pass with linear falloff (also adds up)."""
 
+ENGINES = ("numpy", "node")
+"""How ``convert`` computes (see :mod:`depth_node.commands.convert`); the first is the default."""
+
 
 class JobError(Exception):
     """A failure reported as one line on stderr with exit code 1."""

@@ -164,12 +164,18 @@ def test_render_with_mist_source(td, animated_blend: Path, tmp_path: Path) -> No
     assert relative_error(depth, np.full(depth.shape, WALL_DISTANCE)) <= 1e-4
 
 
-def test_convert_equals_render(td, animated_blend: Path, tmp_path: Path) -> None:
+ENGINES = ("numpy", "node")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_convert_equals_render(td, animated_blend: Path, tmp_path: Path, engine: str) -> None:
+    """Both engines, an animated .blend camera (persp./ortho.) and a JSON camera, both directions."""
     read = submodule(td, "core.exr").read_single_channel
     rendered, converted = tmp_path / "rendered", tmp_path / "converted"
     assert run_cli(td, "render", animated_blend, "--output", rendered, "--frames", "2-4") == 0
     pattern = rendered / "Shot_010" / "distance_####.exr"
-    assert run_cli(td, "convert", pattern, "--camera", animated_blend, "--output", converted) == 0
+    assert run_cli(td, "convert", pattern, "--camera", animated_blend, "--output", converted,
+                   "--engine", engine) == 0
     assert sorted(path.name for path in (converted / "Shot_010").iterdir()) == sorted(
         f"{kind}_{frame:04d}.{ext}" for frame in (2, 3, 4) for kind, ext in (("depth", "exr"), ("camera", "json"))
     ), "convert writes depth and the sidecar by default (its input already is the distance)"
@@ -181,7 +187,7 @@ def test_convert_equals_render(td, animated_blend: Path, tmp_path: Path) -> None
     json_out = tmp_path / "json"
     camera_json = rendered / "Shot_010" / "camera_0002.json"
     assert run_cli(td, "convert", rendered / "Shot_010" / "depth_0002.exr", "--camera", camera_json,
-                   "--output", json_out, "--to", "distance") == 0
+                   "--output", json_out, "--to", "distance", "--engine", engine) == 0
     back = read(json_out / "Shot_010" / "distance_0002.exr")
     want = read(rendered / "Shot_010" / "distance_0002.exr")
     assert np.max(np.abs(back - want) / want) <= 1e-6
@@ -255,20 +261,31 @@ def _corrupt(folder: Path, frame: int = 1) -> None:
     path.write_bytes(path.read_bytes()[:2000])  # the header survives, the pixels do not
 
 
+def _garbage_pixels(folder: Path) -> None:
+    """Valid header and offsets, undecodable pixel data: only Blender's decoder can tell."""
+    path = folder / "distance_0001.exr"
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 200] = bytes(range(200))
+    path.write_bytes(bytes(data))
+
+
 def _missing_frame(folder: Path) -> None:
     (folder / "distance_0002.exr").unlink()
 
 
 @pytest.mark.parametrize("damage, args, message", [
     (_corrupt, [], "distance_0001.exr: truncated"),
+    (_garbage_pixels, [], "distance_0001.exr: cannot read image (corrupt pixel data)"),
     (_missing_frame, [], "lacks frame(s) 2"),
     (None, ["--camera-json", "missing.json"], "no such file"),
     (None, ["--camera-json", "broken.json"], "not a readable JSON"),
     (None, ["--output-file"], "is not a folder"),
-], ids=["corrupt-exr", "missing-frame", "missing-json", "broken-json", "output-is-a-file"])
+], ids=["corrupt-exr", "garbage-pixels", "missing-frame", "missing-json", "broken-json", "output-is-a-file"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_convert_errors_are_one_line_and_touch_nothing(td, animated_blend: Path, distance_sequence: Path,
                                                        tmp_path: Path, capsys, damage, args: list,
-                                                       message: str) -> None:
+                                                       message: str, engine: str) -> None:
     if damage is not None:
         damage(distance_sequence)
     camera: Path = animated_blend
@@ -285,21 +302,22 @@ def test_convert_errors_are_one_line_and_touch_nothing(td, animated_blend: Path,
     before = snapshot(tmp_path)
     capsys.readouterr()
     code = run_cli(td, "convert", distance_sequence / "distance_####.exr", "--camera", camera,
-                   "--output", output)
+                   "--output", output, "--engine", engine)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     assert len(err) == 1 and message in err[0], err
     assert snapshot(tmp_path) == before, "a failed convert must leave every file as it was"
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 def test_convert_refuses_a_size_that_does_not_fit_the_camera(td, distance_sequence: Path, tmp_path: Path,
-                                                             capsys) -> None:
+                                                             capsys, engine: str) -> None:
     meta = json.loads((distance_sequence / "camera_0001.json").read_text())
     meta["camera_model"]["resolution_x"] += 2
     camera = tmp_path / "other.json"
     camera.write_text(json.dumps(meta))
     assert run_cli(td, "convert", distance_sequence / "distance_0001.exr", "--camera", camera,
-                   "--output", tmp_path / "out") == 1
+                   "--output", tmp_path / "out", "--engine", engine) == 1
     assert "the camera renders" in capsys.readouterr().err
     assert not list((tmp_path / "out").rglob("*.exr"))
 
@@ -318,12 +336,14 @@ def test_outputs_are_never_overwritten_without_the_flag(td, animated_blend: Path
     assert snapshot(out) == before
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 def test_a_failure_mid_sequence_keeps_finished_frames_and_leaves_no_partial_files(
-        td, animated_blend: Path, distance_sequence: Path, tmp_path: Path, capsys) -> None:
+        td, animated_blend: Path, distance_sequence: Path, tmp_path: Path, capsys, engine: str) -> None:
+    """The numpy engine converts frames 2 and 3 at the same time: frame 3 must not arrive either."""
     _corrupt(distance_sequence, frame=2)
     output = tmp_path / "converted"
     assert run_cli(td, "convert", distance_sequence / "distance_####.exr", "--camera", animated_blend,
-                   "--output", output, "--outputs", "depth,distance,preview,camera") == 1
+                   "--output", output, "--outputs", "depth,distance,preview,camera", "--engine", engine) == 1
     assert "distance_0002.exr: truncated" in capsys.readouterr().err
     folder = output / "Shot_010"
     assert all(path.is_file() for path in frame_files(folder, 1)), "frame 1 finished before the failure"
@@ -366,6 +386,30 @@ def test_prepare_refusals(td, animated_blend: Path, tmp_path: Path, capsys, args
                    tmp_path / "out", *args) == code
     assert message in capsys.readouterr().err
     assert not (tmp_path / "job.blend").exists() and not (tmp_path / "out").exists()
+
+
+def test_both_convert_engines_write_the_same_files(td, animated_blend: Path, distance_sequence: Path,
+                                                   tmp_path: Path) -> None:
+    """Every per-frame kind: same files, same numbers (float32 rounding apart). (COLMAP and nerfstudio come
+    from the sidecars alone, and this shot has an orthographic camera, which they cannot describe.)"""
+    args = ["convert", distance_sequence / "distance_####.exr", "--camera", animated_blend,
+            "--outputs", "depth,distance,preview,camera,depth16"]
+    for engine in ENGINES:
+        assert run_cli(td, *args, "--output", tmp_path / engine, "--engine", engine) == 0
+    files = {engine: snapshot(tmp_path / engine) for engine in ENGINES}
+    assert sorted(files["numpy"]) == sorted(files["node"]) and len(files["numpy"]) == 3 * 5
+    read = submodule(td, "core.exr").read_single_channel
+    import cv2
+
+    for name in files["numpy"]:
+        one, two = tmp_path / "numpy" / name, tmp_path / "node" / name
+        if name.endswith(".exr"):
+            assert relative_error(read(one), read(two)) <= 1e-6, name
+        elif name.endswith(".png"):  # preview and depth16 (a rounding may flip at .5)
+            pixels = [cv2.imread(str(path), cv2.IMREAD_UNCHANGED).astype(np.int64) for path in (one, two)]
+            assert np.abs(pixels[0] - pixels[1]).max() <= 1, name
+        else:
+            assert one.read_text() == two.read_text(), name
 
 
 @pytest.mark.parametrize("command", ["render", "convert"])

@@ -155,6 +155,12 @@ def test_render_job_pointcloud_and_sidecar_of_a_fisheye(td, tmp_path: Path) -> N
     want_depth, want_distance = truth(scene, np.stack([px, py, pz], axis=-1))
     hit = distance > 0
     assert np.abs(depth - want_depth)[hit].max() <= 1e-5 * want_distance[hit].max()
+    for engine in ("numpy", "node"):  # convert: the rendered distance back to depth, with the sidecar's model
+        assert cli.main(["convert", str(folder / "distance_0001.exr"), "--camera", str(folder / "camera_0001.json"),
+                         "--output", str(tmp_path / engine), "--engine", engine]) == 0
+        converted = read(tmp_path / engine / "Scene" / "depth_0001.exr")
+        assert np.abs(converted - want_depth)[hit].max() <= 1e-5 * want_distance[hit].max(), engine
+        assert np.all(converted[~hit] == 0), engine
     ply = tmp_path / "points.ply"
     assert cli.main(["pointcloud", str(folder / "depth_0001.exr"), str(folder / "camera_0001.json"), str(ply),
                      "--world"]) == 0

@@ -115,11 +115,12 @@ def test_other_sources_on_transparent_surfaces(td, blends: dict[str, Path], tmp_
         assert through < 0.01 and ratio > 1.3, "the AOV adds the decal's distance to the wall's"
 
 
-def test_convert_of_a_rendered_distance_is_exact(td, blends: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["numpy", "node"])
+def test_convert_of_a_rendered_distance_is_exact(td, blends: dict[str, Path], tmp_path: Path, engine: str) -> None:
     assert run_cli(td, "render", blends["PERSP"], "--output", tmp_path / "render") == 0
     folder = next((tmp_path / "render").iterdir())
     assert run_cli(td, "convert", folder / "distance_####.exr", "--camera", folder / "camera_0001.json",
-                   "--output", tmp_path / "convert", "--outputs", "depth,distance,camera") == 0
+                   "--output", tmp_path / "convert", "--outputs", "depth,distance,camera", "--engine", engine) == 0
     depth, _, meta = read_frame(td, next((tmp_path / "convert").iterdir()))
     truth = truth_for(blends["PERSP"], meta)
     assert share_within(depth, truth.depth, truth.hit) >= REQUIRED

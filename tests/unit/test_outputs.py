@@ -189,6 +189,25 @@ def test_exr_structure_check_finds_every_truncation(tmp_path: Path) -> None:
         exr.check_structure(path)
 
 
+def test_value_channel_is_the_only_channel_or_red(tmp_path: Path) -> None:
+    """convert's numpy engine takes what Separate Color (R) takes in the node engine, and refuses the rest."""
+    openexr = pytest.importorskip("OpenEXR", reason="OpenEXR is a test dependency (tools/requirements-test.txt)")
+    rng = np.random.default_rng(9)
+    red, green = (rng.uniform(1, 9, (6, 8)).astype(np.float32) for _ in range(2))
+    header = {"compression": openexr.ZIP_COMPRESSION, "type": openexr.scanlineimage}
+    cases = {"rgba": {"R": red, "G": green, "B": green, "A": np.ones_like(red)}, "y": {"Y": red},
+             "half": {"Z": red.astype(np.float16)}}
+    for name, channels in cases.items():
+        openexr.File(header, channels).write(str(tmp_path / f"{name}.exr"))
+        got = exr.read_value_channel(tmp_path / f"{name}.exr")
+        assert got.dtype == np.float32 and got.shape == (6, 8)
+        np.testing.assert_array_equal(got, red.astype(np.float16).astype(np.float32) if name == "half" else red)
+    for name, channels in {"layers": {"depth.R": red, "normal.R": green}, "no-red": {"G": green, "B": green}}.items():
+        openexr.File(header, channels).write(str(tmp_path / f"{name}.exr"))
+        with pytest.raises(exr.ExrError, match="expected one channel or R, G, B"):
+            exr.read_value_channel(tmp_path / f"{name}.exr")
+
+
 def test_plain_python_without_openexr_gives_one_line_and_exit_1(tmp_path: Path) -> None:
     """No OpenEXR and no Blender: ``pointcloud`` says what it needs in one line instead of a traceback."""
     camera = CAMERAS["persp"]

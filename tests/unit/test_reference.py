@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from depth_node.core.camera import BlenderCamera
-from depth_node.core.reference import depth_to_distance, distance_to_depth, ray_length
+from depth_node.core.reference import depth_to_distance, distance_to_depth, pixel_geometry, ray_length
 
 
 def plane_distances(K: np.ndarray, shape: tuple[int, int], normal: np.ndarray, offset: float,
@@ -113,3 +113,25 @@ def test_bad_input_is_refused(image: np.ndarray, K: np.ndarray, message: str) ->
 def test_unknown_projection_is_refused() -> None:
     with pytest.raises(ValueError, match="projection"):
         distance_to_depth(np.ones((2, 2)), np.eye(3), "PANO")
+
+
+FISHEYE = BlenderCamera.from_settings(projection="PANO", panorama_type="FISHEYE_EQUIDISTANT", fisheye_fov=2.0,
+                                      resolution_x=40, resolution_y=30)
+
+
+@pytest.mark.parametrize("cam", [*CAMERAS, FISHEYE])
+def test_a_reused_pixel_geometry_gives_the_same_bits(cam: BlenderCamera) -> None:
+    """convert computes a camera's pixel geometry once per sequence; every frame must equal a fresh conversion."""
+    shape = (cam.height, cam.width)
+    geometry = pixel_geometry(cam, shape)
+    image = np.random.default_rng(5).uniform(0.5, 50.0, shape).astype(np.float32)
+    image[0, :3] = (np.inf, np.nan, 0.0)
+    for convert in (distance_to_depth, depth_to_distance):
+        np.testing.assert_array_equal(convert(image, geometry), convert(image, cam))
+    assert geometry.every_pixel_has_a_ray == (cam.projection != "PANO"), "the fisheye's corners have no ray"
+
+
+def test_a_pixel_geometry_of_another_size_is_refused() -> None:
+    geometry = pixel_geometry(CAMERAS[0], (CAMERAS[0].height, CAMERAS[0].width))
+    with pytest.raises(ValueError, match="pixel geometry is for 48x32 images, got 32x48"):
+        distance_to_depth(np.ones((48, 32)), geometry)
