@@ -19,7 +19,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..blender import compat, scenes
+from ..blender import animation, compat, scenes
 from ..blender.binding import Segments, add_true_depth_node, camera_at_frame, camera_segments, check_cameras
 from ..blender.views import view_cameras
 from ..core import exports, exr, outputs, preview, sidecar
@@ -41,7 +41,9 @@ from .workers import Split
 EXAMPLE_WALL_DISTANCE = 5.0
 EXAMPLE_SCENES = (("wall", False), ("suzanne", True))
 _GRAPH_KINDS = tuple(kind for kind in OUTPUT_KINDS if kind.graph_value is not None)
-"""Written by the File Output node: always staged, since the Python steps read them back."""
+"""Written by the File Output node (always staged)."""
+_READ_BACK = ("depth", "distance")
+"""The graph values the Python steps read (:class:`~depth_node.core.outputs.FrameData`)."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,10 @@ class Request:
 
     @property
     def graph_kinds(self) -> tuple[OutputKind, ...]:
-        """The kinds the File Output node writes: the requested ones, or both when a Python step reads them."""
-        return tuple(kind for kind in _GRAPH_KINDS if self.reads_pixels or kind in self.kinds)
+        """The kinds the File Output node writes: the requested ones, and depth and distance when a Python step
+        reads them."""
+        return tuple(kind for kind in _GRAPH_KINDS
+                     if kind in self.kinds or (self.reads_pixels and kind.graph_value in _READ_BACK))
 
 
 @dataclass
@@ -158,7 +162,6 @@ class StagedFrame:
 
 
 def stage_frame(frame: int, camera: dict, stage: Path, request: Request, view: View = View(),
-                disparity: tuple[float, float] | None = None,
                 images: dict[str, np.ndarray | None] | None = None) -> StagedFrame:
     """Run the frame's Python steps into ``stage``; needs no bpy, so frames may be staged in parallel.
 
@@ -173,11 +176,11 @@ def stage_frame(frame: int, camera: dict, stage: Path, request: Request, view: V
             if not path.is_file():
                 raise JobError(f"frame {frame}: Blender did not write {path.name} (disk full or not writable?)")
             _make_opencv_readable(path)
-            if request.reads_pixels:
+            if request.reads_pixels and kind.graph_value in images:
                 images[kind.graph_value] = read_exr(path)
     if request.has("depth16"):
         camera = {**camera, "depth16_scale": request.options.depth16_scale}
-    data = FrameData(frame, images["depth"], images["distance"], camera, request.options, disparity)
+    data = FrameData(frame, images["depth"], images["distance"], camera, request.options)
     try:
         for kind in request.kinds:
             if kind.write is not None:
@@ -229,12 +232,11 @@ def _run_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], segment
             bpy.ops.render.render(write_still=False, scene=scene.name)
         if after_render is not None:
             after_render(camera)
-        disparity = _disparity_terms(scene, camera_object) if request.has("disparity") else None
         for view in views:
             view_object = view.camera_object(scene, camera_object)
             view_camera = camera_from_scene(scene, view_object, view.name if view.stereo else None)
             meta = camera_json(scene, frame, view_object, view_camera, view)
-            result = publish_frame(stage_frame(frame, meta, stage, request, view, disparity), folder, request)
+            result = publish_frame(stage_frame(frame, meta, stage, request, view), folder, request)
             results.append(result)
             log(f"{scene.name}: frame {frame} ({index}/{len(frames)}){what} -> {next(iter(result.paths.values()))}")
     _finish_job(folder, stage, request, results)
@@ -324,19 +326,46 @@ def prepare_for_exact_depth(scene: bpy.types.Scene) -> None:
     compat.use_cpu_compositor(scene)
 
 
+def _math(tree: bpy.types.NodeTree, operation: str, label: str, *inputs: bpy.types.NodeSocket | float
+          ) -> bpy.types.Node:
+    """A Math node computing ``operation`` of ``inputs`` (sockets are linked, numbers typed in)."""
+    node = tree.nodes.new("ShaderNodeMath")
+    node.operation = operation
+    node.label = label
+    for socket, value in zip(node.inputs, inputs, strict=False):
+        if isinstance(value, bpy.types.NodeSocket):
+            tree.links.new(value, socket)
+        else:
+            socket.default_value = value
+    return node
+
+
 def _background_to_zero(tree: bpy.types.NodeTree, z: bpy.types.NodeSocket) -> bpy.types.NodeSocket:
     """Cycles writes 1e10 into Z where rays escape; the depth files hold 0 there (as the AOV does)."""
-    hit = tree.nodes.new("ShaderNodeMath")
-    hit.operation = "LESS_THAN"
-    hit.label = "Hit (Z < 1e9)"
-    tree.links.new(z, hit.inputs[0])
-    hit.inputs[1].default_value = preview.BACKGROUND_LIMIT
-    depth = tree.nodes.new("ShaderNodeMath")
-    depth.operation = "MULTIPLY"
-    depth.label = "Background -> 0"
-    tree.links.new(z, depth.inputs[0])
-    tree.links.new(hit.outputs[0], depth.inputs[1])
-    return depth.outputs[0]
+    hit = _math(tree, "LESS_THAN", "Hit (Z < 1e9)", z, preview.BACKGROUND_LIMIT)
+    return _math(tree, "MULTIPLY", "Background -> 0", z, hit.outputs[0]).outputs[0]
+
+
+def _wire_disparity(scene: bpy.types.Scene, tree: bpy.types.NodeTree, depth: bpy.types.NodeSocket,
+                    frames: list[int], segments: Segments) -> bpy.types.NodeSocket:
+    """``x_left - x_right = fx x baseline / depth + (cx_left - cx_right)``, 0 where there is no depth.
+
+    Each view of a rectified (parallel or off-axis) pair computes it from its own depth. The two terms are
+    the same for both views and carry CONSTANT keys, one per frame, so a farm's render needs no Python.
+    """
+    scale = _math(tree, "DIVIDE", "Disparity: fx x baseline / depth", 0.0, depth)
+    shifted = _math(tree, "ADD", "Disparity: + (cx_left - cx_right)", scale.outputs[0], 0.0)
+    positive = _math(tree, "GREATER_THAN", "Depth > 0", depth, 0.0)
+    finite = _math(tree, "LESS_THAN", "Depth < 1e9", depth, preview.BACKGROUND_LIMIT)
+    valid = _math(tree, "MULTIPLY", "Has depth", positive.outputs[0], finite.outputs[0])
+    terms = []
+    for frame in frames:
+        scene.frame_set(frame)
+        terms.append(_disparity_terms(scene, camera_at_frame(scene, frame, segments)))
+    for socket, column in ((scale.inputs[0], 0), (shifted.inputs[1], 1)):
+        animation.set_constant_keys(tree, f"{socket.path_from_id()}.default_value", frames,
+                                    [values[column] for values in terms])
+    return _math(tree, "MULTIPLY", "Disparity (0: no depth)", shifted.outputs[0], valid.outputs[0]).outputs[0]
 
 
 def _distance_source(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layers: bpy.types.Node, source: str
@@ -367,10 +396,12 @@ def _z_is_distance(scene: bpy.types.Scene, segments: Segments) -> bool:
     return panoramic == {True}
 
 
-def wire_render(scene: bpy.types.Scene, source: str, segments: Segments, request: Request) -> bpy.types.Node:
-    """A fresh compositor: a pass -> True Depth (either mode) -> File Output (depth and distance).
+def wire_render(scene: bpy.types.Scene, source: str, segments: Segments, request: Request, frames: list[int]
+                ) -> bpy.types.Node:
+    """A fresh compositor for ``frames``: a pass -> True Depth (either mode) -> File Output (the graph kinds).
 
-    ``z``: Z -> depth, True Depth Inverse -> distance; ``aov``/``mist``: distance -> True Depth -> depth.
+    ``z``: Z -> depth, True Depth Inverse -> distance; ``aov``/``mist``: distance -> True Depth -> depth;
+    disparity from the depth.
     """
     tree = compat.fresh_compositor_tree(scene)
     # Cycles' Z is planar depth for pinhole cameras but the ray distance for panoramic ones (measured).
@@ -396,6 +427,8 @@ def wire_render(scene: bpy.types.Scene, source: str, segments: Segments, request
         distance = _distance_source(scene, tree, layers, source)
         tree.links.new(distance, node.inputs[0])
         values = {"depth": node.outputs[0], "distance": distance}
+    if request.has("disparity"):
+        values["disparity"] = _wire_disparity(scene, tree, values["depth"], frames, segments)
     return _wire_file_output(tree, values, (600.0, 0.0), request)
 
 
@@ -406,7 +439,7 @@ def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], sourc
         raise JobError(f"--source must be one of {SOURCES}, got {source!r}")
     segments = camera_segments(scene)
     check_request(scene, segments, request)
-    file_output = wire_render(scene, source, segments, request)
+    file_output = wire_render(scene, source, segments, request, frames)
     prepare_for_exact_depth(scene)
     with _staged(folder, file_output) as stage:
         return _run_frames(scene, folder, frames, segments, request, stage, lambda frame, camera: "")
@@ -629,7 +662,7 @@ def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[
     check_outputs_free(((folder, frame) for frame in frames), overwrite, request.kinds, [v.suffix for v in views])
     segments = camera_segments(scene)
     check_request(scene, segments, request)
-    file_output = wire_render(scene, source, segments, request)
+    file_output = wire_render(scene, source, segments, request, frames)
     prepare_for_exact_depth(scene)
     compat.set_output_directory(file_output, str(folder))
     scene.frame_start, scene.frame_end = frames[0], frames[-1]

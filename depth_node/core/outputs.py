@@ -43,8 +43,6 @@ class FrameData:
     distance: np.ndarray | None
     camera: dict
     options: Options = Options()
-    disparity: tuple[float, float] | None = None
-    """Stereo: ``(fx x baseline, cx_left - cx_right)``; disparity = fx x baseline / depth + offset."""
     report: dict[str, int] = field(default_factory=dict)
     """Counts a step reports for the job's summary (e.g. depth16 pixels above the range)."""
 
@@ -61,14 +59,6 @@ def depth16(depth: np.ndarray, unit_scale: float, scale: float) -> tuple[np.ndar
         above = valid & (rounded > DEPTH16_MAX)
     image = np.where(valid & ~above, rounded, 0.0).astype(np.uint16)
     return image, int(above.sum())
-
-
-def disparity(depth: np.ndarray, fx_baseline: float, offset: float) -> np.ndarray:
-    """``x_left - x_right`` of each pixel's surface point in a rectified pair (0 where there is no depth)."""
-    depth = np.asarray(depth, dtype=np.float64)
-    valid = np.isfinite(depth) & (depth > 0) & (depth < preview.BACKGROUND_LIMIT)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(valid, fx_baseline / np.where(valid, depth, 1.0) + offset, 0.0).astype(np.float32)
 
 
 def _write_preview(path: Path, data: FrameData) -> None:
@@ -90,12 +80,6 @@ def _write_depth16(path: Path, data: FrameData) -> None:
     data.report["depth16 pixels above 65535 (written as 0)"] = above
 
 
-def _write_disparity(path: Path, data: FrameData) -> None:
-    from .exr import write_single_channel
-
-    write_single_channel(path, disparity(data.depth, *data.disparity))
-
-
 def _write_colmap(folder: Path, records: Sequence[exports.Record], options: Options) -> list[Path]:
     return exports.write_colmap(folder / "colmap", records, options.image_name)
 
@@ -114,7 +98,8 @@ class OutputKind:
     defaults: tuple[str, ...] = ()
     """The commands that write it when ``--outputs`` is not given."""
     graph_value: str | None = None
-    """``"depth"`` or ``"distance"``: written by the File Output node as a single-channel float32 EXR."""
+    """``"depth"``, ``"distance"`` or ``"disparity"``: written by the File Output node as a single-channel float32
+    EXR."""
     write: Callable[[Path, FrameData], None] | None = None
     """A Python step run after the frame's EXRs are written and read back."""
     write_job: Callable[[Path, Sequence[exports.Record], Options], list[Path]] | None = None
@@ -154,7 +139,7 @@ OUTPUT_KINDS: tuple[OutputKind, ...] = (
     OutputKind("depth16", "png", "depth as 16-bit PNG, round(metres x --depth16-scale), 0 = no depth",
                write=_write_depth16, needs_pixels=True),
     OutputKind("disparity", "exr", "stereo disparity x_left - x_right in pixels, float32 (Stereo 3D renders)",
-               write=_write_disparity, stereo_only=True, needs_pixels=True),
+               graph_value="disparity", stereo_only=True),
     OutputKind("colmap", "txt", "COLMAP text model (colmap/cameras.txt, images.txt, points3D.txt)",
                write_job=_write_colmap, job_files=("colmap/cameras.txt", "colmap/images.txt",
                                                    "colmap/points3D.txt"), pinhole_only=True),

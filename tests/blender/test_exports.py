@@ -122,37 +122,74 @@ def test_nerfstudio_transforms_reproduce_the_sidecar(td, rendered: Path) -> None
                                    atol=1e-9)
 
 
-@pytest.mark.render
-@pytest.mark.parametrize("mode", ["PARALLEL", "OFFAXIS"])
-def test_disparity_warps_the_left_view_onto_the_right_views_surface_points(td, tmp_path: Path, mode: str) -> None:
+def stereo_blend(path: Path, mode: str) -> Path:
+    """The real scene as a Stereo 3D render, its interocular distance keyed from 0.4 (frame 1) to 0.6 (frame 2)."""
     scene = build("disparity", size=(48, 32))
     scene.render.use_multiview = True
     scene.render.views_format = "STEREO_3D"
-    stereo = scene.camera.data.stereo
-    stereo.convergence_mode, stereo.pivot = mode, "CENTER"
-    stereo.interocular_distance, stereo.convergence_distance = 0.4, 4.0
-    blend = tmp_path / "disparity.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    data = scene.camera.data
+    data.stereo.convergence_mode, data.stereo.pivot = mode, "CENTER"
+    data.stereo.convergence_distance = 4.0
+    for frame, interocular in ((1, 0.4), (2, 0.6)):
+        data.stereo.interocular_distance = interocular
+        data.keyframe_insert("stereo.interocular_distance", frame=frame)
+    scene.frame_start, scene.frame_end = 1, 2
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    return path
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("mode", ["PARALLEL", "OFFAXIS"])
+def test_disparity_warps_the_left_view_onto_the_right_views_surface_points(td, tmp_path: Path, mode: str) -> None:
+    blend = stereo_blend(tmp_path / "disparity.blend", mode)
     assert run_cli(td, "render", blend, "--output", tmp_path / "out", "--outputs", "depth,camera,disparity") == 0
     folder = tmp_path / "out" / "disparity"
     read = submodule(td, "core.exr").read_single_channel
     bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
-    metas = {suffix: json.loads((folder / f"camera_0001{suffix}.json").read_text()) for suffix in ("_L", "_R")}
-    for this, other, sign in (("_L", "_R", 1.0), ("_R", "_L", -1.0)):
-        disparity = read(folder / f"disparity_0001{this}.exr").astype(np.float64)
-        truth = cast(bpy.data.scenes["disparity"], metas[this], decal_is_transparent)
-        target = np.array(metas[other]["camera_to_world_opencv"])
-        local = (truth.points - target[:3, 3]) @ target[:3, :3]  # world -> the other eye's OpenCV axes
-        K = np.array(metas[other]["K"])
-        x_other = K[0, 0] * local[..., 0] / local[..., 2] + K[0, 2]
-        y_other = K[1, 1] * local[..., 1] / local[..., 2] + K[1, 2]
-        columns = np.arange(disparity.shape[1])[None, :]
-        want = sign * (columns - x_other)  # x_left - x_right
-        hit = truth.hit
-        assert np.max(np.abs(y_other - np.arange(disparity.shape[0])[:, None])[hit]) < 1e-3, "rectified: same row"
-        close = np.abs(disparity - want) <= 1e-3
-        print(f"{mode}{this}: {close[hit].mean():.2%} within 1e-3 px; max {np.abs(disparity - want)[hit].max():.2e}")
-        assert close[hit].mean() >= 0.995
+    scene = bpy.data.scenes["disparity"]
+    for frame in (1, 2):
+        scene.frame_set(frame)
+        metas = {suffix: json.loads((folder / f"camera_{frame:04d}{suffix}.json").read_text())
+                 for suffix in ("_L", "_R")}
+        assert metas["_L"]["stereo"]["baseline"] == pytest.approx(0.4 + 0.2 * (frame - 1))
+        for this, other, sign in (("_L", "_R", 1.0), ("_R", "_L", -1.0)):
+            disparity = read(folder / f"disparity_{frame:04d}{this}.exr").astype(np.float64)
+            depth = read(folder / f"depth_{frame:04d}{this}.exr")
+            truth = cast(scene, metas[this], decal_is_transparent)
+            target = np.array(metas[other]["camera_to_world_opencv"])
+            local = (truth.points - target[:3, 3]) @ target[:3, :3]  # world -> the other eye's OpenCV axes
+            K = np.array(metas[other]["K"])
+            x_other = K[0, 0] * local[..., 0] / local[..., 2] + K[0, 2]
+            y_other = K[1, 1] * local[..., 1] / local[..., 2] + K[1, 2]
+            columns = np.arange(disparity.shape[1])[None, :]
+            want = sign * (columns - x_other)  # x_left - x_right
+            hit = truth.hit
+            assert np.max(np.abs(y_other - np.arange(disparity.shape[0])[:, None])[hit]) < 1e-3, "same row"
+            close = np.abs(disparity - want) <= 1e-3
+            print(f"{mode} frame {frame}{this}: {close[hit].mean():.2%} within 1e-3 px; "
+                  f"max {np.abs(disparity - want)[hit].max():.2e}")
+            assert close[hit].mean() >= 0.995
+            assert np.all(disparity[depth == 0] == 0), "no depth, no disparity"
+
+
+def test_disparity_renders_on_a_farm_without_python(td, tmp_path: Path) -> None:
+    """The disparity comes from the graph (keyed terms): prepare's job, rendered by a fresh Blender without the
+    extension and with auto-execution off, writes the disparity render writes."""
+    from test_animation import render_in_fresh_blender
+
+    blend = stereo_blend(tmp_path / "disparity.blend", "OFFAXIS")
+    args = ["--outputs", "depth,camera,disparity"]
+    assert run_cli(td, "render", blend, "--output", tmp_path / "render", *args) == 0
+    assert run_cli(td, "prepare", blend, "--output", tmp_path / "job" / "job.blend", "--render-output",
+                   tmp_path / "farm", *args) == 0
+    render_in_fresh_blender(tmp_path / "job" / "job.blend", 1, 2, tmp_path)
+    read = submodule(td, "core.exr").read_single_channel
+    for frame in (1, 2):
+        for eye in ("_L", "_R"):
+            name = f"disparity/disparity_{frame:04d}{eye}.exr"
+            want = read(tmp_path / "render" / name)
+            assert np.abs(want).max() > 1.0, "a real disparity"
+            assert np.array_equal(read(tmp_path / "farm" / name), want), name
 
 
 @pytest.mark.parametrize("setup, outputs, message", [

@@ -258,13 +258,6 @@ def test_depth16_rounds_millimetres_and_zeroes_what_it_cannot_hold() -> None:
     assert image.tolist() == [[20]]
 
 
-def test_disparity_is_focal_baseline_over_depth_plus_the_shift_offset() -> None:
-    from depth_node.core import outputs
-
-    d = outputs.disparity(np.array([[2.0, 0.0, 4.0]]), fx_baseline=30.0, offset=1.5)
-    assert d.dtype == np.float32 and d.tolist() == [[16.5, 0.0, 9.0]]
-
-
 def test_frames_split_into_contiguous_parts_and_worker_arguments() -> None:
     from depth_node.commands.cli import worker_argv
     from depth_node.commands.workers import chunks
