@@ -145,9 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--overwrite", action="store_true", help="replace existing output files")
     _output_options(convert, "convert")
     convert.add_argument("--engine", choices=ENGINES, default=ENGINES[0],
-                         help="numpy (default): the reference maths, a frame per core at a time (2.2x the "
-                              "frames/s of a plain numpy loop at 1080p on 2 cores); node: every frame through the "
-                              "True Depth node in Blender's compositor, written by its File Output node")
+                         help="numpy (default): the reference maths, a frame per core at a time (about 2x the "
+                              "frames/s of a plain numpy loop on 2 cores); node: every frame through the True Depth "
+                              "node in Blender's compositor, written by its File Output node")
     convert.add_argument("--jobs", type=_positive, default=1,
                          help="worker processes splitting the frames (1; the numpy engine already uses every core)")
 
