@@ -83,6 +83,8 @@ def main() -> int:
                         help="sequence lengths (0 skips the sequence mode)")
     parser.add_argument("--sequence-size", default="1920x1080")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1], help="convert --jobs in the sequence mode")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="sequence mode: interleaved rounds of (numpy loop, convert, convert --engine node)")
     parser.add_argument("--noise", type=float, default=0.01,
                         help="noise added to the synthetic distance (0: a smooth, highly compressible image)")
     parser.add_argument("--compositor-device", choices=("CPU", "default"), default="CPU",
@@ -121,7 +123,8 @@ def main() -> int:
         for frames in filter(None, args.frames):
             for jobs in args.jobs:
                 result = run_in_blender(blender, "--task", "sequence", "--size", args.sequence_size,
-                                        "--frames", str(frames), "--jobs", str(jobs), *device)
+                                        "--frames", str(frames), "--jobs", str(jobs), "--rounds", str(args.rounds),
+                                        *device)
                 sequence_rows.append(result)
                 print(json.dumps(result), flush=True)
 
@@ -145,15 +148,15 @@ def main() -> int:
               f"{parts['write']:.1f} |")
     if sequence_rows:
         print()
-        print("| Blender | sequence | --jobs | numpy loop frames/s (spread) | convert frames/s (numpy engine) "
-              "| / loop | convert --engine node frames/s | / loop |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| Blender | sequence | --jobs | rounds | numpy loop frames/s | convert frames/s (numpy engine) "
+              "| / loop: median (min-max) | convert --engine node frames/s | / loop: median (min-max) |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for row in sequence_rows:
-            loop = row["numpy_loop_fps"]
-            print(f"| {row['blender']} | {row['frames']} x {row['size']} | {row['jobs']} | {loop:.2f} "
-                  f"({row['numpy_loop_spread']:.0%}) | {row['engine_numpy_fps']:.2f} "
-                  f"| {row['engine_numpy_fps'] / loop:.2f}x | {row['engine_node_fps']:.2f} "
-                  f"| {row['engine_node_fps'] / loop:.2f}x |")
+            ratio = {name: f"{row[f'{name}_ratio_median']:.2f}x ({row[f'{name}_ratio_min']:.2f}-"
+                           f"{row[f'{name}_ratio_max']:.2f})" for name in ("numpy", "node")}
+            print(f"| {row['blender']} | {row['frames']} x {row['size']} | {row['jobs']} | {row['rounds']} "
+                  f"| {row['numpy_loop_fps']:.2f} | {row['engine_numpy_fps']:.2f} | {ratio['numpy']} "
+                  f"| {row['engine_node_fps']:.2f} | {ratio['node']} |")
     return 0
 
 

@@ -34,6 +34,7 @@ from depth_node.core.camera import BlenderCamera  # noqa: E402
 
 NOISE = 0.01
 JOBS = 1
+ROUNDS = 3
 
 
 def synthetic_distance(width: int, height: int) -> np.ndarray:
@@ -163,21 +164,28 @@ def sequence(size: tuple[int, int], frames: int, work: Path) -> dict:
         if code != 0:
             raise SystemExit(f"convert --engine {engine} failed with exit code {code}")
 
-    seconds: dict[str, list[float]] = {"numpy_loop": [], "numpy": [], "node": []}
-    for index, (name, run) in enumerate([("numpy_loop", numpy_loop), ("numpy", lambda out: convert("numpy", out)),
-                                         ("node", lambda out: convert("node", out)), ("numpy_loop", numpy_loop)]):
-        start = time.perf_counter()
-        run(work / f"run_{index}")
-        seconds[name].append(time.perf_counter() - start)
-        shutil.rmtree(work / f"run_{index}")
-    loop_s = statistics.mean(seconds["numpy_loop"])
-    return {"size": f"{width}x{height}", "frames": frames, "jobs": JOBS, "numpy_loop_fps": frames / loop_s,
-            "numpy_loop_spread": max(seconds["numpy_loop"]) / min(seconds["numpy_loop"]) - 1,
-            "engine_numpy_fps": frames / seconds["numpy"][0], "engine_node_fps": frames / seconds["node"][0]}
+    runs = {"numpy_loop": numpy_loop, "numpy": lambda out: convert("numpy", out),
+            "node": lambda out: convert("node", out)}
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for round_index in range(ROUNDS):  # interleaved, so a slow spell of the machine hits every path
+        for name, run in runs.items():
+            out = work / f"{name}_{round_index}"
+            start = time.perf_counter()
+            run(out)
+            seconds[name].append(time.perf_counter() - start)
+            shutil.rmtree(out)
+    ratios = {name: [loop / own for loop, own in zip(seconds["numpy_loop"], seconds[name], strict=True)]
+              for name in ("numpy", "node")}
+    return {"size": f"{width}x{height}", "frames": frames, "jobs": JOBS, "rounds": ROUNDS,
+            "numpy_loop_fps": frames / statistics.median(seconds["numpy_loop"]),
+            "engine_numpy_fps": frames / statistics.median(seconds["numpy"]),
+            "engine_node_fps": frames / statistics.median(seconds["node"]),
+            **{f"{name}_ratio_{stat.__name__}": stat(values) for name, values in ratios.items()
+               for stat in (statistics.median, min, max)}}
 
 
 def main() -> None:
-    global DEVICE, NOISE, JOBS
+    global DEVICE, NOISE, JOBS, ROUNDS
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--task", choices=("time", "memory", "sequence"), required=True)
@@ -188,8 +196,9 @@ def main() -> None:
     parser.add_argument("--compositor-device", choices=("CPU", "default"), default="CPU")
     parser.add_argument("--noise", type=float, default=NOISE)
     parser.add_argument("--jobs", type=int, default=JOBS)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     args = parser.parse_args(sys.argv[sys.argv.index("--") + 1:])
-    JOBS = args.jobs
+    JOBS, ROUNDS = args.jobs, args.rounds
     DEVICE, NOISE = args.compositor_device, args.noise
     size = tuple(int(part) for part in args.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="true-depth-bench-") as work:
