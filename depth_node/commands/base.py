@@ -90,6 +90,16 @@ def read_exr(path: Path) -> np.ndarray:
     return read_single_channel(path)
 
 
+def check_input(path: Path, size: tuple[int, int]) -> None:
+    """Check one input frame's structure, and its size against the camera's, from its header (no decoding)."""
+    try:
+        header_size = exr.check_structure(path)
+    except exr.ExrError as error:
+        raise JobError(str(error)) from None
+    if header_size != size:
+        raise JobError(f"{path}: image is {header_size[0]}x{header_size[1]}, the camera renders {size[0]}x{size[1]}")
+
+
 def input_sequence(pattern: str) -> dict[int, Path]:
     """``{frame: path}`` for an input pattern: ``####`` or ``%04d`` mark the frame number, or a glob.
 

@@ -31,7 +31,7 @@ from ..blender.binding import camera_segments
 from ..core import exr, reference, sidecar
 from ..core.camera import BlenderCamera
 from ..core.outputs import OUTPUT_KINDS, Options
-from .base import ENGINES, JobError, input_sequence, log, select_frames, staging
+from .base import ENGINES, JobError, check_input, input_sequence, log, select_frames, staging
 from .jobs import (
     FrameResult,
     Request,
@@ -61,11 +61,8 @@ def cores() -> int:
 
 def read_input(path: Path, size: tuple[int, int]) -> np.ndarray:
     """One input frame as HxW float32, checked against the camera's size (from the header, before decoding)."""
+    check_input(path, size)
     try:
-        header_size = exr.check_structure(path)
-        if header_size != size:
-            raise JobError(f"{path}: image is {header_size[0]}x{header_size[1]}, the camera renders "
-                           f"{size[0]}x{size[1]}")
         return exr.read_value_channel(path)
     except exr.ExrDecodeError:  # the structure was sound: OpenEXR's own reason is printed above ours
         raise JobError(f"{path}: cannot read image (corrupt pixel data)") from None

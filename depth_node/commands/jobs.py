@@ -30,6 +30,7 @@ from ..core.stereo import Stereo
 from .base import (
     SOURCES,
     JobError,
+    check_input,
     check_outputs_free,
     log,
     read_exr,
@@ -481,12 +482,7 @@ def load_input(path: Path, size: tuple[int, int]) -> bpy.types.Image:
     would decode them once more (measured: 22 ms of a 106 ms 1080p frame), so call
     :func:`check_decoded` after the render instead.
     """
-    try:
-        header_size = exr.check_structure(path)
-    except exr.ExrError as error:
-        raise JobError(str(error)) from None
-    if header_size != size:
-        raise JobError(f"{path}: image is {header_size[0]}x{header_size[1]}, the camera renders {size[0]}x{size[1]}")
+    check_input(path, size)
     try:
         image = bpy.data.images.load(str(path), check_existing=False)
     except RuntimeError as error:

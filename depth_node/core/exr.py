@@ -47,7 +47,7 @@ def check_structure(path: str | Path) -> tuple[int, int]:
 
 @contextmanager
 def _mapped(handle: BinaryIO) -> Iterator[bytes | mmap.mmap]:
-    """The file's bytes without copying them (a 1080p frame: 0.1 ms instead of 2.9 ms read whole)."""
+    """The file's bytes without copying them (checking a 1080p frame: 0.4-1.3 ms, 2.9 ms read whole)."""
     if os.fstat(handle.fileno()).st_size == 0:
         yield b""
         return
