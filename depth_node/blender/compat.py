@@ -83,6 +83,29 @@ def fresh_compositor_tree(scene: bpy.types.Scene) -> bpy.types.NodeTree:
     return tree
 
 
+def tree_beside_user_compositor(scene: bpy.types.Scene) -> bpy.types.NodeTree:
+    """A tree a job adds its nodes to while the beauty stays what the user's compositor makes of the render.
+
+    Measured on 4.5-5.3: nodes added beside the user's (a Render Layers node, File Output) leave the written
+    beauty bit-identical, and a tree without an output node (Composite / Group Output) leaves the raw render,
+    as compositing off does. 5.0-5.2: the user's group is copied first (another scene may use it); 5.3: the
+    job's nodes are an effect of their own after the user's (it passes the image through).
+    """
+    user_trees = scene_compositor_trees(scene) if scene.render.use_compositing else []
+    if not USES_COMPOSITING_NODE_GROUP and not scene.use_nodes:
+        user_trees = []
+    if not user_trees:
+        return fresh_compositor_tree(scene)
+    if USES_EFFECT_STACK:
+        effect = scene.compositor_effects.new("True Depth")
+        effect.node_group = _new_tree(scene, passthrough=True)
+        return effect.node_group
+    if USES_COMPOSITING_NODE_GROUP:
+        scene.compositing_node_group = scene.compositing_node_group.copy()
+        return scene.compositing_node_group
+    return scene.node_tree
+
+
 def scene_compositor_trees(scene: bpy.types.Scene) -> list[bpy.types.NodeTree]:
     """Every compositor tree ``scene`` runs (5.3: each effect's group, once)."""
     if USES_EFFECT_STACK:

@@ -67,6 +67,15 @@ def add_wall(scene: bpy.types.Scene, distance: float, size: float = 60.0) -> bpy
     return wall
 
 
+def add_light(scene: bpy.types.Scene, energy: float = 3.0) -> bpy.types.Object:
+    """A sun shining along the camera's view (for a beauty that shows the shapes)."""
+    light = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
+    light.data.energy = energy
+    light.rotation_euler = (0.4, -0.3, 0.0)
+    scene.collection.objects.link(light)
+    return light
+
+
 def add_suzanne(scene: bpy.types.Scene, distance: float = 3.0, size: float = 1.6) -> bpy.types.Object:
     """Blender's monkey facing the camera ``distance`` away, writing the distance AOV."""
     view_layer = scene.view_layers[0]

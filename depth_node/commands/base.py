@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import exr
+from ..core.errors import JobError
 from ..core.outputs import DEFAULT_KINDS, OutputKind, frame_paths
 
 LOG_PREFIX = "[true-depth]"
@@ -26,13 +30,54 @@ ENGINES = ("numpy", "node")
 """How ``convert`` computes (see :mod:`depth_node.commands.convert`); the first is the default."""
 
 
-class JobError(Exception):
-    """A failure reported as one line on stderr with exit code 1."""
+VERBOSE = False
+"""Show Blender's own lines while it renders (``--verbose``); otherwise only the job's lines are printed."""
 
 
 def log(message: str) -> None:
     """One progress line on stdout."""
     print(f"{LOG_PREFIX} {message}", flush=True)
+
+
+@contextmanager
+def blender_output_hidden() -> Iterator[None]:
+    """Hide what Blender prints on stdout while it renders ("Fra:", "Saved: ..." twice per file) unless
+    :data:`VERBOSE`. Its errors still arrive: a failed render raises in Python, stderr stays open."""
+    if VERBOSE:
+        yield
+        return
+    sys.stdout.flush()
+    saved, quiet = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(quiet)
+
+
+class Progress:
+    """One line per finished frame: position, seconds per frame so far and the time left at that rate."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total, self.label, self.done = total, label, 0
+        self.start = time.perf_counter()
+
+    def tick(self, frame: int, what: str) -> None:
+        self.done += 1
+        per_frame = (time.perf_counter() - self.start) / self.done
+        left = per_frame * (self.total - self.done)
+        log(f"{self.label}frame {frame} ({self.done}/{self.total}) {per_frame:.2f} s/frame, "
+            f"ETA {_clock(left)}{what}")
+
+
+def _clock(seconds: float) -> str:
+    """``0:07``, ``12:05``, ``3:02:09``."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def safe_folder_name(name: str) -> str:

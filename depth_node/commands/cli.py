@@ -97,7 +97,15 @@ def _output_options(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--depth16-scale", type=_scale, default=outputs.Options.depth16_scale,
                         help="depth16 value = round(depth in metres x SCALE) (1000: millimetres)")
     parser.add_argument("--image-name", default=outputs.Options.image_name,
-                        help="the RGB frames you render yourself, named in colmap/nerf files (image_####.png)")
+                        help="the RGB frames named in colmap/nerf files (default: the rgb files when written, else "
+                             f"{outputs.DEFAULT_IMAGE_NAME}); a pattern such as image_####.png names your own")
+    if command != "convert":
+        parser.add_argument("--verbose", action="store_true", help="show Blender's own lines while it renders")
+
+
+def _view_layer_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--view-layer", help="the view layer whose depth is written (default: the only one "
+                                             "rendered; several rendered layers need this choice)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "AOV added to the materials; mist: the Mist pass with linear falloff over the "
                              "camera's clip range. aov and mist add up through transparent surfaces")
     render.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _view_layer_option(render)
     _output_options(render, "render")
     render.add_argument("--jobs", type=_positive, default=1, help="worker processes splitting the frames (1)")
 
@@ -166,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--scene", help="scene name (default: the file's active scene)")
     prepare.add_argument("--source", choices=SOURCES, default=SOURCES[0], help="as for render")
     prepare.add_argument("--overwrite", action="store_true", help="replace existing files")
+    _view_layer_option(prepare)
     _output_options(prepare, "prepare")
 
     cloud = commands.add_parser("pointcloud", help="turn a depth EXR and its camera JSON into a PLY",
@@ -202,25 +212,33 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         from .pointcloud import run_pointcloud
 
         return run_pointcloud(args.depth, args.camera, args.ply, args.stride, args.world, args.overwrite)
-    from . import jobs
+    from . import base
+    from .frames import Request
 
+    base.VERBOSE = getattr(args, "verbose", False)
     request = None
     if args.outputs is not None or args.command != "convert":
-        request = jobs.Request(outputs.select(args.outputs, args.command),
-                               outputs.Options(args.depth16_scale, args.image_name))
+        request = Request(outputs.select(args.outputs, args.command),
+                          outputs.Options(args.depth16_scale, args.image_name))
     if args.command == "example":
-        return jobs.run_example(args.output, args.resolution, args.lens, args.overwrite, request)
+        from .example import run_example
+
+        return run_example(args.output, args.resolution, args.lens, args.overwrite, request)
     if args.command == "prepare":
-        return jobs.run_prepare(args.blend, args.output, args.render_output, args.frames, args.scene, args.source,
-                                args.overwrite, request)
+        from .prepare import run_prepare
+
+        return run_prepare(args.blend, args.output, args.render_output, args.frames, args.scene, args.source,
+                           args.overwrite, request, args.view_layer)
     split = None
     if getattr(args, "jobs", 1) > 1:
         from .workers import Split
 
         split = Split(args.jobs, lambda frames, kinds: worker_argv(list(argv or []), frames, kinds))
     if args.command == "render":
-        return jobs.run_render(args.blend, args.output, args.frames, args.scene, args.source, args.overwrite,
-                               request, split)
+        from .render import run_render
+
+        return run_render(args.blend, args.output, args.frames, args.scene, args.source, args.overwrite,
+                          request, split, args.view_layer)
     from .convert import run_convert
 
     return run_convert(args.pattern, args.camera, args.scene, args.output, args.to, args.frames, args.overwrite,

@@ -28,18 +28,18 @@ import numpy as np
 
 from ..blender import scenes
 from ..blender.binding import camera_segments
+from ..blender.job_graph import check_single_view
 from ..core import exr, reference, sidecar
 from ..core.camera import BlenderCamera
 from ..core.outputs import OUTPUT_KINDS, Options
-from .base import ENGINES, JobError, check_input, input_sequence, log, select_frames, staging
-from .jobs import (
+from .base import ENGINES, JobError, Progress, check_input, input_sequence, select_frames, staging
+from .convert_node import convert_frames
+from .frames import (
     FrameResult,
     Request,
     StagedFrame,
     camera_json,
     check_request,
-    check_single_view,
-    convert_frames,
     frame_camera,
     frames_job,
     open_blend,
@@ -107,14 +107,14 @@ def convert_frames_numpy(scene: bpy.types.Scene, folder: Path, inputs: dict[int,
                     raise JobError(f"frame {frame}: cannot write {path}: {error}") from None
             return stage_frame(frame, meta, stage, request, images=images)
 
+        progress = Progress(len(cameras), f"{scene.name}: ")
         return _in_order(cameras, one_frame, threads or min(cores(), MAX_THREADS), lambda staged, index: _publish(
-            staged, folder, request, f"{scene.name}: frame {staged.frame} ({index}/{len(cameras)}) "
-                                     f"{inputs[staged.frame].name}"))
+            staged, folder, request, progress, f" {inputs[staged.frame].name}"))
 
 
-def _publish(staged: StagedFrame, folder: Path, request: Request, what: str) -> FrameResult:
+def _publish(staged: StagedFrame, folder: Path, request: Request, progress: Progress, what: str) -> FrameResult:
     result = publish_frame(staged, folder, request)
-    log(f"{what} -> {next(iter(result.paths.values()))}")
+    progress.tick(staged.frame, f"{what} -> {next(iter(result.paths.values()))}")
     return dataclasses.replace(result, depth=None, distance=None)  # a long sequence must not pile up in memory
 
 
@@ -156,6 +156,8 @@ def run_convert(pattern: str, camera_path: Path, scene_name: str | None, output:
         scene = scenes.scene_from_sidecar(meta, camera)
     if request is None:  # convert's defaults: the converted image and the sidecar
         request = Request(tuple(kind for kind in OUTPUT_KINDS if kind.name in (to, "camera")), options or Options())
+    if request.beauty is not None:
+        raise JobError("--outputs rgb: convert renders nothing (it converts existing images); use render")
     job = convert_frames_numpy if engine == "numpy" else convert_frames
     return frames_job(scene, output, list(inputs), overwrite,
                       f"converting {len(inputs)} frame(s) of {pattern} to {to} with the camera of {camera_path} "

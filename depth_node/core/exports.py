@@ -18,6 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+DEFAULT_IMAGE_NAME = "image_####.png"
+"""The RGB frames' names when neither the job's rgb files nor ``--image-name`` name them."""
+
 
 @dataclass(frozen=True)
 class Record:
@@ -36,6 +39,16 @@ def image_name(pattern: str, frame: int, view_suffix: str = "") -> str:
     name = pattern.replace("#" * hashes, f"{frame:0{max(hashes, 1)}d}") if hashes else pattern
     stem, dot, extension = name.rpartition(".")
     return f"{stem}{view_suffix}.{extension}" if dot else f"{name}{view_suffix}"
+
+
+def frame_image_name(record: Record, pattern: str | None) -> str:
+    """The RGB file a record's frame names: ``pattern``'s, else the ``image`` its sidecar names (the job's rgb
+    file), else the default pattern's (``image_0007.png``)."""
+    if pattern is None:
+        if "image" in record.camera:
+            return str(record.camera["image"])
+        pattern = DEFAULT_IMAGE_NAME
+    return image_name(pattern, record.frame, record.view_suffix)
 
 
 def _pinhole(camera: dict) -> tuple[float, float, float, float]:
@@ -67,7 +80,7 @@ def _quaternion(rotation: np.ndarray) -> tuple[float, float, float, float]:
     return tuple(float(v) for v in (q if q[0] >= 0 else -q))
 
 
-def write_colmap(folder: Path, records: Sequence[Record], image_pattern: str) -> list[Path]:
+def write_colmap(folder: Path, records: Sequence[Record], image_pattern: str | None) -> list[Path]:
     """``folder/cameras.txt``, ``images.txt`` and an empty ``points3D.txt``; returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     cameras: dict[tuple, int] = {}
@@ -83,7 +96,7 @@ def write_colmap(folder: Path, records: Sequence[Record], image_pattern: str) ->
         rotation = to_world[:3, :3].T
         translation = -rotation @ to_world[:3, 3]
         numbers = " ".join(repr(float(value)) for value in (*_quaternion(rotation), *translation))
-        name = image_name(image_pattern, record.frame, record.view_suffix)
+        name = frame_image_name(record, image_pattern)
         image_lines.append(f"{index} {numbers} {cameras[key]} {name}")
         image_lines.append("")
     header = "# written by True Depth; pixel centres at +0.5 (COLMAP's convention)\n"
@@ -95,13 +108,13 @@ def write_colmap(folder: Path, records: Sequence[Record], image_pattern: str) ->
     return paths
 
 
-def write_nerfstudio(path: Path, records: Sequence[Record], image_pattern: str) -> list[Path]:
+def write_nerfstudio(path: Path, records: Sequence[Record], image_pattern: str | None) -> list[Path]:
     """nerfstudio's ``transforms.json`` (per-frame intrinsics); returns ``[path]``."""
     frames = []
     for record in records:
         fx, fy, cx, cy = _pinhole(record.camera)
         frames.append({
-            "file_path": image_name(image_pattern, record.frame, record.view_suffix),
+            "file_path": frame_image_name(record, image_pattern),
             "depth_file_path": record.depth_file,
             "fl_x": fx, "fl_y": fy, "cx": cx, "cy": cy,
             "w": int(record.camera["width"]), "h": int(record.camera["height"]),

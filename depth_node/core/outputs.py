@@ -11,6 +11,7 @@ a new kind is one entry.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import numpy as np
 from . import exports, preview
 
 DEPTH16_MAX = 65535
+DEFAULT_IMAGE_NAME = exports.DEFAULT_IMAGE_NAME
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,10 @@ class Options:
 
     depth16_scale: float = 1000.0
     """depth16 value = round(depth in metres x scale): 1000 writes millimetres."""
-    image_name: str = "image_####.png"
-    """The RGB frames the user renders separately, named in COLMAP's and nerfstudio's files."""
+    image_name: str | None = None
+    """The RGB frames named in COLMAP's and nerfstudio's files: None names the ``rgb`` files where the job
+    writes them (each sidecar's ``image``), else :data:`DEFAULT_IMAGE_NAME`; a pattern (``image_####.png``)
+    names the frames the user renders separately."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,9 @@ class OutputKind:
     pinhole_only: bool = False
     needs_pixels: bool = False
     """A Python step that reads the rendered images (so ``prepare`` cannot write it ahead of a farm render)."""
+    beauty: bool = False
+    """Written by Blender's own render output (``render.filepath``) in the file's output format: its extension
+    comes from the scene (:func:`with_extension`)."""
 
     def filename(self, frame: int, view_suffix: str = "") -> str:
         """The file name of ``frame`` (``depth_0001.exr``; a view's ``depth_0001_L.exr``)."""
@@ -128,6 +135,9 @@ class OutputKind:
 _RENDERS = ("example", "render")
 _FARM = ("prepare",)
 OUTPUT_KINDS: tuple[OutputKind, ...] = (
+    OutputKind("rgb", "png", "the beauty as the file renders it (engine, samples, colour management, its own "
+               "compositor) in the file's output format (render.image_settings: PNG, OpenEXR, JPEG...)",
+               beauty=True),
     OutputKind("depth", "exr", "planar depth, float32, one channel 'Y'", _RENDERS + _FARM + ("convert",),
                graph_value="depth"),
     OutputKind("distance", "exr", "ray distance, float32, one channel 'Y'", _RENDERS + _FARM,
@@ -160,6 +170,11 @@ def select(names: Iterable[str] | None = None, command: str = "render") -> tuple
         raise ValueError(f"unknown output kind(s) {', '.join(unknown) or '(none given)'}; choose from "
                          f"{', '.join(BY_NAME)}")
     return tuple(kind for kind in OUTPUT_KINDS if kind.name in wanted)
+
+
+def with_extension(kinds: Iterable[OutputKind], extension: str) -> tuple[OutputKind, ...]:
+    """``kinds`` with the beauty kind's extension set to the scene's (``png``, ``exr``, ``jpg``...)."""
+    return tuple(dataclasses.replace(kind, extension=extension) if kind.beauty else kind for kind in kinds)
 
 
 def frame_paths(folder: Path, frame: int, kinds: Iterable[OutputKind] = DEFAULT_KINDS, view_suffix: str = ""

@@ -266,7 +266,7 @@ def test_reloading_scripts_keeps_one_registration(td) -> None:
 @pytest.mark.parametrize("failure", ["disk-full", "not-writable"])
 def test_write_failures_are_clear_and_leave_no_partial_frame(td, tmp_path: Path, monkeypatch, capsys,
                                                              failure: str) -> None:
-    jobs = submodule(td, "commands.jobs")
+    jobs = submodule(td, "commands.frames")
     real_replace = Path.replace
     calls = []
 

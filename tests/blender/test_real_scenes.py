@@ -136,6 +136,6 @@ def test_example_matches_the_ray_cast(td, tmp_path: Path) -> None:
     scene = bpy.context.scene
     scene.name = "suzanne"
     scenes.add_camera(scene)
-    scenes.add_wall(scene, submodule(td, "commands.jobs").EXAMPLE_WALL_DISTANCE)
+    scenes.add_wall(scene, submodule(td, "commands.example").EXAMPLE_WALL_DISTANCE)
     scenes.add_suzanne(scene)
     check_against_truth(depth, distance, cast(scene, meta), "example suzanne")

@@ -25,7 +25,7 @@ def test_no_deprecated_api_is_used_by_the_project(td, out_dir: Path) -> None:
     Recorded rather than raised: turning Blender's RNA DeprecationWarnings into errors corrupts the
     interpreter state on the Python 3.13 builds (5.2, 5.3: a SystemError at the next call, measured).
     """
-    jobs = submodule(td, "commands.jobs")
+    jobs = submodule(td, "commands.render")
     ui = submodule(td, "blender.ui")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -242,7 +242,7 @@ def test_output_table_drives_paths_help_and_selection(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown output kind"):
         outputs.select(["depth", "normals"])
     producers = [(kind.graph_value is not None) + (kind.write is not None) + (kind.write_job is not None)
-                 for kind in outputs.OUTPUT_KINDS]
+                 + kind.beauty for kind in outputs.OUTPUT_KINDS]
     assert producers == [1] * len(outputs.OUTPUT_KINDS), "every kind has exactly one producer"
 
 
@@ -268,3 +268,41 @@ def test_frames_split_into_contiguous_parts_and_worker_arguments() -> None:
     argv = ["render", "shot.blend", "--output", "out", "--frames", "1-9", "--jobs=3", "--outputs", "depth,colmap"]
     assert worker_argv(argv, [4, 5, 6], ["depth", "camera"]) == [
         "render", "shot.blend", "--output", "out", "--frames", "4,5,6", "--jobs", "1", "--outputs", "depth,camera"]
+
+
+def test_the_beauty_takes_the_scenes_extension_and_names_the_frames_in_colmap_and_nerfstudio(tmp_path: Path) -> None:
+    from depth_node.core import exports, outputs
+
+    kinds = outputs.with_extension(outputs.select(["rgb", "depth", "camera"]), "exr")
+    assert [kind.name for kind in kinds if kind.beauty] == ["rgb"]
+    paths = outputs.frame_paths(tmp_path, 12, kinds, "_R")
+    assert paths == {"rgb": tmp_path / "rgb_0012_R.exr", "depth": tmp_path / "depth_0012_R.exr",
+                     "camera": tmp_path / "camera_0012_R.json"}
+    camera = {"projection": "PERSP", "K": [[50.0, 0, 31.5], [0, 50.0, 23.5], [0, 0, 1]], "width": 64, "height": 48,
+              "camera_to_world_opencv": np.eye(4).tolist(), "camera_to_world_blender": np.eye(4).tolist()}
+    with_rgb = exports.Record(12, "_R", {**camera, "image": "rgb_0012_R.exr"}, "depth_0012_R.exr")
+    without = exports.Record(13, "", camera, "depth_0013.exr")
+    assert exports.frame_image_name(with_rgb, None) == "rgb_0012_R.exr"
+    assert exports.frame_image_name(without, None) == "image_0013.png"
+    assert exports.frame_image_name(with_rgb, "shot_####.jpg") == "shot_0012_R.jpg"  # --image-name overrides
+    exports.write_colmap(tmp_path / "colmap", [with_rgb, without], None)
+    names = [line.split()[-1] for line in (tmp_path / "colmap" / "images.txt").read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert names == ["rgb_0012_R.exr", "image_0013.png"]
+    exports.write_nerfstudio(tmp_path / "transforms.json", [with_rgb], None)
+    document = json.loads((tmp_path / "transforms.json").read_text())
+    assert [frame["file_path"] for frame in document["frames"]] == ["rgb_0012_R.exr"]
+
+
+def test_progress_lines_give_seconds_per_frame_and_time_left(capsys: pytest.CaptureFixture, monkeypatch) -> None:
+    from depth_node.commands import base
+
+    clock = iter([100.0, 102.0, 106.0])
+    monkeypatch.setattr(base.time, "perf_counter", lambda: next(clock))
+    progress = base.Progress(4, "shot: ")
+    progress.tick(7, " -> a")
+    progress.tick(8, " -> b")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["[true-depth] shot: frame 7 (1/4) 2.00 s/frame, ETA 0:06 -> a",
+                     "[true-depth] shot: frame 8 (2/4) 3.00 s/frame, ETA 0:06 -> b"]
+    assert [base._clock(seconds) for seconds in (0.4, 65, 3725)] == ["0:00", "1:05", "1:02:05"]

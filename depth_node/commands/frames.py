@@ -1,0 +1,379 @@
+"""What every job inside Blender shares: the request, views, sidecars, staging, publishing and the frame loop.
+
+Files are written to a hidden staging folder first and moved into place once the frame is complete, so a
+failure never leaves a half-written frame under a final name, and nothing that exists is replaced without
+``overwrite``. What a frame writes is the table :data:`depth_node.core.outputs.OUTPUT_KINDS`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from ..blender.binding import Segments, camera_at_frame, camera_segments
+from ..blender.job_graph import job_cameras, stereo_of
+from ..blender.views import view_cameras
+from ..core import exports, exr, outputs, sidecar
+from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene, stereo_views
+from ..core.outputs import DEFAULT_KINDS, OUTPUT_KINDS, FrameData, Options, OutputKind, frame_paths, job_paths
+from .base import (
+    JobError,
+    Progress,
+    blender_output_hidden,
+    check_outputs_free,
+    log,
+    read_exr,
+    safe_folder_name,
+    staging,
+)
+from .workers import Split
+
+_GRAPH_KINDS = tuple(kind for kind in OUTPUT_KINDS if kind.graph_value is not None)
+"""Written by the File Output node (always staged)."""
+_READ_BACK = ("depth", "distance")
+"""The graph values the Python steps read (:class:`~depth_node.core.outputs.FrameData`)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a job writes: the output kinds (see :mod:`depth_node.core.outputs`) and their options."""
+
+    kinds: tuple[OutputKind, ...] = DEFAULT_KINDS
+    options: Options = Options()
+
+    def has(self, name: str) -> bool:
+        return any(kind.name == name for kind in self.kinds)
+
+    @property
+    def beauty(self) -> OutputKind | None:
+        """The beauty kind (``rgb``) when asked for, with the scene's extension once :meth:`for_extension` set it."""
+        return next((kind for kind in self.kinds if kind.beauty), None)
+
+    def for_extension(self, extension: str) -> Request:
+        """This request with the beauty written as ``extension`` (the file's output format)."""
+        return Request(outputs.with_extension(self.kinds, extension), self.options)
+
+    @property
+    def reads_pixels(self) -> bool:
+        """Whether a Python step reads the rendered images (then both graph values are written and read back)."""
+        return any(kind.needs_pixels for kind in self.kinds)
+
+    @property
+    def graph_kinds(self) -> tuple[OutputKind, ...]:
+        """The kinds the File Output node writes: the requested ones, and depth and distance when a Python step
+        reads them."""
+        return tuple(kind for kind in _GRAPH_KINDS
+                     if kind in self.kinds or (self.reads_pixels and kind.graph_value in _READ_BACK))
+
+    @property
+    def staged_kinds(self) -> tuple[OutputKind, ...]:
+        """Every per-frame file the job makes in its staging folder (the requested kinds and the read-back ones)."""
+        return self.kinds + tuple(kind for kind in self.graph_kinds if kind not in self.kinds)
+
+
+DEFAULT_REQUEST = Request()
+
+
+@dataclass
+class FrameResult:
+    """One finished frame (view): its files, both images as written, and what its steps reported."""
+
+    frame: int
+    paths: dict[str, Path]
+    depth: np.ndarray | None
+    distance: np.ndarray | None
+    record: exports.Record
+    report: dict[str, int]
+
+
+@dataclass(frozen=True)
+class View:
+    """One view a frame is rendered in: ``""`` for a plain render, else Blender's view name and file suffix."""
+
+    name: str = ""
+    suffix: str = ""
+    stereo: bool = False
+    """A Stereo 3D eye (one camera moved per eye); else a Multi-View view (a camera of its own, by suffix)."""
+
+    def camera_object(self, scene: bpy.types.Scene, camera_object: bpy.types.Object) -> bpy.types.Object:
+        """The camera object this view renders with."""
+        if self.stereo or not self.name:
+            return camera_object
+        return view_cameras(scene, camera_object).get(self.name, camera_object)
+
+
+def render_views(scene: bpy.types.Scene) -> tuple[View, ...]:
+    """The views of ``scene``'s render."""
+    eyes = stereo_views(scene)
+    if eyes:
+        return tuple(View(name, scene.render.views[name].file_suffix, stereo=True) for name in eyes)
+    if scene.render.use_multiview:
+        return tuple(View(view.name, view.file_suffix) for view in scene.render.views if view.use)
+    return (View(),)
+
+
+def camera_json(scene: bpy.types.Scene, frame: int, camera_object: bpy.types.Object, camera: BlenderCamera,
+                view: View = View()) -> dict:
+    """The sidecar of ``frame`` (and ``view``), rendered with ``camera_object`` (read as ``camera``)."""
+    # Blender renders with the camera's world matrix normalized (object scale does not scale the view).
+    to_world = np.array(camera_object.matrix_world.normalized())
+    blender = {"version": bpy.app.version_string, "scene": scene.name, "camera": camera_object.name, "frame": frame}
+    stereo = None
+    if view.stereo:
+        stereo = stereo_of(camera_object)
+        to_world = stereo.eye_to_world(to_world, view.name)
+    if view.name:
+        blender["view"] = view.name
+    meta = sidecar.camera_metadata(camera, to_world, camera_object.data.clip_start, camera_object.data.clip_end,
+                                   scene.unit_settings.scale_length, blender=blender)
+    if stereo is not None:
+        meta["stereo"] = {**stereo.describe(), "view": view.name}
+    return meta
+
+
+def view_sidecars(scene: bpy.types.Scene, frame: int, camera_object: bpy.types.Object,
+                  views: tuple[View, ...]) -> list[tuple[View, dict]]:
+    """Each view's sidecar of ``frame`` (the scene is at ``frame``)."""
+    sidecars = []
+    for view in views:
+        view_object = view.camera_object(scene, camera_object)
+        view_camera = camera_from_scene(scene, view_object, view.name if view.stereo else None)
+        sidecars.append((view, camera_json(scene, frame, view_object, view_camera, view)))
+    return sidecars
+
+
+def frame_camera(scene: bpy.types.Scene, frame: int, segments: Segments) -> tuple[bpy.types.Object, BlenderCamera]:
+    """The camera ``frame`` renders with, or a :class:`JobError` naming the frame (e.g. a type keyed to panoramic)."""
+    camera_object = camera_at_frame(scene, frame, segments)
+    try:
+        return camera_object, camera_from_scene(scene, camera_object)
+    except UnsupportedCameraError as error:
+        raise JobError(f"frame {frame}: {error}") from None
+
+
+def _make_opencv_readable(path: Path) -> None:
+    try:
+        exr.rename_single_channel(path)
+    except exr.ExrError as error:
+        raise JobError(f"Blender wrote an unexpected EXR layout: {error}") from None
+    except OSError as error:
+        raise JobError(f"cannot rewrite {path}: {error.strerror or error}") from None
+
+
+@dataclass
+class StagedFrame:
+    """A frame (view) whose files are all in the staging folder, with what its Python steps computed."""
+
+    frame: int
+    view: View
+    camera: dict
+    staged: dict[str, Path]
+    data: FrameData
+
+
+def describe_files(request: Request, frame: int, view_suffix: str, camera: dict) -> dict:
+    """``camera`` with what the frame's files need to be read: the depth16 scale, the rgb file's name."""
+    if request.has("depth16"):
+        camera = {**camera, "depth16_scale": request.options.depth16_scale}
+    beauty = request.beauty
+    if beauty is not None:
+        camera = {**camera, "image": beauty.filename(frame, view_suffix)}
+    return camera
+
+
+def stage_frame(frame: int, camera: dict, stage: Path, request: Request, view: View = View(),
+                images: dict[str, np.ndarray | None] | None = None) -> StagedFrame:
+    """Run the frame's Python steps into ``stage``; needs no bpy, so frames may be staged in parallel.
+
+    ``images``: depth and distance as computed (their EXRs already staged); None when Blender rendered the
+    frame: its files are checked, the EXRs made readable by OpenCV and read back if a step needs them.
+    """
+    staged = frame_paths(stage, frame, request.staged_kinds, view.suffix)
+    if images is None:
+        images = {"depth": None, "distance": None}
+        beauty = request.beauty
+        for kind in request.graph_kinds + ((beauty,) if beauty is not None else ()):
+            path = staged[kind.name]
+            if not path.is_file():
+                raise JobError(f"frame {frame}: Blender did not write {path.name} (disk full or not writable?)")
+            if kind.graph_value is None:
+                continue
+            _make_opencv_readable(path)
+            if request.reads_pixels and kind.graph_value in images:
+                images[kind.graph_value] = read_exr(path)
+    camera = describe_files(request, frame, view.suffix, camera)
+    data = FrameData(frame, images["depth"], images["distance"], camera, request.options)
+    try:
+        for kind in request.kinds:
+            if kind.write is not None:
+                kind.write(staged[kind.name], data)
+    except OSError as error:
+        raise JobError(f"frame {frame}: cannot write into {stage}: {error.strerror or error}") from None
+    return StagedFrame(frame, view, camera, staged, data)
+
+
+def publish_frame(staged: StagedFrame, folder: Path, request: Request) -> FrameResult:
+    """Move a staged frame's ``request.kinds`` into ``folder``: either every file arrives or none does."""
+    final = frame_paths(folder, staged.frame, request.kinds, staged.view.suffix)
+    moved: list[Path] = []
+    try:
+        for name, path in final.items():
+            staged.staged[name].replace(path)
+            moved.append(path)
+    except OSError as error:
+        for path in moved:
+            path.unlink(missing_ok=True)
+        raise JobError(f"frame {staged.frame}: cannot move outputs into {folder}: {error.strerror or error}"
+                       ) from None
+    depth_file = final.get("depth16", final.get("depth"))
+    record = exports.Record(staged.frame, staged.view.suffix, staged.camera, depth_file.name if depth_file else None)
+    return FrameResult(staged.frame, final, staged.data.depth, staged.data.distance, record, staged.data.report)
+
+
+def render_frame(scene: bpy.types.Scene, frame: int, beauty_folder: Path | None = None) -> None:
+    """Render ``frame`` (the scene is at it); with ``beauty_folder`` Blender writes the beauty there as
+    ``rgb_####.<ext>`` (each view with its suffix), exactly as its own render output would."""
+    if beauty_folder is not None:
+        scene.render.filepath = str(beauty_folder / f"rgb_{frame:04d}")
+    with blender_output_hidden(), bpy.context.temp_override(scene=scene):
+        bpy.ops.render.render(write_still=beauty_folder is not None, scene=scene.name)
+
+
+def render_beauty_pass(scene: bpy.types.Scene, frames: list[int], stage: Path) -> None:
+    """The beauty of every frame into ``stage``, the file untouched (before a separate depth pass)."""
+    progress = Progress(len(frames), f"{scene.name}: beauty ")
+    for frame in frames:
+        scene.frame_set(frame)
+        render_frame(scene, frame, stage)
+        progress.tick(frame, "")
+
+
+def run_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], segments: Segments, request: Request,
+               stage: Path, before_render: Callable[[int, BlenderCamera], str],
+               after_render: Callable[[BlenderCamera], None] | None = None, beauty_here: bool = False,
+               label: str = "") -> list[FrameResult]:
+    """Render each frame (the File Output node writes every view into ``stage``; with ``beauty_here`` the same
+    render writes the beauty), check it (``after_render``), finish each view, then write the once-per-job files."""
+    views = render_views(scene)
+    results = []
+    progress = Progress(len(frames), f"{scene.name}: {label}")
+    for frame in frames:
+        scene.frame_set(frame)
+        camera_object, camera = frame_camera(scene, frame, segments)
+        what = before_render(frame, camera)
+        render_frame(scene, frame, stage if beauty_here else None)
+        if after_render is not None:
+            after_render(camera)
+        published = [publish_frame(stage_frame(frame, meta, stage, request, view), folder, request)
+                     for view, meta in view_sidecars(scene, frame, camera_object, views)]
+        results += published
+        progress.tick(frame, f"{what} -> {next(iter(published[0].paths.values()))}")
+    finish_job(folder, stage, request, results)
+    return results
+
+
+def finish_job(folder: Path, stage: Path, request: Request, results: list[FrameResult]) -> None:
+    """Write the once-per-job kinds (COLMAP, nerfstudio) into ``stage`` and move them into ``folder``."""
+    records = [result.record for result in results]
+    for kind in request.kinds:
+        if kind.write_job is None:
+            continue
+        try:
+            staged = kind.write_job(stage, records, request.options)
+            for path in staged:
+                final = folder / path.relative_to(stage)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                path.replace(final)
+        except OSError as error:
+            raise JobError(f"cannot write the {kind.name} files into {folder}: {error.strerror or error}") from None
+
+
+def check_request(scene: bpy.types.Scene, segments: Segments, request: Request) -> None:
+    """Refuse kinds the scene's cameras cannot give, before any work (disparity, COLMAP, nerfstudio)."""
+    cameras = job_cameras(scene, segments)
+    for kind in request.kinds:
+        if kind.stereo_only:
+            if not stereo_views(scene):
+                raise JobError(f"--outputs {kind.name} needs a Stereo 3D render (Output Properties > Stereoscopy)")
+            modes_used = {camera_object.data.stereo.convergence_mode
+                          for camera_object in [c for _, c in segments] or [scene.camera]}
+            if "TOE" in modes_used:
+                raise JobError(f"--outputs {kind.name}: toe-in stereo views are not rectified (their epipolar "
+                               "lines are not rows); use OFF-AXIS or PARALLEL convergence")
+        if kind.pinhole_only and any(camera.projection != "PERSP" for camera in cameras):
+            raise JobError(f"--outputs {kind.name} describes perspective cameras only; this scene's cameras are "
+                           f"{', '.join(sorted({camera.model.label for camera in cameras}))}")
+
+
+def open_blend(path: Path, scene_name: str | None) -> bpy.types.Scene:
+    """Open ``path`` (replacing the current file in memory) and return its scene ``scene_name`` (or the active one)."""
+    if not path.is_file():
+        raise JobError(f"{path}: no such file")
+    try:
+        bpy.ops.wm.open_mainfile(filepath=str(path.resolve()), load_ui=False)
+    except RuntimeError as error:
+        raise JobError(f"{path}: cannot open ({str(error).strip().splitlines()[-1]})") from None
+    if scene_name is None:
+        return bpy.context.scene
+    if scene_name not in bpy.data.scenes:
+        raise JobError(f"{path} has no scene {scene_name!r} (it has {', '.join(bpy.data.scenes.keys())})")
+    return bpy.data.scenes[scene_name]
+
+
+def frames_job(scene: bpy.types.Scene, output: Path, frames: list[int], overwrite: bool, announce: str,
+               job: Callable[[Path], list[FrameResult]], request: Request, split: Split | None = None) -> int:
+    """OUT/<scene>/: refuse existing outputs (unless ``overwrite``), run ``job(folder)``, report.
+
+    With ``split`` the frames go to worker processes instead (see :mod:`depth_node.commands.workers`).
+    """
+    folder = output / safe_folder_name(scene.name)
+    views = render_views(scene)
+    check_outputs_free(((folder, frame) for frame in frames), overwrite, request.kinds, [v.suffix for v in views])
+    existing = [path for path in job_paths(folder, request.kinds) if path.exists()]
+    if existing and not overwrite:
+        raise JobError(f"{existing[0]} exists; pass --overwrite to replace")
+    log(announce)
+    if split is None or split.jobs < 2 or len(frames) < 2:
+        summarize(folder, job(folder), request)
+        return 0
+    check_request(scene, camera_segments(scene), request)  # refuse here, not once per worker
+    per_frame = [kind.name for kind in request.kinds if kind.per_frame]
+    once = [kind for kind in request.kinds if not kind.per_frame]
+    split.run(frames, per_frame + (["camera"] if once and "camera" not in per_frame else []))
+    camera_kind = outputs.BY_NAME["camera"]
+    records = [exports.Record(frame, view.suffix, json.loads((folder / camera_kind.filename(
+        frame, view.suffix)).read_text()), None) for frame in frames for view in views]
+    if once:
+        with staging(folder) as stage:
+            finish_job(folder, stage, Request(tuple(once), request.options), [
+                FrameResult(record.frame, {}, None, None, _with_depth_file(record, request), {})
+                for record in records])
+        if "camera" not in per_frame:
+            for frame in frames:
+                for view in views:
+                    (folder / camera_kind.filename(frame, view.suffix)).unlink()
+    written = len(frames) * len(views) * len(per_frame) + len(job_paths(folder, request.kinds))
+    log(f"wrote {written} files under {folder}")
+    return 0
+
+
+def _with_depth_file(record: exports.Record, request: Request) -> exports.Record:
+    kind = outputs.BY_NAME["depth16" if request.has("depth16") else "depth"]
+    return exports.Record(record.frame, record.view_suffix, record.camera, kind.filename(record.frame,
+                                                                                       record.view_suffix))
+
+
+def summarize(folder: Path, results: list[FrameResult], request: Request) -> int:
+    """Log how many files were written (and what the steps reported); returns the file count."""
+    written = sum(len(result.paths) for result in results) + len(job_paths(folder, request.kinds))
+    totals: dict[str, int] = {}
+    for result in results:
+        for key, count in result.report.items():
+            totals[key] = totals.get(key, 0) + count
+    log(f"wrote {written} files under {folder}" + "".join(f"; {key}: {count}" for key, count in totals.items()))
+    return written

@@ -1,0 +1,80 @@
+"""``prepare``: the job ``render`` would run, saved as a .blend for a farm (no Python, no extension needed there)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+
+from ..blender import compat, job_graph
+from ..blender.binding import camera_segments
+from ..core import exports, outputs
+from ..core.outputs import job_paths
+from .base import JobError, check_outputs_free, log, safe_folder_name
+from .frames import Request, describe_files, frame_camera, open_blend, render_views, view_sidecars
+from .render import describe_plan, for_scene, plan_render
+
+
+def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[int] | None, scene_name: str | None,
+                source: str, overwrite: bool, request: Request, view_layer: str | None = None) -> int:
+    """Write ``job_blend``: the job ``render`` would run, for a farm.
+
+    Its File Output node writes the depth and distance EXRs (and Blender's render output the ``rgb`` beauty)
+    straight into ``render_output/<scene>/``; the files that need Python (camera JSON, COLMAP, nerfstudio)
+    are written here for the whole frame range. ``blend`` is never written.
+    """
+    later = [kind.name for kind in request.kinds if kind.needs_pixels]
+    if later:
+        raise JobError(f"--outputs {','.join(later)} need the rendered images: prepare writes the render job "
+                       "and the camera files; use render for those kinds")
+    if job_blend.resolve() == blend.resolve():
+        raise JobError(f"{job_blend} is the scene file itself; prepare never writes it")
+    if job_blend.exists() and not overwrite:
+        raise JobError(f"{job_blend} exists; pass --overwrite to replace")
+    scene = open_blend(blend, scene_name)
+    frames = frames or list(range(scene.frame_start, scene.frame_end + 1))
+    if frames != list(range(frames[0], frames[-1] + 1)):
+        raise JobError("prepare renders one frame range (--frames A-B), as a farm does")
+    request = for_scene(request, scene)
+    folder = render_output.resolve() / safe_folder_name(scene.name)
+    views = render_views(scene)
+    check_outputs_free(((folder, frame) for frame in frames), overwrite, request.kinds, [v.suffix for v in views])
+    segments = camera_segments(scene)
+    plan = plan_render(scene, frames, source, request, segments, view_layer)
+    if request.beauty is not None and not plan.shared:
+        raise JobError(f"--outputs rgb: {plan.reason}, so the depth needs a render of its own; a farm job is one "
+                       "render: use render, or prepare the beauty and the depth as two jobs (without rgb here)")
+    layer = scene.view_layers[plan.layer]
+    if request.beauty is not None:
+        job_graph.beauty_settings(scene)
+        scene.render.filepath = str(folder / "rgb_####")
+        tree = compat.tree_beside_user_compositor(scene)
+    else:
+        tree = compat.fresh_compositor_tree(scene)
+    file_output = job_graph.wire_render(scene, tree, layer, source, segments, request.graph_kinds, frames)
+    if not plan.shared:
+        job_graph.depth_only_settings(scene, layer)
+    compat.set_output_directory(file_output, str(folder))
+    scene.frame_start, scene.frame_end = frames[0], frames[-1]
+    records = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame in frames:
+        scene.frame_set(frame)
+        camera_object, _ = frame_camera(scene, frame, segments)
+        for view, meta in view_sidecars(scene, frame, camera_object, views):
+            meta = describe_files(request, frame, view.suffix, meta)
+            if request.has("camera"):
+                outputs.write_sidecar(folder / outputs.BY_NAME["camera"].filename(frame, view.suffix), meta)
+            depth = folder / outputs.BY_NAME["depth"].filename(frame, view.suffix)
+            records.append(exports.Record(frame, view.suffix, meta, depth.name))
+    for kind in request.kinds:
+        if kind.write_job is not None:
+            kind.write_job(folder, records, request.options)
+    scene.frame_set(frames[0])
+    job_blend.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(job_blend.resolve()), copy=True, compress=True)
+    log(f"{scene.name}: {describe_plan(plan)}")
+    log(f"wrote {job_blend} (frames {frames[0]}-{frames[-1]}, renders into {folder}) and "
+        f"{len(records) * request.has('camera') + len(job_paths(folder, request.kinds))} camera files; render it "
+        f"anywhere: blender -b {job_blend.name} -a (or -s/-e per machine)")
+    return 0
