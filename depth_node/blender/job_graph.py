@@ -74,7 +74,7 @@ def shared_render_reason(scene: bpy.types.Scene, source: str, cameras: Sequence[
     blur move sample 0 off the pixel's pinhole ray; other engines and sources need their own pass.
     """
     if scene.render.engine != "CYCLES":
-        return f"the beauty renders with {scene.render.engine}; the depth is rendered with Cycles"
+        return f"the scene renders with {scene.render.engine}: its depth is rendered with Cycles (same geometry)"
     if source != "z":
         return f"--source {source} changes the materials or passes; the beauty is rendered first, untouched"
     if scene.render.use_motion_blur:
@@ -201,7 +201,7 @@ def _distance_source(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layers: b
     return unmap.outputs[0]
 
 
-def _z_is_distance(scene: bpy.types.Scene, segments: Segments) -> bool:
+def z_is_distance(scene: bpy.types.Scene, segments: Segments) -> bool:
     """True when every camera of the job is panoramic (Z is then the distance); a mix is refused."""
     panoramic = {not camera.has_matrix for camera in job_cameras(scene, segments)}
     if len(panoramic) > 1:
@@ -238,8 +238,8 @@ def wire_render(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layer: bpy.typ
     disparity from the depth. Returns the File Output node.
     """
     # Cycles' Z is planar depth for pinhole cameras but the ray distance for panoramic ones (measured).
-    z_is_distance = _z_is_distance(scene, segments) if source == "z" else False
-    mode = DEPTH_TO_DISTANCE if source == "z" and not z_is_distance else DISTANCE_TO_DEPTH
+    z_distance = z_is_distance(scene, segments) if source == "z" else False
+    mode = DEPTH_TO_DISTANCE if source == "z" and not z_distance else DISTANCE_TO_DEPTH
     node = add_node(scene, tree, mode, segments, (300.0, -600.0))
     if source == "aov":
         scenes.add_distance_aov_to_materials(scene)
@@ -255,7 +255,7 @@ def wire_render(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layer: bpy.typ
     if source == "z":
         z = _background_to_zero(tree, layers.outputs["Depth"])
         tree.links.new(z, node.inputs[0])
-        values = {"depth": node.outputs[0], "distance": z} if z_is_distance else {"depth": z,
+        values = {"depth": node.outputs[0], "distance": z} if z_distance else {"depth": z,
                                                                                 "distance": node.outputs[0]}
     else:
         distance = _distance_source(scene, tree, layers, source)

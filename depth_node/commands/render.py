@@ -36,6 +36,7 @@ class Plan:
     layer: str
     shared: bool
     reason: str | None
+    beauty: bool = False
 
 
 def job_camera_objects(scene: bpy.types.Scene, frames: list[int], segments: Segments) -> list[bpy.types.Object]:
@@ -52,19 +53,23 @@ def plan_render(scene: bpy.types.Scene, frames: list[int], source: str, request:
         raise JobError(f"--source must be one of {SOURCES}, got {source!r}")
     layer = job_graph.pick_view_layer(scene, view_layer)
     check_request(scene, segments, request)
-    if request.beauty is None:
-        return Plan(layer.name, False, None)
+    if source == "z":
+        job_graph.z_is_distance(scene, segments)  # refuses a mix of panoramic and other cameras
     reason = job_graph.shared_render_reason(scene, source, job_camera_objects(scene, frames, segments))
-    return Plan(layer.name, reason is None, reason)
+    if request.beauty is None:
+        engine_only = scene.render.engine != "CYCLES"
+        return Plan(layer.name, False, reason if engine_only else None)
+    return Plan(layer.name, reason is None, reason, beauty=True)
 
 
 def describe_plan(plan: Plan) -> str:
     """How the depth is obtained, in one line."""
     if plan.shared:
         return "rgb and depth from one render (Cycles' Z pass: sample 0 through each pixel centre)"
-    if plan.reason is not None:
-        return f"depth from a separate Cycles pass after the beauty: {plan.reason}"
-    return "depth from a Cycles pass (one sample through each pixel centre)"
+    pass_ = "a Cycles pass (one sample through each pixel centre)"
+    if plan.beauty:
+        return f"depth from {pass_} after the beauty: {plan.reason}"
+    return f"depth from {pass_}" + (f"; {plan.reason}" if plan.reason else "")
 
 
 def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], source: str = SOURCES[0],

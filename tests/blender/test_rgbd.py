@@ -21,9 +21,9 @@ imageio = pytest.importorskip("imageio.v3")
 CASES = {
     # case: (engine, depth of field, Stereo 3D, how the depth is obtained)
     "cycles-compositor": ("CYCLES", False, False, "rgb and depth from one render"),
-    "cycles-dof": ("CYCLES", True, False, "separate Cycles pass after the beauty: depth of field"),
+    "cycles-dof": ("CYCLES", True, False, "after the beauty: depth of field"),
     "cycles-stereo": ("CYCLES", False, True, "rgb and depth from one render"),
-    "eevee": ("EEVEE", False, False, "separate Cycles pass after the beauty: the beauty renders with"),
+    "eevee": ("EEVEE", False, False, "after the beauty: the scene renders with BLENDER_EEVEE"),
 }
 
 
