@@ -87,6 +87,11 @@ def main() -> int:
                         help="sequence mode: interleaved rounds of (numpy loop, convert, convert --engine node)")
     parser.add_argument("--noise", type=float, default=0.01,
                         help="noise added to the synthetic distance (0: a smooth, highly compressible image)")
+    parser.add_argument("--codec", choices=("ZIP", "NONE"), default="ZIP",
+                        help="the File Output EXRs' compression in the node-overhead mode (NONE: the compositor's "
+                             "own cost, without the write's dependence on the output's content)")
+    parser.add_argument("--malloc", choices=("cli", "default"), default="cli",
+                        help="cli: glibc's buffer thresholds as the CLI's jobs set them; default: as a process starts")
     parser.add_argument("--compositor-device", choices=("CPU", "default"), default="CPU",
                         help="CPU (what the CLI uses) or the scene default (GPU on Blender 5.2 and 5.3)")
     parser.add_argument("--blender", help="a Blender executable to use instead of the cached bpy venvs "
@@ -95,9 +100,11 @@ def main() -> int:
     if args.repeat < 5 and args.sizes:
         print(f"note: --repeat {args.repeat} is below the 5 the published numbers use", file=sys.stderr)
 
-    print(f"machine: {machine()}; compositor device: {args.compositor_device}; noise: {args.noise:g}")
+    print(f"machine: {machine()}; compositor device: {args.compositor_device}; noise: {args.noise:g}; "
+          f"File Output codec: {args.codec}; allocator: {args.malloc}")
     rows, sequence_rows = [], []
-    device = ("--compositor-device", args.compositor_device, "--noise", str(args.noise))
+    device = ("--compositor-device", args.compositor_device, "--noise", str(args.noise), "--codec", args.codec,
+              "--malloc", args.malloc)
     for series in ([None] if args.blender else args.versions or supported_series()):
         blender = args.blender or bpy_blender(series)
         for size in args.sizes:

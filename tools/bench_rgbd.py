@@ -1,6 +1,7 @@
 """RGB-D figures: whole processes on a static scene with a moving camera, interleaved rounds, median ratios.
 
     tools/bench_rgbd.py [--versions 4.5 5.0 5.2 5.3] [--rounds 3] [--frames 6] [--size 480x270] [--samples 32]
+                        [--before REV]
 
 For each Blender (the cached environments of tools/blender_env.sh) it builds one scene (a grid of subdivided
 monkeys on a floor, a sun, a camera moving past them; Cycles with ``--samples`` and adaptive sampling off)
@@ -15,6 +16,7 @@ and times, per round, these whole processes:
   rgbd-dof    true_depth render --outputs rgb,depth,camera with depth of field (beauty pass + depth pass)
 
 and prints a Markdown table of the median seconds and the ratios depth/floor, rgbd/plain, rgbd-dof/plain-dof.
+With ``--before REV`` the depth job of that commit (a git worktree) is timed too, in the same rounds.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def environment(series: str) -> Path:
     return Path(subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True).stdout.strip())
 
 
-def timed(command: list[str], cwd: Path) -> float:
+def timed(command: list[str], cwd: Path = REPO) -> float:
     start = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
@@ -104,9 +106,18 @@ def measure(series: str, args: argparse.Namespace) -> dict[str, float]:
             subprocess.run([blender, "-b", "--python-expr", code, "--", str(blends[dof])], check=True,
                            capture_output=True)
         cli = [python, "-m", "depth_node", "render"]
+        before = []
+        if args.before:
+            worktree = folder / "before"
+            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), args.before],
+                           check=True, capture_output=True)
+            before = [python, "-c", f"import sys; sys.path.insert(0, {str(worktree)!r}); "
+                                    "from depth_node.commands.cli import main; sys.exit(main(sys.argv[1:]))", "render"]
         commands = {
             "floor": [blender, "-b", str(blends[False]), "--python-expr", FLOOR],
             "depth": cli + [str(blends[False]), "--output", "{out}", "--outputs", "depth,camera"],
+            **({"depth-before": before + [str(blends[False]), "--output", "{out}", "--outputs", "depth,camera"]}
+               if before else {}),
             "plain": [blender, "-b", str(blends[False]), "-a"],
             "rgbd": cli + [str(blends[False]), "--output", "{out}", "--outputs", "rgb,depth,camera"],
             "plain-dof": [blender, "-b", str(blends[True]), "-a"],
@@ -116,7 +127,10 @@ def measure(series: str, args: argparse.Namespace) -> dict[str, float]:
         for round_index in range(args.rounds):
             for name, command in commands.items():
                 out = folder / f"out-{name}-{round_index}"
-                times[name].append(timed([part.replace("{out}", str(out)) for part in command], REPO))
+                times[name].append(timed([part.replace("{out}", str(out)) for part in command]))
+        if args.before:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(folder / "before")],
+                           check=True, capture_output=True)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -127,18 +141,21 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=6)
     parser.add_argument("--size", default="480x270")
     parser.add_argument("--samples", type=int, default=32)
+    parser.add_argument("--before", help="also time the depth job of this commit (e.g. the previous release)")
     args = parser.parse_args()
     os.environ.pop("PYTHONPATH", None)
     print(f"{args.frames} frames at {args.size}, {args.samples} samples, median of {args.rounds} interleaved rounds "
           "(whole processes, seconds)\n")
-    print("| Blender | floor | depth | depth / floor | plain -a | rgbd | rgbd / plain | plain -a (DoF) | rgbd (DoF) "
-          "| rgbd / plain (DoF) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    before = f" depth ({args.before}) / floor |" if args.before else ""
+    print(f"| Blender | floor | depth | depth / floor |{before} plain -a | rgbd | rgbd / plain | plain -a (DoF) "
+          "| rgbd (DoF) | rgbd / plain (DoF) |")
+    print("|---|---|---|---|" + "---|" * bool(args.before) + "---|---|---|---|---|---|")
     for series in args.versions:
         t = measure(series, args)
-        print(f"| {series} | {t['floor']:.1f} | {t['depth']:.1f} | {t['depth'] / t['floor']:.2f} | {t['plain']:.1f} "
-              f"| {t['rgbd']:.1f} | {t['rgbd'] / t['plain']:.2f} | {t['plain-dof']:.1f} | {t['rgbd-dof']:.1f} "
-              f"| {t['rgbd-dof'] / t['plain-dof']:.2f} |", flush=True)
+        was = f" {t['depth-before'] / t['floor']:.2f} |" if args.before else ""
+        print(f"| {series} | {t['floor']:.1f} | {t['depth']:.1f} | {t['depth'] / t['floor']:.2f} |{was} "
+              f"{t['plain']:.1f} | {t['rgbd']:.1f} | {t['rgbd'] / t['plain']:.2f} | {t['plain-dof']:.1f} "
+              f"| {t['rgbd-dof']:.1f} | {t['rgbd-dof'] / t['plain-dof']:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

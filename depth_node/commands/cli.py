@@ -99,8 +99,7 @@ def _output_options(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--image-name", default=outputs.Options.image_name,
                         help="the RGB frames named in colmap/nerf files (default: the rgb files when written, else "
                              f"{outputs.DEFAULT_IMAGE_NAME}); a pattern such as image_####.png names your own")
-    if command != "convert":
-        parser.add_argument("--verbose", action="store_true", help="show Blender's own lines while it renders")
+    parser.add_argument("--verbose", action="store_true", help="show Blender's own lines while it renders")
 
 
 def _view_layer_option(parser: argparse.ArgumentParser) -> None:
@@ -216,6 +215,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     from .frames import Request
 
     base.VERBOSE = getattr(args, "verbose", False)
+    base.keep_large_buffers()
     request = None
     if args.outputs is not None or args.command != "convert":
         request = Request(outputs.select(args.outputs, args.command),

@@ -195,6 +195,25 @@ def test_the_depth_comes_from_the_rendered_view_layer(td, tmp_path: Path, capsys
     assert run_cli(td, "render", blend, "--output", tmp_path / "two", "--view-layer", "Foreground",
                    "--outputs", "depth") == 0
     assert share_within(read(tmp_path / "two" / "layers" / "depth_0001.exr"), truth.depth, truth.hit) >= REQUIRED
+    bpy.data.scenes["layers"].view_layers["Foreground"].use = False
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    for layer, message in (("Nope", "has no view layer 'Nope' (it has 'ViewLayer', 'Foreground')"),
+                           ("Foreground", "view layer 'Foreground' is not rendered (its 'Use for Rendering' is off); "
+                                          "rendered: 'ViewLayer'")):
+        assert run_cli(td, "render", blend, "--output", tmp_path / "refused", "--view-layer", layer) == 1
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()
+
+
+def test_example_writes_rgbd(td, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert run_cli(td, "example", "--output", tmp_path, "--resolution", "64x48", "--outputs", "rgb,depth,camera") == 0
+    assert capsys.readouterr().out.count("rgb and depth from one render") == 2
+    for scene in ("wall", "suzanne"):
+        assert sorted(path.name for path in (tmp_path / scene).iterdir()) == [
+            "camera_0001.json", "depth_0001.exr", "rgb_0001.png"]
+        assert read_png(tmp_path / scene / "rgb_0001.png").shape == (48, 64, 4)
+    depth = submodule(td, "core.exr").read_single_channel(tmp_path / "wall" / "depth_0001.exr")
+    assert np.allclose(depth, submodule(td, "commands.example").EXAMPLE_WALL_DISTANCE, rtol=5e-6)
 
 
 def _movie(scene: bpy.types.Scene) -> None:
