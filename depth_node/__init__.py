@@ -20,7 +20,7 @@ from .core.modes import MODES
 for _name, _module in (("camera", camera), ("reference", reference)):
     sys.modules.setdefault(f"{__name__}.{_name}", _module)
 
-__all__ = ["MODES", "add_true_depth_node", "camera", "reference", "register", "unregister"]
+__all__ = ["MODES", "add_true_depth_node", "apply_calibration", "camera", "reference", "register", "unregister"]
 
 
 def add_true_depth_node(scene: Any, mode: str = modes.DISTANCE_TO_DEPTH,
@@ -32,6 +32,17 @@ def add_true_depth_node(scene: Any, mode: str = modes.DISTANCE_TO_DEPTH,
     from .blender.binding import add_true_depth_node as add
 
     return add(scene, mode=mode, location=location)
+
+
+def apply_calibration(target: Any, source: Any, camera: str | None = None) -> Any:
+    """Give a camera object (or a scene's active camera) a real camera's calibration (OpenCV, ROS, Kalibr,
+    COLMAP or a True Depth sidecar: a file, a parsed dict or a Calibration); returns the camera object.
+
+    See :func:`depth_node.blender.calibrated.apply_calibration`.
+    """
+    from .blender.calibrated import apply_calibration as apply
+
+    return apply(target, source, camera)
 
 
 def register() -> None:

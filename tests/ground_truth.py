@@ -39,22 +39,33 @@ def cast(scene: bpy.types.Scene, meta: dict, transparent: Transparent | None = N
     K = np.asarray(meta["K"], dtype=np.float64)
     to_world = np.asarray(meta["camera_to_world_opencv"], dtype=np.float64)
     rotation, origin = to_world[:3, :3], to_world[:3, 3]
-    width, height = int(meta["width"]), int(meta["height"])
-    orthographic = meta["projection"] == "ORTHO"
-    view_axis = rotation[:, 2]
+    rows, columns = np.mgrid[0:int(meta["height"]), 0:int(meta["width"])].astype(np.float64)
+    t = np.stack([(columns - K[0, 2]) / K[0, 0], (rows - K[1, 2]) / K[1, 1]], axis=-1)
+    if meta["projection"] == "ORTHO":
+        starts = origin + t @ rotation[:, :2].T
+        directions = np.broadcast_to(rotation[:, 2], starts.shape)
+    else:
+        starts = origin
+        directions = np.concatenate([t, np.ones(t.shape[:2] + (1,))], axis=-1) @ rotation.T
+    return cast_rays(scene, starts, directions, origin, rotation[:, 2], transparent, max_distance)
+
+
+def cast_rays(scene: bpy.types.Scene, starts: np.ndarray, directions: np.ndarray, origin: np.ndarray,
+              view_axis: np.ndarray, transparent: Transparent | None = None, max_distance: float = 1e4) -> Truth:
+    """Cast one ray per pixel from ``starts`` (one point, or H x W x 3) along ``directions`` (H, W, 3, world
+    space, any length; NaN: no ray, a miss); depth and distance are measured from the camera ``origin``, depth
+    along ``view_axis``."""
     depsgraph = scene.view_layers[0].depsgraph
     depsgraph.update()
-    depth = np.zeros((height, width))
-    distance = np.zeros((height, width))
-    points = np.zeros((height, width, 3))
+    height, width = directions.shape[:2]
+    depth, distance, points = np.zeros((height, width)), np.zeros((height, width)), np.zeros((height, width, 3))
     for row in range(height):
         for column in range(width):
-            t = np.array([(column - K[0, 2]) / K[0, 0], (row - K[1, 2]) / K[1, 1]])
-            if orthographic:
-                start, direction = origin + rotation[:, :2] @ t, view_axis
-            else:
-                start, direction = origin, rotation @ np.array([t[0], t[1], 1.0])
+            direction = directions[row, column]
+            if not np.isfinite(direction).all():
+                continue
             direction = direction / np.linalg.norm(direction)
+            start = starts if np.ndim(starts) == 1 else starts[row, column]
             point = _first_surface(scene, depsgraph, Vector(start), Vector(direction), transparent, max_distance)
             if point is not None:
                 points[row, column] = point

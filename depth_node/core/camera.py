@@ -217,6 +217,14 @@ def camera_from_scene(scene: Any, camera_object: Any = None, view: str | None = 
     data = camera_object.data
     camera_type = getattr(data, "type", None)
     panorama_type = getattr(data, "panorama_type", None)
+    if camera_type == "CUSTOM":
+        calibrated = callable(getattr(data, "get", None)) and data.get("true_depth_calibration")
+        raise UnsupportedCameraError(
+            f"camera {camera_object.name!r} of scene {scene.name!r} is of type 'CUSTOM' (an OSL camera)"
+            + (": a calibrated camera (depth_node.apply_calibration) renders natively and its Z pass is the ray "
+               "distance, but True Depth does not convert its depth yet" if calibrated else
+               ", whose rays only its shader knows: True Depth cannot convert its depth")
+        )
     try:
         projections.for_camera(camera_type, panorama_type)
     except ValueError:

@@ -195,6 +195,7 @@ def test_the_depth_comes_from_the_rendered_view_layer(td, tmp_path: Path, capsys
     assert run_cli(td, "render", blend, "--output", tmp_path / "two", "--view-layer", "Foreground",
                    "--outputs", "depth") == 0
     assert share_within(read(tmp_path / "two" / "layers" / "depth_0001.exr"), truth.depth, truth.hit) >= REQUIRED
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)  # the job changed its copy in memory
     bpy.data.scenes["layers"].view_layers["Foreground"].use = False
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     for layer, message in (("Nope", "has no view layer 'Nope' (it has 'ViewLayer', 'Foreground')"),

@@ -11,8 +11,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "depth_node"
-CORE_MODULES = sorted(f"depth_node.core.{path.stem}" for path in (PACKAGE / "core").glob("*.py")
-                      if path.stem != "__init__")
+CORE_MODULES = sorted(".".join(path.relative_to(REPO).with_suffix("").parts[:-1] if path.stem == "__init__" else
+                               path.relative_to(REPO).with_suffix("").parts)
+                      for path in (PACKAGE / "core").rglob("*.py") if path.parent != PACKAGE / "core"
+                      or path.stem != "__init__")
 
 
 def module_name(path: Path) -> str:
@@ -105,7 +107,9 @@ def test_core_module_imports_without_bpy(module: str) -> None:
 
 def test_core_lists_every_module() -> None:
     assert {"depth_node.core.camera", "depth_node.core.reference", "depth_node.core.graph_spec",
-            "depth_node.core.exr", "depth_node.core.sidecar", "depth_node.core.pointcloud"} <= set(CORE_MODULES)
+            "depth_node.core.exr", "depth_node.core.sidecar", "depth_node.core.pointcloud",
+            "depth_node.core.calibration", "depth_node.core.calibration.osl",
+            "depth_node.core.calibration.formats.kalibr"} <= set(CORE_MODULES)
 
 
 def test_core_imports_nothing_outside_core() -> None:

@@ -1,0 +1,174 @@
+"""Real calibrated cameras rendered natively (a Cycles custom camera made by ``apply_calibration``), checked with
+OpenCV as the oracle: each pixel's ray from cv2.undistortPoints / cv2.fisheye.undistortPoints, cast with the
+BVH from the camera's pose; Cycles' Z pass of such a camera is the ray distance; the hit points go back through
+cv2.projectPoints onto their pixel centres; a fresh Blender without the extension renders the same."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import submodule
+from ground_truth import cast_rays
+from real_scenes import build, decal_is_transparent
+from test_animation import render_in_fresh_blender
+
+bpy = pytest.importorskip("bpy")
+cv2 = pytest.importorskip("cv2", reason="OpenCV is the oracle (opencv-python-headless, a test dependency)")
+CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 200, 1e-15)
+REQUIRED = 0.995
+
+CALIBRATIONS = {
+    # strong radial-tangential distortion (|k1| >= 0.3, k3, p1, p2), odd size, off-centre principal point; ROS file
+    "radtan": ("ros.yaml", """image_width: 67
+image_height: 45
+camera_name: strong_radtan
+camera_matrix:
+  rows: 3
+  cols: 3
+  data: [41.5, 0.0, 35.3, 0.0, 42.25, 20.15, 0.0, 0.0, 1.0]
+distortion_model: plumb_bob
+distortion_coefficients:
+  rows: 1
+  cols: 5
+  data: [-0.34, 0.12, 0.0015, -0.0021, -0.018]
+"""),
+    # a fisheye of about 172 degrees across the diagonal; Kalibr camchain
+    "fisheye": ("camchain.yaml", """cam0:
+  camera_model: pinhole
+  distortion_model: equidistant
+  distortion_coeffs: [0.021, -0.006, 0.0011, -0.0002]
+  intrinsics: [26.2, 25.9, 32.4, 22.7]
+  resolution: [64, 45]
+"""),
+}
+
+
+def opencv_rays(calibration) -> np.ndarray:
+    """Each pixel centre's ray in OpenCV camera axes, from OpenCV's own inverse of the model."""
+    v, u = np.mgrid[0:calibration.height, 0:calibration.width].astype(np.float64)
+    pixels = np.stack([u, v], axis=-1).reshape(-1, 1, 2)
+    coefficients = np.array(calibration.coefficients)
+    if calibration.model == "fisheye":
+        normalized = cv2.fisheye.undistortPoints(pixels, calibration.K, coefficients, criteria=CRITERIA)
+    else:
+        normalized = cv2.undistortPointsIter(pixels, calibration.K, coefficients, None, None, CRITERIA)
+    normalized = normalized.reshape(calibration.height, calibration.width, 2)
+    return np.concatenate([normalized, np.ones(normalized.shape[:2] + (1,))], axis=-1)
+
+
+def wire_z(td, scene: bpy.types.Scene, folder: str) -> None:
+    compat = submodule(td, "blender.compat")
+    scene.view_layers[0].use_pass_z = True
+    tree = compat.fresh_compositor_tree(scene)
+    layers = tree.nodes.new("CompositorNodeRLayers")
+    layers.scene = scene
+    _, sockets = compat.new_exr_file_output(tree, folder, ["z_####"])
+    tree.links.new(layers.outputs["Depth"], sockets[0])
+
+
+@pytest.fixture(scope="module", params=list(CALIBRATIONS))
+def calibrated(request, td, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The real scene seen by the calibrated camera, rendered in process; the saved .blend."""
+    model = request.param
+    folder = tmp_path_factory.mktemp(model)
+    name, text = CALIBRATIONS[model]
+    (folder / name).write_text(text)
+    scene = build(f"calibrated-{model}")
+    camera = bpy.data.objects["Camera"]
+    camera.data.dof.use_dof = False
+    scene.cycles.samples, scene.cycles.filter_width = 1, 0.01
+    assert td.apply_calibration(scene, folder / name) == camera
+    calibration = submodule(td, "blender.calibrated").calibration_of(camera.data)
+    assert calibration.model == model
+    wire_z(td, scene, "//z")
+    blend = folder / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    with bpy.context.temp_override(scene=scene):
+        bpy.ops.render.render(write_still=False)
+    to_world = np.array(camera.matrix_world.normalized()) @ np.diag([1.0, -1.0, -1.0, 1.0])
+    return {"model": model, "blend": blend, "folder": folder, "calibration": calibration, "to_world": to_world,
+            "scene": scene.name}
+
+
+def test_the_native_render_sees_along_opencvs_rays(td, calibrated: dict) -> None:
+    calibration, to_world = calibrated["calibration"], calibrated["to_world"]
+    assert (bpy.data.scenes[calibrated["scene"]].render.resolution_x, bpy.data.scenes[
+        calibrated["scene"]].render.resolution_y) == (calibration.width, calibration.height)
+    z = submodule(td, "core.exr").read_single_channel(calibrated["folder"] / "z" / "z_0001.exr").astype(np.float64)
+    rays = opencv_rays(calibration)
+    rotation, origin = to_world[:3, :3], to_world[:3, 3]
+    truth = cast_rays(bpy.data.scenes[calibrated["scene"]], origin, rays @ rotation.T, origin, rotation[:, 2],
+                      decal_is_transparent)
+    hit = truth.distance > 0
+    distance = np.where(z < 1e9, z, 0.0)
+    close = np.abs(distance - truth.distance) <= 1e-4 * truth.distance
+    share = float(close[hit].mean())
+    theta = np.degrees(np.arccos(rays[..., 2] / np.linalg.norm(rays, axis=-1)))
+    print(f"{calibrated['model']}: Z (ray distance) within 1e-4 of the ray cast on {share:.2%} of {hit.sum()} hit "
+          f"pixels; rays up to {theta.max():.1f} degrees off axis; background agrees on "
+          f"{((distance > 0) == hit).mean():.2%}")
+    assert hit.mean() > 0.5 and share >= REQUIRED
+    assert ((distance > 0) == hit).mean() >= REQUIRED
+    if calibrated["model"] == "fisheye":
+        assert theta.max() > 84
+    # the hit points, in the camera frame, go back onto their pixel centres through OpenCV's projection
+    points = (truth.points[hit] - origin) @ rotation
+    coefficients = np.array(calibration.coefficients)
+    project = cv2.fisheye.projectPoints if calibration.model == "fisheye" else cv2.projectPoints
+    pixels, _ = project(points.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), calibration.K, coefficients)
+    rows, columns = np.nonzero(hit)
+    error = np.hypot(pixels.reshape(-1, 2)[:, 0] - columns, pixels.reshape(-1, 2)[:, 1] - rows)
+    assert np.mean(error <= 1e-3) >= REQUIRED, float(np.median(error))
+
+
+def test_a_fresh_blender_without_the_extension_renders_the_same(td, calibrated: dict, tmp_path: Path) -> None:
+    """The calibration is baked into the camera's stored bytecode: no Python, no extension, auto-exec off."""
+    farm = tmp_path / "farm"
+    farm.mkdir()
+    shutil.copy(calibrated["blend"], farm / "shot.blend")
+    render_in_fresh_blender(farm / "shot.blend", 1, 1, tmp_path)
+    read = submodule(td, "core.exr").read_single_channel
+    assert np.array_equal(read(farm / "z" / "z_0001.exr"), read(calibrated["folder"] / "z" / "z_0001.exr"))
+
+
+def test_a_calibration_without_distortion_is_an_ordinary_perspective_camera(td, tmp_path: Path) -> None:
+    scene = build("undistorted")
+    document = {"camera_matrix": [60.0, 0, 30.2, 0, 61.5, 25.9, 0, 0, 1], "distortion_coefficients": [0, 0, 0, 0, 0],
+                "image_width": 63, "image_height": 47}
+    camera = td.apply_calibration(bpy.data.objects["Camera"], document)
+    assert camera.data.type == "PERSP"
+    K = submodule(td, "core.camera").camera_from_scene(scene).matrix()
+    assert np.allclose(K, np.array(document["camera_matrix"]).reshape(3, 3), rtol=1e-7, atol=0)  # float32 settings
+    assert (scene.render.resolution_x, scene.render.resolution_y) == (63, 47)
+
+
+@pytest.mark.parametrize("own_shader", [False, True])
+def test_the_render_job_refuses_custom_cameras_with_the_reason(td, tmp_path: Path, capsys, own_shader: bool) -> None:
+    """A calibrated camera's depth conversion is not in the jobs yet; a user's own OSL camera never can be."""
+    scene = build("custom")
+    path = tmp_path / "ros.yaml"
+    path.write_text(CALIBRATIONS["radtan"][1])
+    camera = td.apply_calibration(scene, path)
+    if own_shader:
+        camera.data.custom_bytecode += "\n# edited"
+        del camera.data[submodule(td, "blender.calibrated").CALIBRATION_PROPERTY]
+    blend = tmp_path / "custom.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    assert submodule(td, "commands.cli").main(["render", str(blend), "--output", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "of type 'CUSTOM'" in err
+    assert ("calibrated camera" in err) != own_shader
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_calibration_files_are_refused_with_the_file(td, tmp_path: Path) -> None:
+    build("bad")
+    path = tmp_path / "camchain.yaml"
+    path.write_text(CALIBRATIONS["fisheye"][1].replace("pinhole", "omni"))
+    errors = submodule(td, "core.calibration")
+    with pytest.raises(errors.CalibrationError, match=f"{path}: Kalibr .*camera_model 'omni' is not supported"):
+        td.apply_calibration(bpy.context.scene, path)
+    assert bpy.data.objects["Camera"].data.type == "PERSP", "nothing changed"
