@@ -102,6 +102,15 @@ def _output_options(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--verbose", action="store_true", help="show Blender's own lines while it renders")
 
 
+def _calibration_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--calibration", type=Path,
+                        help="a real camera's calibration (OpenCV FileStorage YAML/JSON, ROS camera_info, Kalibr "
+                             "camchain, COLMAP cameras.txt or a camera JSON): the scene camera keeps its pose and "
+                             "animation, intrinsics, distortion and resolution come from the file")
+    parser.add_argument("--calibration-camera", help="which camera of a calibration file holding several "
+                                                     "(Kalibr's cam1, COLMAP's camera id)")
+
+
 def _view_layer_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--view-layer", help="the view layer whose depth is written (default: the only one "
                                              "rendered; several rendered layers need this choice)")
@@ -119,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     example.add_argument("--resolution", type=_resolution, default=(320, 240), help="WIDTHxHEIGHT (320x240)")
     example.add_argument("--lens", type=float, default=35.0, help="focal length in mm (35)")
     example.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _calibration_options(example)
     _output_options(example, "example")
 
     render = commands.add_parser("render", help="render true depth for a .blend (the file is not modified)",
@@ -135,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "camera's clip range. aov and mist add up through transparent surfaces")
     render.add_argument("--overwrite", action="store_true", help="replace existing output files")
     _view_layer_option(render)
+    _calibration_options(render)
     _output_options(render, "render")
     render.add_argument("--jobs", type=_positive, default=1, help="worker processes splitting the frames (1)")
 
@@ -175,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--source", choices=SOURCES, default=SOURCES[0], help="as for render")
     prepare.add_argument("--overwrite", action="store_true", help="replace existing files")
     _view_layer_option(prepare)
+    _calibration_options(prepare)
     _output_options(prepare, "prepare")
 
     cloud = commands.add_parser("pointcloud", help="turn a depth EXR and its camera JSON into a PLY",
@@ -212,7 +224,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
 
         return run_pointcloud(args.depth, args.camera, args.ply, args.stride, args.world, args.overwrite)
     from . import base
-    from .frames import Request
+    from .frames import Calibrated, Request
 
     base.VERBOSE = getattr(args, "verbose", False)
     base.keep_large_buffers()
@@ -223,12 +235,14 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     if args.command == "example":
         from .example import run_example
 
-        return run_example(args.output, args.resolution, args.lens, args.overwrite, request)
+        return run_example(args.output, args.resolution, args.lens, args.overwrite, request,
+                           Calibrated(args.calibration, args.calibration_camera))
     if args.command == "prepare":
         from .prepare import run_prepare
 
         return run_prepare(args.blend, args.output, args.render_output, args.frames, args.scene, args.source,
-                           args.overwrite, request, args.view_layer)
+                           args.overwrite, request, args.view_layer, Calibrated(args.calibration,
+                                                                                args.calibration_camera))
     split = None
     if getattr(args, "jobs", 1) > 1:
         from .workers import Split
@@ -238,7 +252,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         from .render import run_render
 
         return run_render(args.blend, args.output, args.frames, args.scene, args.source, args.overwrite,
-                          request, split, args.view_layer)
+                          request, split, args.view_layer, Calibrated(args.calibration, args.calibration_camera))
     from .convert import run_convert
 
     return run_convert(args.pattern, args.camera, args.scene, args.output, args.to, args.frames, args.overwrite,

@@ -28,8 +28,10 @@ import numpy as np
 
 from ..blender import scenes
 from ..blender.binding import camera_segments
-from ..blender.job_graph import check_single_view
+from ..blender.calibrated import apply_calibration
+from ..blender.job_graph import check_single_view, job_calibration
 from ..core import exr, reference, sidecar
+from ..core.calibration import Calibration, CalibrationError
 from ..core.camera import BlenderCamera
 from ..core.outputs import OUTPUT_KINDS, Options
 from .base import ENGINES, JobError, Progress, check_input, input_sequence, select_frames, staging
@@ -91,7 +93,9 @@ def convert_frames_numpy(scene: bpy.types.Scene, folder: Path, inputs: dict[int,
         camera_object, camera = frame_camera(scene, frame, segments)
         cameras.append((frame, camera_json(scene, frame, camera_object, camera), camera))
     distinct = {camera for _, _, camera in cameras}
-    geometries = {camera: reference.pixel_geometry(camera, (camera.height, camera.width)) for camera in distinct}
+    calibration = job_calibration(scene, segments)  # a calibrated camera: its own rays, not its K's
+    geometries = {camera: reference.calibrated_geometry(calibration) if calibration is not None
+                  else reference.pixel_geometry(camera, (camera.height, camera.width)) for camera in distinct}
     written = [kind for kind in request.kinds if kind.graph_value is not None]
 
     with staging(folder) as stage:
@@ -154,6 +158,11 @@ def run_convert(pattern: str, camera_path: Path, scene_name: str | None, output:
         except sidecar.SidecarError as error:
             raise JobError(str(error)) from None
         scene = scenes.scene_from_sidecar(meta, camera)
+        if (meta.get("distortion") or {}).get("model", "pinhole") != "pinhole":
+            try:  # a calibrated camera's sidecar: the same camera, with its model's rays
+                apply_calibration(scene, Calibration.from_dict(meta))
+            except CalibrationError as error:
+                raise JobError(f"{camera_path}: {error}") from None
     if request is None:  # convert's defaults: the converted image and the sidecar
         request = Request(tuple(kind for kind in OUTPUT_KINDS if kind.name in (to, "camera")), options or Options())
     if request.beauty is not None:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..blender import scenes
 from .base import check_outputs_free, log, read_exr
-from .frames import DEFAULT_REQUEST, Request, summarize
+from .frames import DEFAULT_REQUEST, NO_CALIBRATION, Calibrated, Request, summarize
 from .render import for_scene, render_frames
 
 EXAMPLE_WALL_DISTANCE = 5.0
@@ -17,7 +17,7 @@ EXAMPLE_SCENES = (("wall", False), ("suzanne", True))
 
 
 def run_example(output: Path, resolution: tuple[int, int], lens: float, overwrite: bool,
-                request: Request = DEFAULT_REQUEST) -> int:
+                request: Request = DEFAULT_REQUEST, calibration: Calibrated = NO_CALIBRATION) -> int:
     """Render the built-in example scenes into ``output``."""
     frame = 1
     folders = {name: output / name for name, _ in EXAMPLE_SCENES}
@@ -37,8 +37,9 @@ def run_example(output: Path, resolution: tuple[int, int], lens: float, overwrit
         scenes.add_light(scene)
         if with_suzanne:
             scenes.add_suzanne(scene)
+        calibration.apply(scene)
         scene.frame_start = scene.frame_end = frame
-        log(f"{name}: rendering frame {frame} ({resolution[0]}x{resolution[1]}, {lens:g} mm)")
+        log(f"{name}: rendering frame {frame} ({scene.render.resolution_x}x{scene.render.resolution_y})")
         results = render_frames(scene, folders[name], [frame], request=request)
         written += summarize(folders[name], results, request)
         (result,) = results

@@ -15,10 +15,12 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from ..blender import calibrated
 from ..blender.binding import Segments, camera_at_frame, camera_segments
-from ..blender.job_graph import job_cameras, stereo_of
+from ..blender.job_graph import job_calibration, job_cameras, stereo_of
 from ..blender.views import view_cameras
 from ..core import exports, exr, outputs, sidecar
+from ..core.calibration import CalibrationError
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene, stereo_views
 from ..core.outputs import DEFAULT_KINDS, OUTPUT_KINDS, FrameData, Options, OutputKind, frame_paths, job_paths
 from .base import (
@@ -77,6 +79,27 @@ class Request:
 
 
 DEFAULT_REQUEST = Request()
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """``--calibration FILE`` (and which camera of it): applied to the scene camera before the job."""
+
+    path: Path | None = None
+    camera: str | None = None
+
+    def apply(self, scene: bpy.types.Scene) -> None:
+        """Give ``scene``'s camera the calibration (nothing without a file), or a :class:`JobError`."""
+        if self.path is None:
+            return
+        try:
+            calibrated.apply_calibration(scene, self.path, self.camera)
+        except CalibrationError as error:
+            raise JobError(str(error)) from None
+        log(f"{scene.name}: camera {scene.camera.name!r} calibrated from {self.path}")
+
+
+NO_CALIBRATION = Calibrated()
 
 
 @dataclass
@@ -142,6 +165,11 @@ def view_sidecars(scene: bpy.types.Scene, frame: int, camera_object: bpy.types.O
     sidecars = []
     for view in views:
         view_object = view.camera_object(scene, camera_object)
+        calibration = calibrated.calibration_of(view_object.data)
+        if calibration is not None:
+            meta = camera_json(scene, frame, view_object, calibrated.pinhole_part(calibration), view)
+            sidecars.append((view, calibrated.describe(meta, calibration)))
+            continue
         view_camera = camera_from_scene(scene, view_object, view.name if view.stereo else None)
         sidecars.append((view, camera_json(scene, frame, view_object, view_camera, view)))
     return sidecars
@@ -150,6 +178,9 @@ def view_sidecars(scene: bpy.types.Scene, frame: int, camera_object: bpy.types.O
 def frame_camera(scene: bpy.types.Scene, frame: int, segments: Segments) -> tuple[bpy.types.Object, BlenderCamera]:
     """The camera ``frame`` renders with, or a :class:`JobError` naming the frame (e.g. a type keyed to panoramic)."""
     camera_object = camera_at_frame(scene, frame, segments)
+    calibration = calibrated.calibration_of(camera_object.data)
+    if calibration is not None:
+        return camera_object, calibrated.pinhole_part(calibration)
     try:
         return camera_object, camera_from_scene(scene, camera_object)
     except UnsupportedCameraError as error:
@@ -308,6 +339,12 @@ def check_request(scene: bpy.types.Scene, segments: Segments, request: Request) 
         if kind.pinhole_only and any(camera.projection != "PERSP" for camera in cameras):
             raise JobError(f"--outputs {kind.name} describes perspective cameras only; this scene's cameras are "
                            f"{', '.join(sorted({camera.model.label for camera in cameras}))}")
+    calibration = job_calibration(scene, segments)
+    if request.has("nerf") and calibration is not None and calibration.model == "radtan" and any(
+            calibration.coefficients[5:]):
+        raise JobError("--outputs nerf: nerfstudio's OPENCV model has no rational coefficients (k4, k5, k6 of "
+                       "OpenCV's 8-term model) and this calibration has them; COLMAP's FULL_OPENCV does "
+                       "(--outputs colmap)")
 
 
 def open_blend(path: Path, scene_name: str | None) -> bpy.types.Scene:

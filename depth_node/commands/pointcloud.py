@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core import pointcloud, sidecar
+from ..core.calibration import Calibration, CalibrationError
 from .base import JobError, log, read_exr
 
 
@@ -23,7 +24,13 @@ def run_pointcloud(depth_path: Path, camera_path: Path, ply: Path, stride: int =
     if depth.shape != (camera.height, camera.width):
         raise JobError(f"{depth_path} is {depth.shape[1]}x{depth.shape[0]} but {camera_path} describes "
                        f"{camera.width}x{camera.height}")
-    points = pointcloud.depth_to_points(depth, camera, camera.model, stride, max_depth=meta.get("clip_end"))
+    if (meta.get("distortion") or {}).get("model", "pinhole") != "pinhole":
+        try:  # a calibrated camera: each pixel's ray comes from its distortion model
+            points = pointcloud.calibrated_points(depth, Calibration.from_dict(meta), stride, meta.get("clip_end"))
+        except CalibrationError as error:
+            raise JobError(f"{camera_path}: {error}") from None
+    else:
+        points = pointcloud.depth_to_points(depth, camera, camera.model, stride, max_depth=meta.get("clip_end"))
     if world:
         if "camera_to_world_opencv" not in meta:
             raise JobError(f"{camera_path} has no camera_to_world_opencv (needed by --world)")

@@ -11,12 +11,22 @@ from ..blender.binding import camera_segments
 from ..core import exports, outputs
 from ..core.outputs import job_paths
 from .base import JobError, check_outputs_free, log, safe_folder_name
-from .frames import Request, describe_files, frame_camera, open_blend, render_views, view_sidecars
+from .frames import (
+    NO_CALIBRATION,
+    Calibrated,
+    Request,
+    describe_files,
+    frame_camera,
+    open_blend,
+    render_views,
+    view_sidecars,
+)
 from .render import describe_plan, for_scene, plan_render
 
 
 def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[int] | None, scene_name: str | None,
-                source: str, overwrite: bool, request: Request, view_layer: str | None = None) -> int:
+                source: str, overwrite: bool, request: Request, view_layer: str | None = None,
+                calibration: Calibrated = NO_CALIBRATION) -> int:
     """Write ``job_blend``: the job ``render`` would run, for a farm.
 
     Its File Output node writes the depth and distance EXRs (and Blender's render output the ``rgb`` beauty)
@@ -32,6 +42,7 @@ def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[
     if job_blend.exists() and not overwrite:
         raise JobError(f"{job_blend} exists; pass --overwrite to replace")
     scene = open_blend(blend, scene_name)
+    calibration.apply(scene)
     frames = frames or list(range(scene.frame_start, scene.frame_end + 1))
     if frames != list(range(frames[0], frames[-1] + 1)):
         raise JobError("prepare renders one frame range (--frames A-B), as a farm does")

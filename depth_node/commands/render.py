@@ -17,6 +17,8 @@ from ..blender.binding import Segments, camera_at_frame, camera_segments
 from .base import SOURCES, JobError, log, staging
 from .frames import (
     DEFAULT_REQUEST,
+    NO_CALIBRATION,
+    Calibrated,
     FrameResult,
     Request,
     check_request,
@@ -105,10 +107,11 @@ def for_scene(request: Request, scene: bpy.types.Scene) -> Request:
 
 def run_render(blend: Path, output: Path, frames: list[int] | None, scene_name: str | None, source: str,
                overwrite: bool, request: Request = DEFAULT_REQUEST, split: Split | None = None,
-               view_layer: str | None = None) -> int:
+               view_layer: str | None = None, calibration: Calibrated = NO_CALIBRATION) -> int:
     """Render true depth (and the beauty) for a scene of ``blend`` (an in-memory copy: the file is never
     written)."""
     scene = open_blend(blend, scene_name)
+    calibration.apply(scene)
     frames = frames or list(range(scene.frame_start, scene.frame_end + 1))
     request = for_scene(request, scene)
     return frames_job(scene, output, frames, overwrite,

@@ -218,11 +218,15 @@ def camera_from_scene(scene: Any, camera_object: Any = None, view: str | None = 
     camera_type = getattr(data, "type", None)
     panorama_type = getattr(data, "panorama_type", None)
     if camera_type == "CUSTOM":
-        calibrated = callable(getattr(data, "get", None)) and data.get("true_depth_calibration")
+        from .calibration.osl import bytecode_hash
+
+        calibrated = (callable(getattr(data, "get", None)) and bool(data.get("true_depth_calibration"))
+                      and bytecode_hash(getattr(data, "custom_bytecode", "")) == getattr(data, "custom_bytecode_hash",
+                                                                                          None))
         raise UnsupportedCameraError(
             f"camera {camera_object.name!r} of scene {scene.name!r} is of type 'CUSTOM' (an OSL camera)"
-            + (": a calibrated camera (depth_node.apply_calibration) renders natively and its Z pass is the ray "
-               "distance, but True Depth does not convert its depth yet" if calibrated else
+            + (": a calibrated camera (depth_node.apply_calibration), whose depth the render and prepare jobs "
+               "convert (tools/true_depth.sh render); the node added by hand does not support it" if calibrated else
                ", whose rays only its shader knows: True Depth cannot convert its depth")
         )
     try:

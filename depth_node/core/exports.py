@@ -60,6 +60,45 @@ def _pinhole(camera: dict) -> tuple[float, float, float, float]:
     return float(K[0, 0]), float(K[1, 1]), float(K[0, 2]) + 0.5, float(K[1, 2]) + 0.5
 
 
+def _distortion(camera: dict) -> tuple[str, dict[str, float]]:
+    """``(model, coefficients)`` of a sidecar (``pinhole`` and none when it has no ``distortion``)."""
+    distortion = camera.get("distortion") or {"model": "pinhole", "coefficients": {}}
+    return distortion["model"], {name: float(value) for name, value in distortion["coefficients"].items()}
+
+
+def colmap_camera(camera: dict) -> tuple[str, tuple[float, ...]]:
+    """COLMAP's camera model and parameters of a sidecar: PINHOLE, OPENCV (k1, k2, p1, p2), FULL_OPENCV (all
+    eight radial-tangential coefficients) or OPENCV_FISHEYE (k1..k4)."""
+    pinhole = _pinhole(camera)
+    model, c = _distortion(camera)
+    if model == "fisheye":
+        return "OPENCV_FISHEYE", (*pinhole, c["k1"], c["k2"], c["k3"], c["k4"])
+    if model == "radtan":
+        opencv = (c["k1"], c["k2"], c["p1"], c["p2"])
+        rest = (c["k3"], c["k4"], c["k5"], c["k6"])
+        return ("FULL_OPENCV", (*pinhole, *opencv, *rest)) if any(rest) else ("OPENCV", (*pinhole, *opencv))
+    return "PINHOLE", pinhole
+
+
+def nerfstudio_camera(camera: dict) -> dict[str, float | str]:
+    """nerfstudio's per-frame camera: intrinsics, ``camera_model`` and its coefficients (k1..k4, p1, p2).
+    nerfstudio's OPENCV model has k1..k4 radial terms without the rational k4..k6 of OpenCV's 8-term model:
+    such a calibration is refused."""
+    fx, fy, cx, cy = _pinhole(camera)
+    entry: dict[str, float | str] = {"fl_x": fx, "fl_y": fy, "cx": cx, "cy": cy}
+    model, c = _distortion(camera)
+    if model == "fisheye":
+        return {**entry, "camera_model": "OPENCV_FISHEYE", "k1": c["k1"], "k2": c["k2"], "k3": c["k3"],
+                "k4": c["k4"]}
+    if model == "radtan":
+        if any(c[name] for name in ("k4", "k5", "k6")):
+            raise ValueError("nerfstudio's OPENCV model has no rational coefficients (k4, k5, k6 of OpenCV's "
+                             "8-term model)")
+        return {**entry, "camera_model": "OPENCV", "k1": c["k1"], "k2": c["k2"], "k3": c["k3"], "k4": 0.0,
+                "p1": c["p1"], "p2": c["p2"]}
+    return {**entry, "camera_model": "OPENCV"}
+
+
 def _quaternion(rotation: np.ndarray) -> tuple[float, float, float, float]:
     """(w, x, y, z) of a rotation matrix, w >= 0."""
     m = rotation
@@ -86,12 +125,12 @@ def write_colmap(folder: Path, records: Sequence[Record], image_pattern: str | N
     cameras: dict[tuple, int] = {}
     camera_lines, image_lines = [], []
     for index, record in enumerate(records, start=1):
-        key = (*_pinhole(record.camera), int(record.camera["width"]), int(record.camera["height"]))
+        model, params = colmap_camera(record.camera)
+        key = (model, params, int(record.camera["width"]), int(record.camera["height"]))
         if key not in cameras:
             cameras[key] = len(cameras) + 1
-            fx, fy, cx, cy, width, height = key
-            camera_lines.append(f"{cameras[key]} PINHOLE {width} {height} "
-                                + " ".join(repr(float(value)) for value in (fx, fy, cx, cy)))
+            camera_lines.append(f"{cameras[key]} {model} {key[2]} {key[3]} "
+                                + " ".join(repr(float(value)) for value in params))
         to_world = np.asarray(record.camera["camera_to_world_opencv"], dtype=np.float64)
         rotation = to_world[:3, :3].T
         translation = -rotation @ to_world[:3, 3]
@@ -112,17 +151,20 @@ def write_nerfstudio(path: Path, records: Sequence[Record], image_pattern: str |
     """nerfstudio's ``transforms.json`` (per-frame intrinsics); returns ``[path]``."""
     frames = []
     for record in records:
-        fx, fy, cx, cy = _pinhole(record.camera)
+        camera = nerfstudio_camera(record.camera)
         frames.append({
             "file_path": frame_image_name(record, image_pattern),
             "depth_file_path": record.depth_file,
-            "fl_x": fx, "fl_y": fy, "cx": cx, "cy": cy,
+            **{key: value for key, value in camera.items() if key != "camera_model"},
             "w": int(record.camera["width"]), "h": int(record.camera["height"]),
             "transform_matrix": record.camera["camera_to_world_blender"],
         })
+    models = {nerfstudio_camera(record.camera)["camera_model"] for record in records} or {"OPENCV"}
+    if len(models) > 1:
+        raise ValueError(f"nerfstudio's transforms.json has one camera_model; these frames mix {sorted(models)}")
     unit = records[0].camera if records else {}
     document = {
-        "camera_model": "OPENCV",
+        "camera_model": models.pop(),
         "depth_unit_scale_factor": (1.0 / float(unit["depth16_scale"]) if "depth16_scale" in unit
                                     else float(unit.get("unit_scale", 1.0))),
         "depth_unit": ("depth PNG value / depth16_scale = metres" if "depth16_scale" in unit

@@ -11,10 +11,29 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import Calibration
 from .camera import BlenderCamera
 from .preview import surface_mask
 from .projection import Projection
 from .reference import unproject
+
+
+def calibrated_points(depth: np.ndarray, calibration: Calibration, stride: int = 1,
+                      max_depth: float | None = None) -> np.ndarray:
+    """The surface points (Nx3, OpenCV camera frame) of a calibrated camera's planar ``depth``: each pixel's
+    exact ray scaled to its depth (rays beyond 90 degrees have negative depth). Background dropped as above."""
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    depth = np.asarray(depth, dtype=np.float64)
+    if depth.shape != (calibration.height, calibration.width):
+        raise ValueError(f"the depth image is {depth.shape[1]}x{depth.shape[0]}, the calibration "
+                         f"{calibration.width}x{calibration.height}")
+    rays = calibration.pixel_rays()[::stride, ::stride]
+    z = depth[::stride, ::stride]
+    keep = surface_mask(np.abs(z)) & np.isfinite(rays).all(axis=-1) & (rays[..., 2] != 0)
+    if max_depth is not None:
+        keep &= np.abs(z) <= max_depth
+    return rays[keep] * (z[keep] / rays[keep][:, 2])[:, np.newaxis]
 
 
 def depth_to_points(depth: np.ndarray, K: np.ndarray | BlenderCamera, projection: str | Projection = "PERSP",

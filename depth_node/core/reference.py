@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import projections
+from .calibration import Calibration
 from .camera import BlenderCamera
 from .projection import Projection, normalized_offsets
 
@@ -82,6 +83,17 @@ def pixel_geometry(camera: np.ndarray | BlenderCamera, shape: tuple[int, int],
     else:
         lateral_sq, ray = projections.get(projection).pixel_geometry(*normalized_offsets(camera, shape))
     return PixelGeometry(tuple(shape), lateral_sq, ray, bool(np.all(ray != 0)))
+
+
+def calibrated_geometry(calibration: Calibration) -> PixelGeometry:
+    """The per-pixel terms of a calibrated camera (its model's exact rays; 0 where a pixel has none).
+
+    Rays beyond 90 degrees from the axis (a fisheye over 180 degrees) have a negative ray length: their planar
+    depth is negative, as the point is behind the image plane."""
+    ray_z = calibration.pixel_rays()[..., 2]
+    valid = np.isfinite(ray_z) & (ray_z != 0)
+    ray = np.divide(1.0, ray_z, out=np.zeros_like(ray_z), where=valid)
+    return PixelGeometry((calibration.height, calibration.width), None, ray, bool(valid.all()))
 
 
 def _geometry(camera: Camera, shape: tuple[int, int], projection: str | Projection) -> PixelGeometry:

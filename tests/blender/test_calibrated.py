@@ -5,6 +5,7 @@ cv2.projectPoints onto their pixel centres; a fresh Blender without the extensio
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -145,22 +146,107 @@ def test_a_calibration_without_distortion_is_an_ordinary_perspective_camera(td, 
     assert (scene.render.resolution_x, scene.render.resolution_y) == (63, 47)
 
 
-@pytest.mark.parametrize("own_shader", [False, True])
-def test_the_render_job_refuses_custom_cameras_with_the_reason(td, tmp_path: Path, capsys, own_shader: bool) -> None:
-    """A calibrated camera's depth conversion is not in the jobs yet; a user's own OSL camera never can be."""
+def truth_of(calibrated: dict):
+    """The BVH ray cast along OpenCV's rays from the calibrated camera's pose (depth: along its optical axis)."""
+    calibration, to_world = calibrated["calibration"], calibrated["to_world"]
+    rotation, origin = to_world[:3, :3], to_world[:3, 3]
+    bpy.ops.wm.open_mainfile(filepath=str(calibrated["blend"]), load_ui=False)
+    return cast_rays(bpy.data.scenes[calibrated["scene"]], origin, opencv_rays(calibration) @ rotation.T, origin,
+                     rotation[:, 2], decal_is_transparent)
+
+
+def run_cli(td, *args: object) -> int:
+    return submodule(td, "commands.cli").main([str(arg) for arg in args])
+
+
+def test_the_jobs_convert_a_calibrated_cameras_depth_exactly(td, calibrated: dict, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    """render (with rgb: one render), its sidecar, COLMAP and nerfstudio files, pointcloud, both convert engines
+    and prepare's farm job, all against the ray cast along OpenCV's rays."""
+    calibration = calibrated["calibration"]
+    outputs = "rgb,depth,distance,camera,colmap,nerf"
+    assert run_cli(td, "render", calibrated["blend"], "--output", tmp_path / "render", "--outputs", outputs) == 0
+    assert "rgb and depth from one render" in capsys.readouterr().out
+    folder = tmp_path / "render" / calibrated["scene"]
+    read = submodule(td, "core.exr").read_single_channel
+    depth, distance = read(folder / "depth_0001.exr"), read(folder / "distance_0001.exr")
+    truth = truth_of(calibrated)
+    hit = truth.distance > 0
+    shares = [float((np.abs(got - want) <= 1e-4 * np.abs(want))[hit].mean())
+              for got, want in ((depth, truth.depth), (distance, truth.distance))]
+    print(f"{calibrated['model']}: render job depth {shares[0]:.2%}, distance {shares[1]:.2%} of {hit.sum()} hit "
+          "pixels within 1e-4 of the ray cast")
+    assert min(shares) >= REQUIRED and ((distance > 0) == hit).mean() >= REQUIRED
+    assert imageio_shape(folder / "rgb_0001.png") == (calibration.height, calibration.width)
+    meta = json.loads((folder / "camera_0001.json").read_text())
+    assert meta["distortion"] == calibration.describe() and "camera_model" not in meta
+    assert np.allclose(meta["K"], calibration.K, rtol=1e-7)
+    cameras = (folder / "colmap" / "cameras.txt").read_text().splitlines()[-1].split()
+    expected = (["OPENCV_FISHEYE", *map(repr, calibration.coefficients)] if calibration.model == "fisheye" else
+                ["FULL_OPENCV", *map(repr, calibration.coefficients)])
+    assert [cameras[1], *cameras[8:]] == expected
+    assert np.allclose([float(v) for v in cameras[4:8]], [calibration.fx, calibration.fy, calibration.cx + 0.5,
+                                                          calibration.cy + 0.5], rtol=1e-7)
+    nerf = json.loads((folder / "transforms.json").read_text())
+    assert nerf["camera_model"] == ("OPENCV_FISHEYE" if calibration.model == "fisheye" else "OPENCV")
+    assert nerf["frames"][0]["k1"] == calibration.coefficients[0]
+    # pointcloud: each depth back along the model's rays gives the points the rays hit
+    ply = tmp_path / "points.ply"
+    assert run_cli(td, "pointcloud", folder / "depth_0001.exr", folder / "camera_0001.json", ply, "--world") == 0
+    points = submodule(td, "core.pointcloud").read_ply(ply).astype(np.float64)
+    usable = hit & (depth != 0)
+    want = truth.points[usable]
+    assert points.shape == want.shape
+    error = np.linalg.norm(points - want, axis=1) / truth.distance[usable]
+    assert np.mean(error <= 1e-4) >= REQUIRED, float(np.median(error))
+    # convert, both engines, from the sidecar: the rendered distance back to the rendered depth
+    for engine in ("numpy", "node"):
+        assert run_cli(td, "convert", folder / "distance_0001.exr", "--camera", folder / "camera_0001.json",
+                       "--output", tmp_path / engine, "--engine", engine) == 0
+        converted = read(next((tmp_path / engine).iterdir()) / "depth_0001.exr")
+        assert np.abs(converted - depth).max() <= 1e-6 * np.abs(depth).max(), engine
+    # prepare: the farm's render equals render's, bit for bit
+    assert run_cli(td, "prepare", calibrated["blend"], "--output", tmp_path / "job.blend", "--render-output",
+                   tmp_path / "farm", "--outputs", "depth,distance,camera") == 0
+    render_in_fresh_blender(tmp_path / "job.blend", 1, 1, tmp_path)
+    for kind in ("depth", "distance"):
+        farm = read(tmp_path / "farm" / calibrated["scene"] / f"{kind}_0001.exr")
+        assert np.array_equal(farm, read(folder / f"{kind}_0001.exr")), kind
+
+
+def imageio_shape(path: Path) -> tuple[int, int]:
+    import imageio.v3 as imageio
+
+    return imageio.imread(path).shape[:2]
+
+
+def test_render_calibration_option_calibrates_the_scene_camera(td, tmp_path: Path, capsys) -> None:
+    scene_name = build("plain").name  # the CLI opens the file: the scene object goes away
+    bpy.data.objects["Camera"].data.dof.use_dof = False
+    blend = tmp_path / "plain.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    path = tmp_path / "ros.yaml"
+    path.write_text(CALIBRATIONS["radtan"][1])
+    assert run_cli(td, "render", blend, "--output", tmp_path / "out", "--calibration", path,
+                   "--outputs", "depth,camera") == 0
+    assert f"camera 'Camera' calibrated from {path}" in capsys.readouterr().out
+    meta = json.loads((tmp_path / "out" / scene_name / "camera_0001.json").read_text())
+    assert meta["distortion"]["model"] == "radtan" and (meta["width"], meta["height"]) == (67, 45)
+    assert run_cli(td, "render", blend, "--output", tmp_path / "bad", "--calibration", tmp_path / "none.yaml") == 1
+    assert "none.yaml: no such file" in capsys.readouterr().err
+
+
+def test_a_users_own_osl_camera_is_refused_with_the_reason(td, tmp_path: Path, capsys) -> None:
     scene = build("custom")
     path = tmp_path / "ros.yaml"
     path.write_text(CALIBRATIONS["radtan"][1])
     camera = td.apply_calibration(scene, path)
-    if own_shader:
-        camera.data.custom_bytecode += "\n# edited"
-        del camera.data[submodule(td, "blender.calibrated").CALIBRATION_PROPERTY]
+    camera.data.custom_bytecode += "\n# edited by hand"  # no longer the shader the calibration made
     blend = tmp_path / "custom.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
-    assert submodule(td, "commands.cli").main(["render", str(blend), "--output", str(tmp_path / "out")]) == 1
+    assert run_cli(td, "render", blend, "--output", tmp_path / "out") == 1
     err = capsys.readouterr().err
-    assert "of type 'CUSTOM'" in err
-    assert ("calibrated camera" in err) != own_shader
+    assert "of type 'CUSTOM' (an OSL camera), whose rays only its shader knows" in err
     assert not (tmp_path / "out").exists()
 
 
