@@ -88,22 +88,24 @@ def tree_beside_user_compositor(scene: bpy.types.Scene) -> bpy.types.NodeTree:
 
     Measured on 4.5-5.3: nodes added beside the user's (a Render Layers node, File Output) leave the written
     beauty bit-identical, and a tree without an output node (Composite / Group Output) leaves the raw render,
-    as compositing off does. 5.0-5.2: the user's group is copied first (another scene may use it); 5.3: the
-    job's nodes are an effect of their own after the user's (it passes the image through).
+    as compositing off does. The user's group is copied first on 5.x (another scene may use it); on 5.3 it is
+    the first effect that renders: an effect without an Image input and output stops the effects after it
+    (measured on 5.3.0), so a job's effect appended after such a one would never run.
     """
-    user_trees = scene_compositor_trees(scene) if scene.render.use_compositing else []
-    if not USES_COMPOSITING_NODE_GROUP and not scene.use_nodes:
-        user_trees = []
-    if not user_trees:
-        return fresh_compositor_tree(scene)
     if USES_EFFECT_STACK:
-        effect = scene.compositor_effects.new("True Depth")
-        effect.node_group = _new_tree(scene, passthrough=True)
-        return effect.node_group
+        rendering = [effect for effect in scene.compositor_effects
+                     if effect.node_group is not None and effect.enable_for_render]
+        if scene.render.use_compositing and rendering:
+            rendering[0].node_group = rendering[0].node_group.copy()
+            return rendering[0].node_group
+        return fresh_compositor_tree(scene)
+    user_tree = compositor_tree(scene, create=False) if scene.render.use_compositing else None
+    if user_tree is None or (not USES_COMPOSITING_NODE_GROUP and not scene.use_nodes):
+        return fresh_compositor_tree(scene)
     if USES_COMPOSITING_NODE_GROUP:
-        scene.compositing_node_group = scene.compositing_node_group.copy()
+        scene.compositing_node_group = user_tree.copy()
         return scene.compositing_node_group
-    return scene.node_tree
+    return user_tree
 
 
 def scene_compositor_trees(scene: bpy.types.Scene) -> list[bpy.types.NodeTree]:

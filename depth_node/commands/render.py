@@ -58,6 +58,10 @@ def plan_render(scene: bpy.types.Scene, frames: list[int], source: str, request:
     if source == "z":
         job_graph.z_is_distance(scene, segments)  # refuses a mix of panoramic and other cameras
     reason = job_graph.shared_render_reason(scene, source, job_camera_objects(scene, frames, segments))
+    if request.beauty is not None and scene.render.engine != "CYCLES" and job_graph.job_calibration(scene, segments):
+        raise JobError(f"--outputs rgb: the file renders with {scene.render.engine}, which has no custom cameras, so "
+                       "its beauty cannot show the calibrated camera; render the depth without rgb (it is rendered "
+                       "with Cycles), or switch the file to Cycles")
     if request.beauty is None:
         engine_only = scene.render.engine != "CYCLES"
         return Plan(layer.name, False, reason if engine_only else None)

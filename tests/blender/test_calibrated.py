@@ -236,6 +236,21 @@ def test_render_calibration_option_calibrates_the_scene_camera(td, tmp_path: Pat
     assert "none.yaml: no such file" in capsys.readouterr().err
 
 
+def test_rgb_of_a_calibrated_camera_needs_cycles(td, tmp_path: Path, capsys) -> None:
+    """EEVEE has no custom cameras: its beauty would not be the calibrated camera's (the depth alone is fine)."""
+    from real_scenes import eevee_engine
+
+    scene = build("eevee", engine=eevee_engine())
+    path = tmp_path / "ros.yaml"
+    path.write_text(CALIBRATIONS["radtan"][1])
+    td.apply_calibration(scene, path)
+    blend = tmp_path / "eevee.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    assert run_cli(td, "render", blend, "--output", tmp_path / "out", "--outputs", "rgb,depth") == 1
+    assert "which has no custom cameras, so its beauty cannot show the calibrated camera" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_users_own_osl_camera_is_refused_with_the_reason(td, tmp_path: Path, capsys) -> None:
     scene = build("custom")
     path = tmp_path / "ros.yaml"

@@ -134,3 +134,40 @@ def test_the_yaml_reader_on_what_calibration_files_use() -> None:
                           "      .5 ]\nc:\n- [1, 2]\n- [3, 4]\nd: 'x # y'\ne: true\nf: ~\n")
     assert document == {"a": 1, "b": {"rows": 1, "data": [1.0, -0.0025, 0.5]}, "c": [[1, 2], [3, 4]],
                         "d": "x # y", "e": True, "f": None}
+
+
+@pytest.mark.parametrize("calibration, colmap_model, nerf_model", [
+    (Calibration(97, 61, 70.0, 72.5, 51.3, 27.8, "radtan", (-0.32, 0.11, 0.0012, -0.0018)), "OPENCV", "OPENCV"),
+    (Calibration(97, 61, 70.0, 72.5, 51.3, 27.8, "radtan", (-0.32, 0.11, 0.0012, -0.0018, -0.015)), "FULL_OPENCV",
+     "OPENCV"),
+    (Calibration(90, 90, 28.0, 28.4, 45.7, 43.9, "fisheye", (0.05, -0.012, 0.004, -0.0006)), "OPENCV_FISHEYE",
+     "OPENCV_FISHEYE"),
+])
+def test_colmap_and_nerfstudio_exports_of_a_calibrated_sidecar_read_back(tmp_path: Path, calibration: Calibration,
+                                                                         colmap_model: str, nerf_model: str) -> None:
+    """What the jobs write for a calibrated camera, read back with the COLMAP reader: the same calibration."""
+    from depth_node.core import exports
+
+    meta = {**calibration.to_dict(), "projection": "PERSP", "camera_to_world_opencv": np.eye(4).tolist(),
+            "camera_to_world_blender": np.eye(4).tolist()}
+    record = exports.Record(1, "", meta, "depth_0001.exr")
+    exports.write_colmap(tmp_path / "colmap", [record], None)
+    line = (tmp_path / "colmap" / "cameras.txt").read_text().splitlines()[-1]
+    assert line.split()[1] == colmap_model
+    assert read(tmp_path / "colmap" / "cameras.txt") == calibration
+    exports.write_nerfstudio(tmp_path / "transforms.json", [record], None)
+    document = json.loads((tmp_path / "transforms.json").read_text())
+    frame = document["frames"][0]
+    assert document["camera_model"] == nerf_model
+    assert (frame["cx"], frame["cy"]) == (calibration.cx + 0.5, calibration.cy + 0.5)
+    names = ("k1", "k2", "k3", "k4") if nerf_model == "OPENCV_FISHEYE" else ("k1", "k2", "p1", "p2")
+    assert [frame[name] for name in names] == list(calibration.coefficients[:4])
+
+
+def test_nerfstudio_has_no_rational_coefficients() -> None:
+    from depth_node.core import exports
+
+    rational = Calibration(80, 50, 60.0, 61.0, 37.2, 26.9, "radtan", (0.4, -0.3, -0.002, 0.001, 0.05, 0.6, -0.2, 0.08))
+    with pytest.raises(ValueError, match="no rational coefficients"):
+        exports.nerfstudio_camera({**rational.to_dict(), "projection": "PERSP"})
+    assert exports.colmap_camera({**rational.to_dict(), "projection": "PERSP"})[0] == "FULL_OPENCV"

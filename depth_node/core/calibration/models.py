@@ -56,14 +56,21 @@ def radtan_undistort(xd: np.ndarray, yd: np.ndarray, c: tuple[float, ...]) -> tu
     """Distorted -> undistorted normalized coordinates; NaN where no ray maps there (see the module)."""
     xd, yd = np.broadcast_arrays(np.asarray(xd, dtype=np.float64), np.asarray(yd, dtype=np.float64))
     x, y = xd.copy(), yd.copy()
+    active = np.flatnonzero(np.ones(x.shape, dtype=bool))  # Newton on the pixels not converged yet
+    flat_x, flat_y, flat_xd, flat_yd = x.reshape(-1), y.reshape(-1), xd.reshape(-1), yd.reshape(-1)
     with np.errstate(all="ignore"):
         for _ in range(ITERATIONS):
-            fx, fy = radtan_distort(x, y, c)
-            ex, ey = fx - xd, fy - yd
-            a, b, cc, d = _radtan_jacobian(x, y, c)
+            px, py, tx, ty = flat_x[active], flat_y[active], flat_xd[active], flat_yd[active]
+            fx, fy = radtan_distort(px, py, c)
+            ex, ey = fx - tx, fy - ty
+            done = np.hypot(ex, ey) <= TOLERANCE * np.maximum(1.0, np.hypot(tx, ty))
+            active, px, py, ex, ey = active[~done], px[~done], py[~done], ex[~done], ey[~done]
+            if not active.size:
+                break
+            a, b, cc, d = _radtan_jacobian(px, py, c)
             determinant = a * d - b * cc
-            x = x - (d * ex - b * ey) / determinant
-            y = y - (a * ey - cc * ex) / determinant
+            flat_x[active] = px - (d * ex - b * ey) / determinant
+            flat_y[active] = py - (a * ey - cc * ex) / determinant
         fx, fy = radtan_distort(x, y, c)
         a, b, cc, d = _radtan_jacobian(x, y, c)
         converged = np.hypot(fx - xd, fy - yd) <= TOLERANCE * np.maximum(1.0, np.hypot(xd, yd))
