@@ -282,3 +282,28 @@ def test_each_engines_own_z_decides_one_render_or_two(td, tmp_path: Path, engine
     print(f"{engine}: its Z within 1e-4 of the ray cast on {share:.2%} of {truth.hit.sum()} hit pixels")
     assert (share >= REQUIRED) == exact, share
     assert share > 0.8, "a planar depth, not another quantity"
+
+
+def test_rgb_split_over_worker_processes_equals_one_process(td, tmp_path: Path) -> None:
+    """--jobs 2 (fresh Blender workers): the same beauty, depth and COLMAP files as one process."""
+    scene = build("jobs")
+    bpy.data.objects["Camera"].data.dof.use_dof = False
+    submodule(td, "blender.scenes").add_light(scene)
+    rig = bpy.data.objects["Camera Rig"]
+    for frame, x in ((1, 0.3), (2, 0.5)):
+        rig.location.x = x
+        rig.keyframe_insert("location", frame=frame)
+    scene.frame_end = 2
+    blend = save(scene, tmp_path)
+    args = ["render", blend, "--outputs", "rgb,depth,camera,colmap", "--frames", "1-2"]
+    assert run_cli(td, *args, "--output", tmp_path / "one") == 0
+    assert run_cli(td, *args, "--output", tmp_path / "two", "--jobs", "2") == 0
+    one, two = tmp_path / "one" / "jobs", tmp_path / "two" / "jobs"
+    names = sorted(path.name for path in one.iterdir())
+    assert names == sorted(path.name for path in two.iterdir()) and "rgb_0002.png" in names
+    read = submodule(td, "core.exr").read_single_channel
+    for frame in (1, 2):
+        assert np.array_equal(read_png(one / f"rgb_{frame:04d}.png"), read_png(two / f"rgb_{frame:04d}.png"))
+        assert np.array_equal(read(one / f"depth_{frame:04d}.exr"), read(two / f"depth_{frame:04d}.exr"))
+    assert (one / "colmap" / "images.txt").read_text() == (two / "colmap" / "images.txt").read_text()
+    assert not np.array_equal(read_png(one / "rgb_0001.png"), read_png(one / "rgb_0002.png")), "the camera moves"
