@@ -31,7 +31,7 @@ from ..blender.binding import camera_segments
 from ..blender.calibrated import apply_calibration
 from ..blender.job_graph import check_single_view, job_calibration
 from ..core import exr, reference, sidecar
-from ..core.calibration import Calibration, CalibrationError
+from ..core.calibration import CalibrationError, from_sidecar
 from ..core.camera import BlenderCamera
 from ..core.outputs import OUTPUT_KINDS, Options
 from .base import ENGINES, JobError, Progress, check_input, input_sequence, select_frames, staging
@@ -158,11 +158,12 @@ def run_convert(pattern: str, camera_path: Path, scene_name: str | None, output:
         except sidecar.SidecarError as error:
             raise JobError(str(error)) from None
         scene = scenes.scene_from_sidecar(meta, camera)
-        if (meta.get("distortion") or {}).get("model", "pinhole") != "pinhole":
-            try:  # a calibrated camera's sidecar: the same camera, with its model's rays
-                apply_calibration(scene, Calibration.from_dict(meta))
-            except CalibrationError as error:
-                raise JobError(f"{camera_path}: {error}") from None
+        try:  # a calibrated camera's sidecar: the same camera, with its model's rays
+            calibration = from_sidecar(meta)
+            if calibration is not None:
+                apply_calibration(scene, calibration)
+        except CalibrationError as error:
+            raise JobError(f"{camera_path}: {error}") from None
     if request is None:  # convert's defaults: the converted image and the sidecar
         request = Request(tuple(kind for kind in OUTPUT_KINDS if kind.name in (to, "camera")), options or Options())
     if request.beauty is not None:

@@ -340,11 +340,11 @@ def check_request(scene: bpy.types.Scene, segments: Segments, request: Request) 
             raise JobError(f"--outputs {kind.name} describes perspective cameras only; this scene's cameras are "
                            f"{', '.join(sorted({camera.model.label for camera in cameras}))}")
     calibration = job_calibration(scene, segments)
-    if request.has("nerf") and calibration is not None and calibration.model == "radtan" and any(
-            calibration.coefficients[5:]):
-        raise JobError("--outputs nerf: nerfstudio's OPENCV model has no rational coefficients (k4, k5, k6 of "
-                       "OpenCV's 8-term model) and this calibration has them; COLMAP's FULL_OPENCV does "
-                       "(--outputs colmap)")
+    if request.has("nerf") and calibration is not None:
+        try:  # what the nerfstudio writer will be given, refused now rather than after every frame
+            exports.nerfstudio_camera({**calibration.to_dict(), "projection": "PERSP"})
+        except ValueError as error:
+            raise JobError(f"--outputs nerf: {error}; COLMAP's FULL_OPENCV holds it (--outputs colmap)") from None
 
 
 def open_blend(path: Path, scene_name: str | None) -> bpy.types.Scene:

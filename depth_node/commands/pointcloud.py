@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core import pointcloud, sidecar
-from ..core.calibration import Calibration, CalibrationError
+from ..core.calibration import CalibrationError, from_sidecar
 from .base import JobError, log, read_exr
 
 
@@ -24,11 +24,12 @@ def run_pointcloud(depth_path: Path, camera_path: Path, ply: Path, stride: int =
     if depth.shape != (camera.height, camera.width):
         raise JobError(f"{depth_path} is {depth.shape[1]}x{depth.shape[0]} but {camera_path} describes "
                        f"{camera.width}x{camera.height}")
-    if (meta.get("distortion") or {}).get("model", "pinhole") != "pinhole":
-        try:  # a calibrated camera: each pixel's ray comes from its distortion model
-            points = pointcloud.calibrated_points(depth, Calibration.from_dict(meta), stride, meta.get("clip_end"))
-        except CalibrationError as error:
-            raise JobError(f"{camera_path}: {error}") from None
+    try:
+        calibration = from_sidecar(meta)
+    except CalibrationError as error:
+        raise JobError(f"{camera_path}: {error}") from None
+    if calibration is not None:  # a calibrated camera: each pixel's ray comes from its distortion model
+        points = pointcloud.calibrated_points(depth, calibration, stride, meta.get("clip_end"))
     else:
         points = pointcloud.depth_to_points(depth, camera, camera.model, stride, max_depth=meta.get("clip_end"))
     if world:

@@ -251,6 +251,19 @@ def test_rgb_of_a_calibrated_camera_needs_cycles(td, tmp_path: Path, capsys) -> 
     assert not (tmp_path / "out").exists()
 
 
+def test_nerf_of_a_rational_calibration_is_refused_before_any_work(td, tmp_path: Path, capsys) -> None:
+    scene = build("rational")
+    td.apply_calibration(scene, {"camera_matrix": [40.0, 0, 31.7, 0, 40.5, 23.2, 0, 0, 1], "image_width": 64,
+                                 "image_height": 48,
+                                 "distortion_coefficients": [0.2, -0.1, 0.001, 0.002, 0.01, 0.3, -0.05, 0.02]})
+    blend = tmp_path / "rational.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    assert run_cli(td, "render", blend, "--output", tmp_path / "out", "--outputs", "depth,nerf") == 1
+    err = capsys.readouterr().err
+    assert "--outputs nerf: nerfstudio's OPENCV model has no rational coefficients" in err and "FULL_OPENCV" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_users_own_osl_camera_is_refused_with_the_reason(td, tmp_path: Path, capsys) -> None:
     scene = build("custom")
     path = tmp_path / "ros.yaml"

@@ -140,6 +140,13 @@ class Calibration:
                    float(K[1, 2]), model, coefficients)
 
 
+def from_sidecar(meta: dict) -> Calibration | None:
+    """The calibration a camera sidecar describes when it has distortion (None for an ordinary camera)."""
+    if (meta.get("distortion") or {}).get("model", "pinhole") == "pinhole":
+        return None
+    return Calibration.from_dict(meta)
+
+
 def check_pinhole_matrix(K: np.ndarray) -> None:
     """Refuse a K that is not ``[[fx, 0, cx], [0, fy, cy], [0, 0, 1]]`` (skew, a scaled last row)."""
     if K.shape != (3, 3) or not np.isfinite(K).all():
