@@ -57,7 +57,8 @@ def build(variant: str) -> bpy.types.Scene:
         node = add_true_depth_node(scene, tree=tree)
     else:
         node = tree.nodes.new(compat.GROUP_NODE_IDNAME)
-        node.node_tree = calibrated.calibrated_group(CALIBRATION, DISTANCE_TO_DEPTH, variant)
+        node.node_tree = calibrated.ensure_group(CALIBRATION, DISTANCE_TO_DEPTH, variant)
+        node.inputs[calibrated.FRAME_CHECK].default_value = 1.0  # what the binding's driver gives at this size
     tree.links.new(separate.outputs[0], node.inputs[0])
     output, sockets = compat.new_exr_file_output(tree, str(work / variant), ["out_####"])
     output.format.exr_codec = "NONE"

@@ -13,11 +13,12 @@ import hashlib
 import bpy
 
 from ..core import modes, projections
+from ..core.calibration import Calibration
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene
 from ..core.camera_switches import switch_keys
-from ..core.graph_spec import MODE_PROPERTY
+from ..core.graph_spec import CALIBRATED, MODE_PROPERTY, VARIANT_PROPERTY
 from ..core.nodes import SocketSpec
-from . import animation, compat, views
+from . import animation, calibrated, compat, views
 from .group import ensure_group, group_spec, is_current, rebuild_outdated, spec_of, true_depth_nodes
 
 BINDING_PROPERTY = "true_depth_binding"
@@ -101,8 +102,24 @@ def _bound_cameras(scene: bpy.types.Scene, segments: Segments) -> list[bpy.types
     return list(dict.fromkeys(camera for _, camera in segments)) or ([scene.camera] if scene.camera else [])
 
 
+def scene_calibration(scene: bpy.types.Scene, segments: Segments) -> Calibration | None:
+    """The calibration of the camera a node bound to ``scene`` reads, when it is a calibrated camera (made by
+    :func:`~depth_node.blender.calibrated.apply_calibration`); it must render alone (UnsupportedCameraError)."""
+    cameras = [camera for _, camera in segments] or [scene.camera]
+    found = [calibrated.calibration_of(camera.data) for camera in cameras if camera is not None]
+    if not any(found):
+        return None
+    if len(cameras) > 1 or scene.render.use_multiview:
+        raise UnsupportedCameraError("a calibrated camera renders alone: camera switches at markers, Stereo 3D and "
+                                     "Multi-View with a calibrated camera are not supported")
+    return found[0]
+
+
 def needed_variant(scene: bpy.types.Scene, segments: Segments) -> str:
-    """The group variant the bound cameras need: panoramic when one is (or its type is keyframed)."""
+    """The group variant the bound cameras need: calibrated for a calibrated camera, panoramic when one is (or
+    its type is keyframed)."""
+    if scene_calibration(scene, segments) is not None:
+        return CALIBRATED
     models = []
     for camera in _bound_cameras(scene, segments):
         if {"data.type", "data.panorama_type"} & set(_animated_paths(camera)):
@@ -116,6 +133,11 @@ def needed_variant(scene: bpy.types.Scene, segments: Segments) -> str:
 
 def binding_signature(scene: bpy.types.Scene, segments: Segments) -> str:
     """What a node's drivers and keys depend on besides the scene's own properties (:data:`BINDING_PROPERTY`)."""
+    calibration = scene_calibration(scene, segments)
+    if calibration is not None:
+        camera = segments[0][1] if segments else scene.camera
+        return repr((scene.name, [(frame, camera.name) for frame, camera in segments], camera.name, CALIBRATED,
+                     calibration.to_dict()))
     if not segments:
         return repr((scene.name, [], needed_variant(scene, segments)))
     paths = [path for spec in group_spec(modes.DISTANCE_TO_DEPTH, "panoramic").camera_inputs
@@ -143,8 +165,15 @@ def check_cameras(scene: bpy.types.Scene, segments: Segments) -> list[BlenderCam
     """The cameras a node bound to ``scene`` reads (marker cameras, else the active camera).
 
     Raises :class:`UnsupportedCameraError` unless every one is supported, also in every view of a
-    multi-view render.
+    multi-view render. A calibrated camera gives its pinhole part (K and size of its calibration).
     """
+    calibration = scene_calibration(scene, segments)
+    if calibration is not None:
+        camera = segments[0][1] if segments else scene.camera
+        problem = calibrated.frame_problem(scene, camera, calibration)
+        if problem:
+            raise UnsupportedCameraError(problem)
+        return [calibrated.pinhole_part(calibration)]
     cameras = [camera for _, camera in segments] or [scene.camera]
     if segments and any(views.needs_views_group(scene, camera) for camera in cameras):
         raise UnsupportedCameraError("Multi-View views with their own cameras and camera switches at timeline "
@@ -206,9 +235,21 @@ def bind_to_scene(node: bpy.types.Node, scene: bpy.types.Scene, segments: Segmen
     """
     if segments is None:
         segments = camera_segments(scene)
+    mode = node.node_tree[MODE_PROPERTY]
+    calibration = scene_calibration(scene, segments)
+    if calibration is not None:
+        camera = segments[0][1] if segments else scene.camera
+        group = calibrated.ensure_group(calibration, mode, camera.name)
+        if node.node_tree != group:
+            _swap_group(node, group)
+        socket = node.inputs[calibrated.FRAME_CHECK]
+        socket.driver_remove("default_value")
+        _drive(socket, calibrated.frame_check(calibration), scene)
+        node[BINDING_PROPERTY] = binding_signature(scene, segments)
+        return
     variant = needed_variant(scene, segments)
-    if spec_of(node.node_tree).variant != variant:
-        _swap_group(node, ensure_group(node.node_tree[MODE_PROPERTY], variant))
+    if calibrated.is_calibrated_group(node.node_tree) or spec_of(node.node_tree).variant != variant:
+        _swap_group(node, ensure_group(mode, variant))
     spec = spec_of(node.node_tree)
     tree = node.id_data
     cameras = list(dict.fromkeys(camera for _, camera in segments))
@@ -252,9 +293,11 @@ def add_true_depth_node(
     check_cameras(scene, segments)  # fail early, before anything is added
     if tree is None:
         tree = compat.compositor_tree(scene)
-    if not segments and views.needs_views_group(scene, scene.camera):
+    calibration = scene_calibration(scene, segments)
+    if calibration is None and not segments and views.needs_views_group(scene, scene.camera):
         return _add_views_node(scene, tree, mode, location)
-    group = ensure_group(mode, needed_variant(scene, segments))
+    group = (calibrated.ensure_group(calibration, mode, (segments[0][1] if segments else scene.camera).name)
+             if calibration is not None else ensure_group(mode, needed_variant(scene, segments)))
     node = tree.nodes.new(compat.GROUP_NODE_IDNAME)
     node.node_tree = group
     node.name = group.name
@@ -340,11 +383,12 @@ def node_problem(node: bpy.types.Node, tree: bpy.types.NodeTree,
     except UnsupportedCameraError as error:
         return str(error)
     if node.get(BINDING_PROPERTY) != binding_signature(scene, segments):
-        return "camera markers changed since the node was bound: re-add the node"
+        return "the camera markers or the calibration changed since the node was bound: re-add the node"
     group = node.node_tree
     cache = {} if current_groups is None else current_groups
     if group.name not in cache:
-        cache[group.name] = is_current(group, spec_of(group))
+        cache[group.name] = (calibrated.is_current(group) if calibrated.is_calibrated_group(group)
+                             else is_current(group, spec_of(group)))
     if not cache[group.name]:
         return (f"the node group {node.node_tree.name!r} was edited by hand (or is an older version): "
                 "add a True Depth node again to rebuild it")
@@ -365,9 +409,14 @@ def source_notes(node: bpy.types.Node, tree: bpy.types.NodeTree, scene: bpy.type
     notes = []
     source = input_source(node, tree)
     forward = node.node_tree[MODE_PROPERTY] == modes.DISTANCE_TO_DEPTH
-    if source == "z" and forward:
+    # Cycles' Z is the ray distance for panoramic and custom cameras (measured on 4.5-5.3), else planar depth
+    z_is_distance = node.node_tree.get(VARIANT_PROPERTY) == CALIBRATED or (
+        scene.camera is not None and scene.camera.data.type == "PANO")
+    if source == "z" and forward and not z_is_distance:
         notes.append("The input is the Z pass, which already is planar depth: use Depth to Distance to get "
                      "the ray distance.")
+    elif source == "z" and not forward and z_is_distance:
+        notes.append("The input is the Z pass, which for this camera is the ray distance: use Distance to Depth.")
     elif source in ("aov", "mist") and not forward:
         notes.append(f"The input is a distance ({source}): use Distance to Depth.")
     eevee = scene.render.engine.startswith("BLENDER_EEVEE")
@@ -402,12 +451,13 @@ def refresh_bindings() -> int:
         for node in true_depth_nodes(tree):
             bound = bound_scene(node, tree) or scene
             segments = camera_segments(bound)
-            if node.get(BINDING_PROPERTY) != binding_signature(bound, segments):
-                try:
-                    bind_to_scene(node, bound, segments)
-                except UnsupportedCameraError:
+            try:
+                if node.get(BINDING_PROPERTY) == binding_signature(bound, segments):
                     continue
-                rebound += 1
+                bind_to_scene(node, bound, segments)
+            except UnsupportedCameraError:
+                continue  # reported by node_problem
+            rebound += 1
     return rebound
 
 
@@ -417,9 +467,12 @@ def upgrade_groups() -> list[bpy.types.NodeTree]:
     Nodes using a rebuilt group keep their links and are re-bound to the scene
     they were bound to (their own scene when that cannot be found).
     """
-    rebuilt = rebuild_outdated()
+    rebuilt = rebuild_outdated() + calibrated.rebuild_outdated()
     for scene, tree in compat.compositor_trees():
         for node in true_depth_nodes(tree):
             if any(node.node_tree == group for group in rebuilt):
-                bind_to_scene(node, bound_scene(node, tree) or scene)
+                try:
+                    bind_to_scene(node, bound_scene(node, tree) or scene)
+                except UnsupportedCameraError:
+                    continue  # reported by node_problem
     return rebuilt

@@ -20,8 +20,8 @@ from ..core.errors import JobError
 from ..core.modes import DEPTH_TO_DISTANCE, DISTANCE_TO_DEPTH
 from ..core.outputs import OutputKind
 from ..core.stereo import Stereo
-from . import animation, calibrated, compat, scenes
-from .binding import Segments, add_true_depth_node, camera_at_frame, check_cameras
+from . import animation, compat, scenes
+from .binding import Segments, add_true_depth_node, camera_at_frame, check_cameras, scene_calibration
 
 GraphValues = dict[str, bpy.types.NodeSocket]
 """Graph value (``depth``, ``distance``, ``disparity``) -> the socket that carries it."""
@@ -37,9 +37,6 @@ def stereo_of(camera_object: bpy.types.Object) -> Stereo:
 def job_cameras(scene: bpy.types.Scene, segments: Segments) -> list[BlenderCamera]:
     """The cameras a job renders with, or a :class:`JobError` saying why one cannot be used (a calibrated
     camera: its pinhole part, see :func:`job_calibration`)."""
-    calibration = job_calibration(scene, segments)
-    if calibration is not None:
-        return [calibrated.pinhole_part(calibration)]
     try:
         return check_cameras(scene, segments)
     except UnsupportedCameraError as error:
@@ -47,15 +44,12 @@ def job_cameras(scene: bpy.types.Scene, segments: Segments) -> list[BlenderCamer
 
 
 def job_calibration(scene: bpy.types.Scene, segments: Segments) -> Calibration | None:
-    """The calibration of the job's camera when it is a calibrated one (it must render alone)."""
-    camera_objects = [camera for _, camera in segments] or [scene.camera]
-    found = [calibrated.calibration_of(camera.data) for camera in camera_objects if camera is not None]
-    if not any(found):
-        return None
-    if len(camera_objects) > 1 or scene.render.use_multiview:
-        raise JobError("a calibrated camera renders alone: camera switches at markers, Stereo 3D and Multi-View "
-                       "with a calibrated camera are not supported")
-    return found[0]
+    """The calibration of the job's camera when it is a calibrated one (it must render alone: a
+    :class:`JobError` otherwise)."""
+    try:
+        return scene_calibration(scene, segments)
+    except UnsupportedCameraError as error:
+        raise JobError(str(error)) from None
 
 
 def pick_view_layer(scene: bpy.types.Scene, name: str | None) -> bpy.types.ViewLayer:
@@ -235,12 +229,6 @@ def add_node(scene: bpy.types.Scene, tree: bpy.types.NodeTree, mode: str, segmen
              location: tuple[float, float]) -> bpy.types.Node:
     """A True Depth node bound to the job's cameras (a calibrated camera's own group), or a :class:`JobError`
     saying why it cannot be."""
-    calibration = job_calibration(scene, segments)
-    if calibration is not None:
-        node = tree.nodes.new(compat.GROUP_NODE_IDNAME)
-        node.node_tree = calibrated.calibrated_group(calibration, mode, scene.camera.name)
-        node.location = location
-        return node
     try:
         return add_true_depth_node(scene, mode=mode, location=location, tree=tree, segments=segments)
     except UnsupportedCameraError as error:

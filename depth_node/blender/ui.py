@@ -7,15 +7,18 @@ import textwrap
 import bpy
 from bpy.app.handlers import persistent
 
-from ..core.camera import UnsupportedCameraError, camera_from_scene
+from ..core.camera import UnsupportedCameraError
 from ..core.graph_spec import MODE_PROPERTY
 from ..core.modes import DISTANCE_TO_DEPTH, MODE_TABLE
 from . import compat
 from .binding import (
     add_true_depth_node,
     bound_scene,
+    camera_segments,
+    check_cameras,
     node_problem,
     refresh_bindings,
+    scene_calibration,
     source_notes,
     upgrade_groups,
     views_problem,
@@ -117,8 +120,11 @@ class NODE_PT_true_depth(bpy.types.Panel):
             for line in textwrap.wrap(problem, 48):
                 layout.label(text=line, icon="ERROR")
             return
-        camera = camera_from_scene(scene)
-        layout.label(text=f"Camera: {scene.camera.name} ({camera.model.label})  {camera.width}x{camera.height}")
+        segments = camera_segments(scene)
+        camera = check_cameras(scene, segments)[0]
+        calibration = scene_calibration(scene, segments)
+        kind = f"calibrated {calibration.model}" if calibration is not None else camera.model.label
+        layout.label(text=f"Camera: {scene.camera.name} ({kind})  {camera.width}x{camera.height}")
         if camera.has_matrix:
             K = camera.matrix()
             layout.label(text=f"fx {K[0, 0]:.3f}  fy {K[1, 1]:.3f}")

@@ -225,8 +225,8 @@ def camera_from_scene(scene: Any, camera_object: Any = None, view: str | None = 
                                                                                           None))
         raise UnsupportedCameraError(
             f"camera {camera_object.name!r} of scene {scene.name!r} is of type 'CUSTOM' (an OSL camera)"
-            + (": a calibrated camera (depth_node.apply_calibration), whose depth the render and prepare jobs "
-               "convert (tools/true_depth.sh render); the node added by hand does not support it" if calibrated else
+            + (": a calibrated camera (depth_node.apply_calibration), whose rays come from its calibration, "
+               "not from these settings" if calibrated else
                ", whose rays only its shader knows: True Depth cannot convert its depth")
         )
     try:

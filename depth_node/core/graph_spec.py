@@ -68,6 +68,8 @@ VARIANT_PROPERTY = "true_depth_variant"
 VARIANTS = tuple(projections.VARIANTS)
 PINHOLE = "perspective"
 """The default variant: a perspective camera (see :data:`~depth_node.core.projections.VARIANTS`)."""
+CALIBRATED = "calibrated"
+"""The variant of a calibrated camera's group (built from its calibration, see ``blender.calibrated``)."""
 
 __all__ = [
     "CAMERA_INPUTS", "CAMERA_TYPE_INPUT", "DISTANCE_TO_DEPTH", "FINGERPRINT_PROPERTY", "GROUP_INPUT",

@@ -251,6 +251,21 @@ def test_rgb_of_a_calibrated_camera_needs_cycles(td, tmp_path: Path, capsys) -> 
     assert not (tmp_path / "out").exists()
 
 
+def test_a_calibrated_file_rendered_at_another_size_is_refused(td, tmp_path: Path, capsys) -> None:
+    """Found in the field: a calibrated camera's file whose resolution was changed afterwards rendered at the new
+    size while the jobs converted (and described) it at the calibration's: silently wrong. Now: refused."""
+    scene = build("resized")
+    path = tmp_path / "ros.yaml"
+    path.write_text(CALIBRATIONS["radtan"][1])
+    td.apply_calibration(scene, path)
+    scene.render.resolution_percentage = 50
+    blend = tmp_path / "resized.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    assert run_cli(td, "render", blend, "--output", tmp_path / "out", "--outputs", "depth,camera") == 1
+    assert "is calibrated for 67x45 but scene 'resized' renders 67x45 at 50 %" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_nerf_of_a_rational_calibration_is_refused_before_any_work(td, tmp_path: Path, capsys) -> None:
     scene = build("rational")
     td.apply_calibration(scene, {"camera_matrix": [40.0, 0, 31.7, 0, 40.5, 23.2, 0, 0, 1], "image_width": 64,
@@ -286,3 +301,87 @@ def test_bad_calibration_files_are_refused_with_the_file(td, tmp_path: Path) -> 
     with pytest.raises(errors.CalibrationError, match=f"{path}: Kalibr .*camera_model 'omni' is not supported"):
         td.apply_calibration(bpy.context.scene, path)
     assert bpy.data.objects["Camera"].data.type == "PERSP", "nothing changed"
+
+
+def test_a_node_added_by_hand_is_exact_and_renders_on_a_farm(td, calibrated: dict, tmp_path: Path) -> None:
+    """The True Depth node added in the compositor of a calibrated camera: Z (the distance here) -> depth ->
+    Inverse -> distance, saved and rendered by a fresh Blender without the extension, against the ray cast."""
+    bpy.ops.wm.open_mainfile(filepath=str(calibrated["blend"]), load_ui=False)
+    scene = bpy.data.scenes[calibrated["scene"]]
+    compat, binding = submodule(td, "blender.compat"), submodule(td, "blender.binding")
+    tree = compat.fresh_compositor_tree(scene)
+    layers = tree.nodes.new("CompositorNodeRLayers")
+    layers.scene = scene
+    forward = td.add_true_depth_node(scene)
+    inverse = td.add_true_depth_node(scene, mode="DEPTH_TO_DISTANCE")
+    tree.links.new(layers.outputs["Depth"], forward.inputs[0])
+    tree.links.new(forward.outputs[0], inverse.inputs[0])
+    _, sockets = compat.new_exr_file_output(tree, "//hand", ["depth_####", "distance_####"])
+    tree.links.new(forward.outputs[0], sockets[0])
+    tree.links.new(inverse.outputs[0], sockets[1])
+    assert [binding.node_problem(node, tree) for node in (forward, inverse)] == [None, None]
+    assert binding.source_notes(forward, tree, scene) == []
+    assert forward.node_tree.name == "True Depth (Camera, calibrated)"
+    farm = tmp_path / "farm"
+    farm.mkdir()
+    bpy.ops.wm.save_as_mainfile(filepath=str(farm / "shot.blend"))
+    render_in_fresh_blender(farm / "shot.blend", 1, 1, tmp_path)
+    read = submodule(td, "core.exr").read_single_channel
+    depth, distance = read(farm / "hand" / "depth_0001.exr"), read(farm / "hand" / "distance_0001.exr")
+    z = read(calibrated["folder"] / "z" / "z_0001.exr")
+    truth = truth_of(calibrated)
+    hit = truth.distance > 0
+    share = float((np.abs(depth - truth.depth) <= 1e-4 * truth.depth)[hit].mean())
+    print(f"{calibrated['model']}: the hand-added node's depth within 1e-4 of the ray cast on {share:.2%} of "
+          f"{hit.sum()} hit pixels")
+    assert share >= REQUIRED
+    rendered = hit & (z < 1e9)  # the 0.03 % the render misses near edges keep Cycles' 1e10
+    assert np.abs(distance - z)[rendered].max() <= 3e-7 * z[rendered].max()  # depth -> distance gives Z back
+
+
+def frame_check(node: bpy.types.Node, scene: bpy.types.Scene) -> float:
+    scene.frame_set(scene.frame_current)
+    return node.inputs["Frame Fits Calibration"].default_value
+
+
+def test_the_hand_added_node_follows_its_camera_or_says_why_not(td, calibrated: dict, tmp_path: Path) -> None:
+    """A changed size gives a problem and a zero frame check (what a farm without the extension computes); a new
+    calibration or a camera made pinhole again re-binds the node on the next update; not alone: refused."""
+    bpy.ops.wm.open_mainfile(filepath=str(calibrated["blend"]), load_ui=False)
+    scene = bpy.data.scenes[calibrated["scene"]]
+    binding = submodule(td, "blender.binding")
+    tree = submodule(td, "blender.compat").compositor_tree(scene)
+    node = td.add_true_depth_node(scene)
+    assert frame_check(node, scene) == 1.0 and binding.node_problem(node, tree) is None
+    render = scene.render
+    for setting, value, expected in (("resolution_percentage", 50, "renders 67x45 at 50 %" if calibrated[
+            "model"] == "radtan" else "renders 64x45 at 50 %"), ("pixel_aspect_x", 2.0, "non-square pixels")):
+        original = getattr(render, setting)
+        setattr(render, setting, value)
+        assert frame_check(node, scene) == 0.0, setting
+        assert expected in binding.node_problem(node, tree)
+        setattr(render, setting, original)
+        assert frame_check(node, scene) == 1.0 and binding.node_problem(node, tree) is None
+    render.use_border = render.use_crop_to_border = True
+    assert frame_check(node, scene) == 0.0 and "Crop to Render Region" in binding.node_problem(node, tree)
+    render.use_border = False
+    # another calibration of the same camera: the group is rebuilt in place from it
+    other = calibrated["calibration"].to_dict()
+    other["distortion"]["coefficients"] = {name: value * 0.5 for name, value in
+                                           other["distortion"]["coefficients"].items()}
+    td.apply_calibration(scene, other)
+    assert "calibration changed since the node was bound" in binding.node_problem(node, tree)
+    assert binding.refresh_bindings() == 1 and binding.node_problem(node, tree) is None
+    assert node.node_tree.name == "True Depth (Camera, calibrated)"
+    assert json.loads(node.node_tree["true_depth_calibration"])["distortion"] == other["distortion"]
+    # an undistorted calibration makes the camera pinhole: the node gets the pinhole group and its drivers
+    td.apply_calibration(scene, {"camera_matrix": [40.0, 0, 33.1, 0, 40.0, 22.4, 0, 0, 1],
+                                 "distortion_coefficients": [0, 0, 0, 0], "image_width": 66, "image_height": 44})
+    assert binding.refresh_bindings() == 1 and binding.node_problem(node, tree) is None
+    assert node.node_tree.name == "True Depth" and node.inputs["Focal Length"].is_linked is False
+    # a calibrated camera renders alone
+    td.apply_calibration(scene, calibrated["calibration"].to_dict())
+    render.use_multiview = True
+    with pytest.raises(submodule(td, "core.camera").UnsupportedCameraError, match="renders alone"):
+        td.add_true_depth_node(scene)
+    assert "renders alone" in binding.node_problem(node, tree)
