@@ -174,7 +174,8 @@ def check_input(path: Path, size: tuple[int, int]) -> None:
 def input_sequence(pattern: str) -> dict[int, Path]:
     """``{frame: path}`` for an input pattern: ``####`` or ``%04d`` mark the frame number, or a glob.
 
-    With a glob, the frame number is the last run of digits in each file name.
+    With a glob, the frame number is the last run of digits in each file name before its extension (the 5 of
+    ``.hdf5`` is not a frame number).
     """
     path = Path(pattern).expanduser()
     name = path.name
@@ -186,12 +187,14 @@ def input_sequence(pattern: str) -> dict[int, Path]:
         glob, regex = name, None
     found: dict[int, Path] = {}
     for candidate in sorted(path.parent.glob(glob)):
-        match = regex.match(candidate.name) if regex else re.search(r"(\d+)(?!.*\d)", candidate.name)
+        match = regex.match(candidate.name) if regex else re.search(r"(\d+)(?!.*\d)", candidate.stem)
         if match and candidate.is_file():
             frame = int(match.group(1))
             if frame in found:
                 raise JobError(f"frame {frame} matches both {found[frame].name} and {candidate.name}")
             found[frame] = candidate
+    if not found and regex is None and path.is_file():  # one file whose name holds no frame number
+        found[1] = path
     if not found:
         raise JobError(f"no input file matches {pattern}")
     return dict(sorted(found.items()))

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..core import outputs
+from ..core import formats, outputs
 from .base import ENGINES, SOURCES, JobError
 
 PROG = "true_depth"
@@ -67,6 +67,26 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def _degrees(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 180:
+        raise argparse.ArgumentTypeError(f"expected a field of view in degrees between 0 and 180, got {text!r}")
+    return value
+
+
+def _ray_matrix(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.replace(";", ",").replace(" ", ",").split(",") if part]
+    except ValueError:
+        values = []
+    if len(values) != 9 or not all(abs(value) < float("inf") for value in values):
+        raise argparse.ArgumentTypeError(f"expected 9 finite numbers (row-major 3x3), got {text!r}")
+    return values
 
 
 def _kinds(text: str) -> tuple[str, ...]:
@@ -149,17 +169,44 @@ def build_parser() -> argparse.ArgumentParser:
     _output_options(render, "render")
     render.add_argument("--jobs", type=_positive, default=1, help="worker processes splitting the frames (1)")
 
-    convert = commands.add_parser("convert", help="convert an existing distance (or depth) EXR sequence",
-                                  description=f"Convert EXRs with the node's maths, without rendering. "
-                                              f"{layout} Frame numbers come from the file names.")
-    convert.add_argument("pattern", help="input files: distance_####.exr, distance_%%04d.exr or a glob")
-    convert.add_argument("--camera", type=Path, required=True,
-                         help="camera JSON (as written by this tool, or any JSON with K, width, height) or a "
-                              ".blend whose scene camera (animation and markers included) is used")
+    convert = commands.add_parser("convert", help="convert existing distance (or depth) images",
+                                  description=f"Convert distance (or depth) images with the node's maths, without "
+                                              f"rendering. {layout} Frame numbers come from the file names. "
+                                              "Needs no Blender with the numpy engine and a camera file.")
+    convert.add_argument("pattern", help="input files: distance_####.exr, distance_%%04d.pfm or a glob; EXR "
+                                         "(single, multilayer, multi-part), PFM, .npy/.npz, 16-bit PNG/TIFF, HDF5")
+    convert.add_argument("--camera", type=Path,
+                         help="the camera JSON this tool writes (or any JSON with K, width, height), a calibration "
+                              "(OpenCV, ROS, Kalibr, COLMAP cameras.txt), a COLMAP model (folder or images.txt: "
+                              "each frame's camera by image name), a nerfstudio transforms.json, or a .blend whose "
+                              "scene camera (animation and markers included) is used")
+    convert.add_argument("--fov-x", type=_degrees, help="no camera file: a centred pinhole with this horizontal "
+                                                         "field of view in degrees, at the images' size")
+    convert.add_argument("--fov-y", type=_degrees, help="with --fov-x: the vertical field of view (default: square "
+                                                         "pixels)")
+    convert.add_argument("--ray-matrix", type=_ray_matrix,
+                         help="no camera file: 9 numbers, row-major, taking a pixel (x, y, 1) (pixel centres at "
+                              "integers, y down) to its camera-space ray (x right, y down, z forward); e.g. "
+                              "inv(K) of a skewed K, or Hypersim's M_cam_from_uv mapped as the README shows")
+    convert.add_argument("--calibration-camera", help="which camera of a calibration file holding several")
     convert.add_argument("--scene", help="scene name in the .blend (default: the active scene)")
     convert.add_argument("--output", type=Path, required=True, help="output folder")
     convert.add_argument("--to", choices=("depth", "distance"), default="depth",
                          help="depth: the inputs are distances (default); distance: the inputs are depths")
+    convert.add_argument("--channel", help="the EXR channel (multilayer: ViewLayer.Depth.Z; multi-part: "
+                                           "part.channel); or R, G, B of a color PFM")
+    convert.add_argument("--key", help="the array of an .npz holding several")
+    convert.add_argument("--dataset", help="the dataset of an HDF5 file holding several (needs h5py)")
+    convert.add_argument("--scale", type=_scale, help="16-bit PNG/TIFF inputs: units per count (default 0.001: "
+                                                      "millimetres to metres); 0 counts are no data")
+    convert.add_argument("--mist", action="store_true",
+                         help="the inputs are Blender's Mist pass (linear falloff): distance = start + mist x depth; "
+                              "pixels at 0 or 1 (outside the mist range) become 0 (no data)")
+    convert.add_argument("--mist-start", type=float, help="Mist start (default: the .blend's World mist settings)")
+    convert.add_argument("--mist-depth", type=float, help="Mist depth (default: the .blend's World mist settings)")
+    convert.add_argument("--format", choices=("exr", "npy", "pfm", "png16"), default="exr",
+                         help="depth and distance files: exr (default, float32, one channel 'Y'), npy (float32), "
+                              "pfm (Middlebury), png16 (round(value x --depth16-scale), 0 = no data)")
     convert.add_argument("--frames", type=_frames, help="only these frames (all of them must exist)")
     convert.add_argument("--overwrite", action="store_true", help="replace existing output files")
     _output_options(convert, "convert")
@@ -224,14 +271,20 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
 
         return run_pointcloud(args.depth, args.camera, args.ply, args.stride, args.world, args.overwrite)
     from . import base
-    from .frames import Calibrated, Request
+    from .convert_numpy import has_blender
+    from .frame_files import Request
 
+    if args.command != "convert" and not has_blender():
+        raise JobError(f"{args.command} renders with Blender: run it through tools/true_depth.sh (or blender -c "
+                       "true_depth); without Blender this command runs convert (numpy engine) and pointcloud")
     base.VERBOSE = getattr(args, "verbose", False)
     base.keep_large_buffers()
     request = None
     if args.outputs is not None or args.command != "convert":
         request = Request(outputs.select(args.outputs, args.command),
                           outputs.Options(args.depth16_scale, args.image_name))
+    if args.command != "convert":
+        from .frames import Calibrated
     if args.command == "example":
         from .example import run_example
 
@@ -254,9 +307,27 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         return run_render(args.blend, args.output, args.frames, args.scene, args.source, args.overwrite,
                           request, split, args.view_layer, Calibrated(args.calibration, args.calibration_camera))
     from .convert import run_convert
+    from .convert_numpy import Source
 
+    if (args.mist_start is not None or args.mist_depth is not None) and not args.mist:
+        raise JobError("--mist-start and --mist-depth describe a Mist input: add --mist")
+    mist = None
+    if args.mist:
+        if (args.mist_start is None) != (args.mist_depth is None):
+            raise JobError("--mist needs both --mist-start and --mist-depth (or neither, with a .blend camera)")
+        if args.mist_depth is not None and not args.mist_depth > 0:
+            raise JobError(f"--mist-depth must be positive, got {args.mist_depth}")
+        mist = (args.mist_start, args.mist_depth) if args.mist_start is not None else "blend"
+    if args.fov_y is not None and args.fov_x is None:
+        raise JobError("--fov-y goes with --fov-x")
+    source = Source(formats.ReadOptions(args.channel, args.key, args.dataset, args.scale), mist, args.format)
+    camera_options = {name: value for name, value in (("fov_x", args.fov_x), ("fov_y", args.fov_y),
+                                                      ("ray_matrix", args.ray_matrix),
+                                                      ("calibration_camera", args.calibration_camera))
+                      if value is not None}
     return run_convert(args.pattern, args.camera, args.scene, args.output, args.to, args.frames, args.overwrite,
-                       request, outputs.Options(args.depth16_scale, args.image_name), split, args.engine)
+                       request, outputs.Options(args.depth16_scale, args.image_name), split, args.engine, source,
+                       camera_options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,3 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     except JobError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr, flush=True)
         return 1
+
+
+def console_main() -> None:
+    """The ``true-depth`` command of ``pip install .``: convert (numpy engine) and pointcloud, without Blender."""
+    sys.exit(main(sys.argv[1:] or ["--help"]))

@@ -1,10 +1,11 @@
-"""``pointcloud``: a depth EXR and its camera JSON to a binary PLY. Needs numpy (and OpenEXR or Blender)."""
+"""``pointcloud``: a depth image (EXR, npy, PFM...) and its camera JSON to a binary PLY. Needs numpy (and OpenEXR
+or Blender for EXRs)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..core import pointcloud, sidecar
+from ..core import formats, pointcloud, sidecar
 from ..core.calibration import CalibrationError, from_sidecar
 from .base import JobError, log, read_exr
 
@@ -20,7 +21,13 @@ def run_pointcloud(depth_path: Path, camera_path: Path, ply: Path, stride: int =
         meta, camera = sidecar.load(camera_path)
     except sidecar.SidecarError as error:
         raise JobError(str(error)) from None
-    depth = read_exr(depth_path)
+    if depth_path.suffix.lower() == ".exr":
+        depth = read_exr(depth_path)
+    else:
+        try:
+            depth, _ = formats.read_image(depth_path)
+        except formats.FormatError as error:
+            raise JobError(str(error)) from None
     if depth.shape != (camera.height, camera.width):
         raise JobError(f"{depth_path} is {depth.shape[1]}x{depth.shape[0]} but {camera_path} describes "
                        f"{camera.width}x{camera.height}")

@@ -11,11 +11,10 @@ from ..blender.binding import camera_segments
 from ..core import exports, outputs
 from ..core.outputs import job_paths
 from .base import JobError, check_outputs_free, log, safe_folder_name
+from .frame_files import Request, describe_files
 from .frames import (
     NO_CALIBRATION,
     Calibrated,
-    Request,
-    describe_files,
     frame_camera,
     open_blend,
     render_views,

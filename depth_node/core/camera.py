@@ -172,15 +172,30 @@ class BlenderCamera:
     def from_matrix(cls, K: Any, width: int, height: int, projection: str = "PERSP") -> BlenderCamera:
         """The Blender camera (horizontal fit, 36 mm sensor) whose :meth:`matrix` is ``K`` for that size.
 
-        Any K with positive focal lengths maps to one: unequal ``fx, fy`` become a
-        pixel aspect ratio (Blender's pixel aspect values are >= 1), the principal
-        point becomes a lens shift.
+        Any K ``[[fx, 0, cx], [0, fy, cy], [0, 0, 1]]`` with positive focal lengths maps to one: unequal
+        ``fx, fy`` become a pixel aspect ratio (Blender's pixel aspect values are >= 1), the principal
+        point becomes a lens shift. A last row ``(0, 0, s)``, ``s != 0``, is divided out first (the same
+        projection). Skew and any other last row have no Blender camera: refused (ValueError) with the
+        reason, never reduced to a plain pinhole. ``width`` and ``height`` must be positive integers.
         """
-        K = np.asarray(K, dtype=np.float64)
-        if K.shape != (3, 3) or not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0:
-            raise ValueError(f"K must be a finite 3x3 matrix with positive focal lengths, got {K.tolist()}")
-        if int(width) < 1 or int(height) < 1:
-            raise ValueError(f"width and height must be positive, got {width}x{height}")
+        try:
+            K = np.array(K, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"K must be a 3x3 matrix of numbers, got {K!r}") from None
+        if K.shape != (3, 3) or not np.isfinite(K).all():
+            raise ValueError(f"K must be a finite 3x3 matrix, got {K.tolist()}")
+        if K[2, 0] != 0 or K[2, 1] != 0 or K[2, 2] == 0:
+            raise ValueError(f"K's last row must be (0, 0, s) with s != 0, got {K[2].tolist()}: a Blender camera "
+                             f"cannot represent this projection")
+        K = K / K[2, 2]
+        if K[0, 1] != 0 or K[1, 0] != 0:
+            raise ValueError(f"K has skew (K[0][1] = {K[0, 1]!r}, K[1][0] = {K[1, 0]!r} after dividing by "
+                             f"K[2][2]): a Blender camera has none and cannot represent it")
+        if K[0, 0] <= 0 or K[1, 1] <= 0:
+            raise ValueError(f"K must have positive focal lengths, got {K.tolist()}")
+        for name, value in (("width", width), ("height", height)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
         aspect_x, aspect_y = (1.0, fx / fy) if fx >= fy else (fy / fx, 1.0)
         sensor = 36.0

@@ -141,7 +141,12 @@ def _header_attributes(data: bytes | mmap.mmap, path: Path) -> tuple[dict[str, t
     """``{name: (value start, value size)}`` of a single-part header, and the offset after it."""
     if len(data) < 8 or struct.unpack_from("<i", data, 0)[0] != _MAGIC:
         raise ExrError(f"{path}: not an OpenEXR file")
-    position, attributes = 8, {}
+    return _attributes_at(data, 8, path)
+
+
+def _attributes_at(data: bytes | mmap.mmap, position: int, path: Path) -> tuple[dict[str, tuple[int, int]], int]:
+    """``{name: (value start, value size)}`` of the header starting at ``position``, and the offset after it."""
+    attributes = {}
     try:
         while data[position] != 0:
             name_end = _nul_after(data, position)
@@ -193,3 +198,102 @@ def write_single_channel(path: str | Path, pixels: np.ndarray, channel: str = OP
 
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
     OpenEXR.File(header, {channel: np.ascontiguousarray(pixels, dtype=np.float32)}).write(str(path))
+
+
+_CHUNK_LEADER = {"scanlineimage": 12, "tiledimage": 24}
+"""Bytes before a multi-part chunk's data: part number, y (or four tile coordinates), data size."""
+
+
+def check_parts(path: str | Path) -> list[tuple[str, int, int]]:
+    """Check every part of an OpenEXR file without decoding pixels; returns (name, width, height) per part.
+
+    A single-part file is checked by :func:`check_structure` (its name is ""). In a multi-part file every
+    part's offset table must lie inside the file, and each of its chunks too (the OpenEXR bindings skip the
+    parts they cannot decode, with a warning on stderr, instead of failing).
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as handle, _mapped(handle) as data:
+            width, height = _check_mapped(data, path)
+            if not struct.unpack_from("<i", data, 4)[0] & 0x1000:
+                return [("", width, height)]
+            return _check_multipart(data, path)
+    except OSError as error:
+        raise ExrError(f"{path}: cannot read ({error.strerror or error})") from None
+
+
+def _check_multipart(data: bytes | mmap.mmap, path: Path) -> list[tuple[str, int, int]]:
+    parts, position = [], 8
+    try:
+        while data[position] != 0:
+            attributes, position = _attributes_at(data, position, path)
+            start, size = attributes["name"]
+            name = bytes(data[start:start + size]).decode("latin-1")
+            start, size = attributes["type"]
+            kind = bytes(data[start:start + size]).decode("latin-1")
+            xmin, ymin, xmax, ymax = struct.unpack_from("<4i", data, attributes["dataWindow"][0])
+            (chunks,) = struct.unpack_from("<i", data, attributes["chunkCount"][0])
+            parts.append((name, kind, xmax - xmin + 1, ymax - ymin + 1, chunks))
+        position += 1
+    except (KeyError, IndexError, struct.error):
+        raise ExrError(f"{path}: truncated or corrupt OpenEXR header") from None
+    for index, (name, kind, width, height, chunks) in enumerate(parts):
+        if width < 1 or height < 1 or chunks < 0:
+            raise ExrError(f"{path}: part {name!r} has an empty data window")
+        if position + 8 * chunks > len(data):
+            raise ExrError(f"{path}: truncated (offset table of part {name!r} incomplete)")
+        leader = _CHUNK_LEADER.get(kind, 4)  # deep chunks: only the part number is checked
+        for offset in struct.unpack_from(f"<{chunks}Q", data, position):
+            if offset + leader > len(data) or struct.unpack_from("<i", data, offset)[0] != index:
+                raise ExrError(f"{path}: truncated (a chunk of part {name!r} lies beyond the end of the file)")
+            if kind in _CHUNK_LEADER:
+                (chunk_size,) = struct.unpack_from("<i", data, offset + leader - 4)
+                if chunk_size < 0 or offset + leader + chunk_size > len(data):
+                    raise ExrError(f"{path}: truncated (a chunk of part {name!r} lies beyond the end of the file)")
+        position += 8 * chunks
+    return [(name, width, height) for name, _, width, height, _ in parts]
+
+
+def read_parts(path: str | Path) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """Every part of an EXR (single- or multi-part) as (part name, {channel: HxW array}), after :func:`check_parts`.
+
+    Half channels stay float16 and float channels float32 (convert as needed); row 0 is the top row.
+    """
+    import OpenEXR  # noqa: PLC0415  (optional dependency, see module docstring)
+
+    path = Path(path)
+    if not path.is_file():
+        raise ExrError(f"{path}: no such file")
+    expected = check_parts(path)
+    try:
+        with OpenEXR.File(str(path), separate_channels=True) as exr_file:
+            parts = [(part.name() or "", {name: np.asarray(channel.pixels) for name, channel in part.channels.items()})
+                     for part in exr_file.parts]
+    except Exception as error:  # OpenEXR raises plain exceptions for corrupt files
+        raise ExrDecodeError(f"{path}: cannot read EXR ({error})") from error
+    if len(parts) != len(expected):
+        raise ExrDecodeError(f"{path}: cannot read image (corrupt pixel data)")  # OpenEXR dropped a part
+    for part, channels in parts:
+        for name, pixels in channels.items():
+            if pixels.ndim != 2 or pixels.dtype.kind not in "fiu":
+                where = f"{part}.{name}" if part else name
+                raise ExrError(f"{path}: expected scalar channels, got channel {where!r} of shape {pixels.shape}")
+    return parts
+
+
+def part_channels(path: str | Path) -> list[tuple[str, list[str], int, int]]:
+    """(part name, channel names, width, height) of every part, from the headers (after :func:`check_parts`)."""
+    import OpenEXR  # noqa: PLC0415  (optional dependency, see module docstring)
+
+    path = Path(path)
+    if not path.is_file():
+        raise ExrError(f"{path}: no such file")
+    sizes = check_parts(path)
+    try:
+        with OpenEXR.File(str(path), header_only=True) as exr_file:
+            names = [[channel.name for channel in part.header["channels"]] for part in exr_file.parts]
+    except Exception as error:  # OpenEXR raises plain exceptions for corrupt files
+        raise ExrDecodeError(f"{path}: cannot read EXR ({error})") from error
+    if len(names) != len(sizes):
+        raise ExrDecodeError(f"{path}: cannot read {len(sizes) - len(names)} of its {len(sizes)} part headers")
+    return [(name, channels, width, height) for (name, width, height), channels in zip(sizes, names, strict=True)]

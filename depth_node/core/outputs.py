@@ -177,6 +177,12 @@ def with_extension(kinds: Iterable[OutputKind], extension: str) -> tuple[OutputK
     return tuple(dataclasses.replace(kind, extension=extension) if kind.beauty else kind for kind in kinds)
 
 
+def with_value_extension(kinds: Iterable[OutputKind], extension: str) -> tuple[OutputKind, ...]:
+    """``kinds`` with the depth and distance images written as ``extension`` (convert's ``--format``)."""
+    return tuple(dataclasses.replace(kind, extension=extension) if kind.graph_value in ("depth", "distance") else kind
+                 for kind in kinds)
+
+
 def frame_paths(folder: Path, frame: int, kinds: Iterable[OutputKind] = DEFAULT_KINDS, view_suffix: str = ""
                 ) -> dict[str, Path]:
     """``{kind name: path}`` of one frame's (or one view's) files in ``folder`` (per-frame kinds only)."""

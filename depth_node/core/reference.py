@@ -24,11 +24,11 @@ The maths runs in float64; a floating-point input keeps its dtype on output.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from . import projections
-from .calibration import Calibration
 from .camera import BlenderCamera
 from .projection import Projection, normalized_offsets
 
@@ -85,15 +85,29 @@ def pixel_geometry(camera: np.ndarray | BlenderCamera, shape: tuple[int, int],
     return PixelGeometry(tuple(shape), lateral_sq, ray, bool(np.all(ray != 0)))
 
 
-def calibrated_geometry(calibration: Calibration) -> PixelGeometry:
-    """The per-pixel terms of a calibrated camera (its model's exact rays; 0 where a pixel has none).
+class RayCamera(Protocol):
+    """A camera whose pixels map to rays by its own model (a calibration, a general ray matrix)."""
+
+    width: int
+    height: int
+
+    def pixel_rays(self) -> np.ndarray:
+        """Each pixel centre's ray, (H, W, 3), OpenCV camera axes (any length); NaN where a pixel has none."""
+        ...
+
+
+def calibrated_geometry(camera: RayCamera) -> PixelGeometry:
+    """The per-pixel terms of a camera known by its rays (a calibration's exact rays, a ray matrix); 0 where a
+    pixel has no ray.
 
     Rays beyond 90 degrees from the axis (a fisheye over 180 degrees) have a negative ray length: their planar
     depth is negative, as the point is behind the image plane."""
-    ray_z = calibration.pixel_rays()[..., 2]
+    rays = camera.pixel_rays()
+    with np.errstate(invalid="ignore"):
+        ray_z = rays[..., 2] / np.linalg.norm(rays, axis=-1)
     valid = np.isfinite(ray_z) & (ray_z != 0)
     ray = np.divide(1.0, ray_z, out=np.zeros_like(ray_z), where=valid)
-    return PixelGeometry((calibration.height, calibration.width), None, ray, bool(valid.all()))
+    return PixelGeometry((camera.height, camera.width), None, ray, bool(valid.all()))
 
 
 def _geometry(camera: Camera, shape: tuple[int, int], projection: str | Projection) -> PixelGeometry:

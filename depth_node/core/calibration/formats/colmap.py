@@ -52,3 +52,24 @@ def read(text: str, camera: str | None = None) -> Calibration:
     if size[0] < 1 or size[1] < 1:
         raise CalibrationError(f"camera {camera_id}: size must be positive, got {width}x{height}")
     return calibration_from_matrix(K, size[0], size[1], model, coefficients)
+
+
+def read_cameras(text: str) -> dict[int, Calibration]:
+    """Every camera of a ``cameras.txt``, by its integer id (each read as :func:`read` reads one)."""
+    rows = [line.split() for line in text.splitlines()]
+    ids = [row[0] for row in rows if row and not row[0].startswith("#")]
+    if not ids:
+        raise CalibrationError("cameras.txt lists no cameras")
+    cameras: dict[int, Calibration] = {}
+    for camera_id in ids:
+        if not camera_id.isdigit():
+            raise CalibrationError(f"camera id {camera_id!r} is not a non-negative integer")
+        if int(camera_id) in cameras:
+            raise CalibrationError(f"camera id {camera_id} is listed twice")
+        try:
+            cameras[int(camera_id)] = read(text, camera_id)
+        except CalibrationError as error:
+            message = str(error)
+            prefix = f"camera {camera_id}: "
+            raise CalibrationError(message if message.startswith(prefix) else prefix + message) from None
+    return cameras
