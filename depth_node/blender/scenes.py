@@ -34,9 +34,9 @@ def enable_depth_passes(scene: bpy.types.Scene) -> None:
 
 
 def setup_cycles(scene: bpy.types.Scene, samples: int = 1, filter_width: float = 0.01) -> None:
-    """Cycles on the CPU; Cycles' Z is one jittered sample, so a tiny filter keeps it at the pixel centre."""
+    """Cycles (on the device the job chose, :mod:`.devices`); Cycles' Z is one jittered sample, so a tiny filter
+    keeps it at the pixel centre."""
     scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
     scene.cycles.samples = samples
     scene.cycles.use_denoising = False
     scene.cycles.use_adaptive_sampling = False

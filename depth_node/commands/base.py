@@ -31,6 +31,9 @@ ENGINES = ("numpy", "node")
 """How ``convert`` computes (see :mod:`depth_node.commands.convert`); the first is the default."""
 
 
+STAGING_PREFIX = ".true-depth-partial-"
+"""In-progress files live in a hidden folder of this prefix inside the output folder (see :func:`staging`)."""
+
 VERBOSE = False
 """Show Blender's own lines while it renders (``--verbose``); otherwise only the job's lines are printed."""
 
@@ -133,7 +136,7 @@ def staging(folder: Path) -> Iterator[Path]:
     """A hidden folder inside ``folder`` for in-progress files; removed afterwards, whatever happens."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        path = Path(tempfile.mkdtemp(prefix=".true-depth-partial-", dir=folder))
+        path = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
     except OSError as error:
         raise JobError(f"cannot write to {folder}: {error.strerror or error}") from None
     try:

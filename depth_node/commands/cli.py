@@ -131,6 +131,24 @@ def _calibration_options(parser: argparse.ArgumentParser) -> None:
                                                      "(Kalibr's cam1, COLMAP's camera id)")
 
 
+def _resume_option(parser: argparse.ArgumentParser) -> None:
+    """``--resume`` or ``--overwrite`` (together: a usage error)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    group.add_argument("--resume", action="store_true",
+                       help="make only the frames whose files are missing or do not read back whole (an "
+                            "interrupted job), keep the others, rewrite the once-per-job files (COLMAP, nerfstudio) "
+                            "from every frame")
+
+
+def _device_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", choices=("cpu", "gpu"),
+                        help="Cycles renders on the CPU or the GPU (default: the CPU, unless the file asks for the GPU "
+                             "and one is found); gpu without one is an error, never a silent CPU render")
+    parser.add_argument("--gpu-backend", choices=("cuda", "optix", "hip", "metal", "oneapi"),
+                        help="with --device gpu: only this backend (default: OptiX, CUDA, HIP, Metal, oneAPI in turn)")
+
+
 def _view_layer_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--view-layer", help="the view layer whose depth is written (default: the only one "
                                              "rendered; several rendered layers need this choice)")
@@ -147,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     example.add_argument("--output", type=Path, default=Path("true_depth_output"), help="output folder")
     example.add_argument("--resolution", type=_resolution, default=(320, 240), help="WIDTHxHEIGHT (320x240)")
     example.add_argument("--lens", type=float, default=35.0, help="focal length in mm (35)")
-    example.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _resume_option(example)
+    _device_options(example)
     _calibration_options(example)
     _output_options(example, "example")
 
@@ -163,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "threshold), distance comes from the True Depth Inverse node; aov: a View Distance "
                              "AOV added to the materials; mist: the Mist pass with linear falloff over the "
                              "camera's clip range. aov and mist add up through transparent surfaces")
-    render.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _resume_option(render)
+    _device_options(render)
     _view_layer_option(render)
     _calibration_options(render)
     _output_options(render, "render")
@@ -208,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="depth and distance files: exr (default, float32, one channel 'Y'), npy (float32), "
                               "pfm (Middlebury), png16 (round(value x --depth16-scale), 0 = no data)")
     convert.add_argument("--frames", type=_frames, help="only these frames (all of them must exist)")
-    convert.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    _resume_option(convert)
     _output_options(convert, "convert")
     convert.add_argument("--engine", choices=ENGINES, default=ENGINES[0],
                          help="numpy (default): the reference maths, a frame per core at a time (about 2x the "
@@ -249,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _SPLIT_OPTIONS = ("--frames", "--jobs", "--outputs")
+_SPLIT_FLAGS = ("--resume", "--overwrite")
+"""A worker is given the frames to make; what is left of them is replaced (the parent checked everything)."""
 
 
 def worker_argv(argv: list[str], frames: list[int], kinds: list[str]) -> list[str]:
@@ -259,9 +281,10 @@ def worker_argv(argv: list[str], frames: list[int], kinds: list[str]) -> list[st
             skip = False
         elif arg in _SPLIT_OPTIONS:
             skip = True
-        elif not arg.startswith(tuple(f"{option}=" for option in _SPLIT_OPTIONS)):
+        elif arg not in _SPLIT_FLAGS and not arg.startswith(tuple(f"{option}=" for option in _SPLIT_OPTIONS)):
             kept.append(arg)
-    return kept + ["--frames", ",".join(str(frame) for frame in frames), "--jobs", "1", "--outputs", ",".join(kinds)]
+    return kept + ["--frames", ",".join(str(frame) for frame in frames), "--jobs", "1", "--outputs", ",".join(kinds),
+                   "--overwrite"]
 
 
 def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
@@ -284,12 +307,14 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         request = Request(outputs.select(args.outputs, args.command),
                           outputs.Options(args.depth16_scale, args.image_name))
     if args.command != "convert":
+        from ..blender.devices import Device
         from .frames import Calibrated
     if args.command == "example":
         from .example import run_example
 
         return run_example(args.output, args.resolution, args.lens, args.overwrite, request,
-                           Calibrated(args.calibration, args.calibration_camera))
+                           Calibrated(args.calibration, args.calibration_camera), args.resume,
+                           Device(args.device, args.gpu_backend))
     if args.command == "prepare":
         from .prepare import run_prepare
 
@@ -305,7 +330,8 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         from .render import run_render
 
         return run_render(args.blend, args.output, args.frames, args.scene, args.source, args.overwrite,
-                          request, split, args.view_layer, Calibrated(args.calibration, args.calibration_camera))
+                          request, split, args.view_layer, Calibrated(args.calibration, args.calibration_camera),
+                          args.resume, Device(args.device, args.gpu_backend))
     from .convert import run_convert
     from .convert_numpy import Source
 
@@ -327,7 +353,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
                       if value is not None}
     return run_convert(args.pattern, args.camera, args.scene, args.output, args.to, args.frames, args.overwrite,
                        request, outputs.Options(args.depth16_scale, args.image_name), split, args.engine, source,
-                       camera_options)
+                       camera_options, args.resume)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core import formats, outputs, reference
+from ..core import formats, outputs, reference, sidecar
 from ..core.outputs import OUTPUT_KINDS, Options
 from .base import ENGINES, JobError, check_outputs_free, input_sequence, log, safe_folder_name, select_frames
 from .convert_numpy import PLAIN_SOURCE, FrameInput, Source, convert_inputs, describe_source, has_blender
-from .frame_files import Request, summarize
+from .frame_files import Request, account, kept_record, resume_plan, summarize
 
 
 def output_request(request: Request, output_format: str) -> Request:
@@ -41,7 +41,7 @@ def output_request(request: Request, output_format: str) -> Request:
 def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, output: Path, to: str,
                 frames: list[int] | None, overwrite: bool, request: Request | None = None,
                 options: Options | None = None, split: object = None, engine: str = ENGINES[0],
-                source: Source = PLAIN_SOURCE, camera_options: dict | None = None) -> int:
+                source: Source = PLAIN_SOURCE, camera_options: dict | None = None, resume: bool = False) -> int:
     """Convert an image sequence with its camera (a .blend, a camera JSON, a calibration, a reconstruction, a
     field of view or a ray matrix)."""
     inputs = select_frames(input_sequence(pattern), frames)
@@ -58,6 +58,7 @@ def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, 
             what = "--engine node" if engine == "node" else "a .blend camera"
             raise JobError(f"convert with {what} needs Blender: run it through tools/true_depth.sh (or "
                            "blender -c true_depth); the numpy engine with a camera file needs no Blender")
+        describe_source(inputs, source)
         if engine == "node" and (source != PLAIN_SOURCE or any(path.suffix.lower() != ".exr"
                                                                for path in inputs.values())):
             raise JobError("--engine node reads single-channel EXRs (Blender's image loader) and writes EXRs; "
@@ -66,7 +67,7 @@ def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, 
 
         return run_blender_convert(inputs, pattern, camera_path, scene_name, output, to, overwrite,
                                    output_request(request, source.output_format), split, engine, source,
-                                   camera_options or {})
+                                   camera_options or {}, resume)
     from .convert_cameras import frame_cameras
 
     describe_source(inputs, source)
@@ -74,10 +75,15 @@ def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, 
     request = output_request(request, source.output_format)
     check_kinds(request, cameras)
     folder = output / safe_folder_name(name)
-    check_outputs_free(((folder, frame) for frame in inputs), overwrite, request.kinds)
-    log(f"converting {len(inputs)} frame(s) of {pattern} to {to} with {description} (numpy engine)")
-    items = [FrameInput(frame, inputs[frame], meta, geometry) for frame, (meta, geometry) in cameras.items()]
-    summarize(folder, convert_inputs(folder, items, to, request, source, label=f"{name}: "), request)
+    todo, kept = list(cameras), []
+    if resume:
+        todo, kept = resume_plan(folder, todo, request)
+    check_outputs_free(((folder, frame) for frame in todo), overwrite or resume, request.kinds)
+    log(f"converting {len(todo)} frame(s) of {pattern} to {to} with {description} (numpy engine)")
+    items = [FrameInput(frame, inputs[frame], *cameras[frame]) for frame in todo]
+    kept_records = [kept_record(frame, "", cameras[frame][0], request) for frame in kept]
+    results = convert_inputs(folder, items, to, request, source, label=f"{name}: ", kept=kept_records)
+    summarize(folder, results, request, account(len(todo), len(kept)))
     return 0
 
 
@@ -88,5 +94,6 @@ def check_kinds(request: Request, cameras: dict[int, tuple[dict, reference.Pixel
         if kind.name in ("colmap", "nerf") and any(meta.get("camera_to_world_opencv") is None for meta in metas):
             raise JobError(f"--outputs {kind.name} needs each frame's pose: give a camera JSON, a COLMAP model or "
                            "a nerfstudio transforms.json")
-        if kind.name in ("colmap", "nerf", "disparity") and any(meta.get("K") is None for meta in metas):
-            raise JobError(f"--outputs {kind.name} describes pinhole-like cameras (with K) only")
+        if kind.name in ("colmap", "nerf") and any(meta.get("K") is None or sidecar.ray_camera_from_metadata(meta)
+                                                   for meta in metas):
+            raise JobError(f"--outputs {kind.name} describes cameras with a K without skew only")

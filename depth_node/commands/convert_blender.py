@@ -12,13 +12,23 @@ from ..blender import scenes
 from ..blender.binding import camera_segments
 from ..blender.calibrated import apply_calibration
 from ..blender.job_graph import check_single_view, job_calibration
-from ..core import reference, sidecar
+from ..core import exports, reference, sidecar
 from ..core.calibration import CalibrationError, from_sidecar
 from ..core.camera import BlenderCamera
 from .base import JobError
 from .convert_node import convert_frames
 from .convert_numpy import FrameInput, Source, convert_inputs
-from .frames import FrameResult, Request, camera_json, check_request, frame_camera, frames_job, open_blend
+from .frame_files import kept_record
+from .frames import (
+    FrameResult,
+    Request,
+    camera_json,
+    check_request,
+    frame_camera,
+    frames_job,
+    open_blend,
+    scene_records,
+)
 from .workers import Split
 
 
@@ -71,7 +81,7 @@ def world_mist(scene: bpy.types.Scene) -> tuple[float, float]:
 
 def run_blender_convert(inputs: dict[int, Path], pattern: str, camera_path: Path | None, scene_name: str | None,
                         output: Path, to: str, overwrite: bool, request: Request, split: Split | None, engine: str,
-                        source: Source, camera_options: dict) -> int:
+                        source: Source, camera_options: dict, resume: bool = False) -> int:
     """Convert ``inputs`` with a .blend's scene camera (either engine) or a camera JSON (node engine)."""
     if camera_path is None or camera_options:
         raise JobError("--engine node takes its camera from --camera (a camera JSON or a .blend)")
@@ -86,13 +96,21 @@ def run_blender_convert(inputs: dict[int, Path], pattern: str, camera_path: Path
     if source.mist == "blend":
         source = dataclasses.replace(source, mist=world_mist(scene))
 
-    def numpy_job(folder: Path) -> list[FrameResult]:
-        return convert_inputs(folder, scene_inputs(scene, inputs, request), to, request, source,
-                              label=f"{scene.name}: ")
+    def numpy_job(folder: Path, todo: list[int], kept: list[exports.Record]) -> list[FrameResult]:
+        wanted = {frame: inputs[frame] for frame in todo}
+        return convert_inputs(folder, scene_inputs(scene, wanted, request), to, request, source,
+                              label=f"{scene.name}: ", kept=kept)
 
-    def node_job(folder: Path) -> list[FrameResult]:
-        return convert_frames(scene, folder, inputs, to, request)
+    def node_job(folder: Path, todo: list[int], kept: list[exports.Record]) -> list[FrameResult]:
+        return convert_frames(scene, folder, {frame: inputs[frame] for frame in todo}, to, request, kept)
+
+    def records(frames: list[int]) -> list[exports.Record]:
+        if engine == "node":
+            return scene_records(scene, frames, request)
+        return [kept_record(item.frame, "", item.meta, request)
+                for item in scene_inputs(scene, {frame: inputs[frame] for frame in frames}, request)]
 
     return frames_job(scene, output, list(inputs), overwrite,
                       f"converting {len(inputs)} frame(s) of {pattern} to {to} with the camera of {camera_path} "
-                      f"({engine} engine)", numpy_job if engine == "numpy" else node_job, request, split)
+                      f"({engine} engine)", numpy_job if engine == "numpy" else node_job, request, split, resume,
+                      records)

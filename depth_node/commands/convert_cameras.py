@@ -72,7 +72,8 @@ def _sidecar_cameras(path: Path, document: dict, inputs: dict[int, Path]) -> tup
         geometry = reference.pixel_geometry(camera, (camera.height, camera.width))
     name = str(document.get("blender", {}).get("scene") or "converted") if isinstance(
         document.get("blender"), dict) else "converted"
-    return {frame: (document, geometry) for frame in inputs}, name
+    meta = {**document, "projection": document.get("projection", "PERSP")}  # what a K without one describes
+    return {frame: (meta, geometry) for frame in inputs}, name
 
 
 def _frames_cameras(frames: list[FrameCamera], inputs: dict[int, Path], path: Path) -> Cameras:

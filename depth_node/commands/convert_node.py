@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import bpy
@@ -9,6 +10,7 @@ import bpy
 from ..blender import compat
 from ..blender.binding import camera_segments
 from ..blender.job_graph import wire_convert
+from ..core import exports
 from ..core.camera import BlenderCamera
 from .base import JobError, check_input, staging
 from .frames import DEFAULT_REQUEST, FrameResult, Request, check_request, run_frames
@@ -37,7 +39,7 @@ def check_decoded(image: bpy.types.Image, size: tuple[int, int]) -> None:
 
 
 def convert_frames(scene: bpy.types.Scene, folder: Path, inputs: dict[int, Path], to: str,
-                   request: Request = DEFAULT_REQUEST) -> list[FrameResult]:
+                   request: Request = DEFAULT_REQUEST, kept: Sequence[exports.Record] = ()) -> list[FrameResult]:
     """Convert a sequence of distance (``to="depth"``) or depth EXRs through the node, frame by frame."""
     segments = camera_segments(scene)
     image_node, file_output = wire_convert(scene, to, segments, request.graph_kinds)
@@ -54,4 +56,4 @@ def convert_frames(scene: bpy.types.Scene, folder: Path, inputs: dict[int, Path]
         def check(camera: BlenderCamera) -> None:
             check_decoded(image_node.image, (camera.width, camera.height))
 
-        return run_frames(scene, folder, list(inputs), segments, request, stage, load, check)
+        return run_frames(scene, folder, list(inputs), segments, request, stage, load, check, kept=kept)

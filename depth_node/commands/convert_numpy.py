@@ -8,15 +8,15 @@ import dataclasses
 import importlib.util
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from ..core import formats, reference
+from ..core import exports, formats, reference
 from .base import JobError, Progress, log, staging
-from .frame_files import FrameResult, Request, StagedFrame, finish_job, publish_frame, stage_frame
+from .frame_files import FrameResult, Request, StagedFrame, account, finish_job, publish_frame, stage_frame
 
 MAX_THREADS = 8
 """Each frame in flight costs memory: peak RSS measured at 1080p grew by 44 MB with 2 threads and 111 MB
@@ -95,7 +95,8 @@ def describe_source(inputs: dict[int, Path], source: Source) -> None:
 
 
 def convert_inputs(folder: Path, frames: list[FrameInput], to: str, request: Request, source: Source = PLAIN_SOURCE,
-                   threads: int | None = None, label: str = "") -> list[FrameResult]:
+                   threads: int | None = None, label: str = "", kept: Sequence[exports.Record] = ()
+                   ) -> list[FrameResult]:
     """Convert ``frames`` with the reference maths, ``threads`` frames at a time (default: cores).
 
     Frames are published in order: after a failure the frames before it are complete and nothing after it
@@ -126,9 +127,15 @@ def convert_inputs(folder: Path, frames: list[FrameInput], to: str, request: Req
 
         progress = Progress(len(frames), label)
         names = {item.frame: item.path.name for item in frames}
-        results = _in_order(frames, one_frame, threads or min(cores(), MAX_THREADS), lambda staged: _publish(
-            staged, folder, request, progress, f" {names[staged.frame]}"))
-        finish_job(folder, stage, request, results)
+        results: list[FrameResult] = []
+        try:
+            _in_order(frames, one_frame, threads or min(cores(), MAX_THREADS), lambda staged: results.append(
+                _publish(staged, folder, request, progress, f" {names[staged.frame]}")))
+        except JobError:
+            failed = next(item.frame for item in frames if item.frame not in {result.frame for result in results})
+            log(f"{label}{account(len(results), len(kept), 1)} (frame {failed}); the frames before it are complete")
+            raise
+        finish_job(folder, stage, request, results, kept)
         return results
 
 
@@ -139,9 +146,8 @@ def _publish(staged: StagedFrame, folder: Path, request: Request, progress: Prog
 
 
 def _in_order(items: list, work: Callable[..., StagedFrame], threads: int,
-              finish: Callable[[StagedFrame], FrameResult]) -> list[FrameResult]:
+              finish: Callable[[StagedFrame], None]) -> None:
     """``work(item)`` on ``threads`` threads (two items in flight per thread), ``finish`` in item order."""
-    results: list[FrameResult] = []
     queue: deque[Future] = deque()
     upcoming = iter(items)
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="true-depth-convert") as pool:
@@ -151,13 +157,12 @@ def _in_order(items: list, work: Callable[..., StagedFrame], threads: int,
                 if len(queue) >= 2 * threads:
                     break
             while queue:
-                results.append(finish(queue.popleft().result()))
+                finish(queue.popleft().result())
                 item = next(upcoming, None)
                 if item is not None:
                     queue.append(pool.submit(work, item))
         finally:
             for future in queue:
                 future.cancel()
-    return results
 
 

@@ -8,7 +8,11 @@ import bpy
 import numpy as np
 
 from ..blender import scenes
+from ..blender.devices import CPU, Device
+from ..core.formats.complete import is_complete
+from ..core.outputs import job_paths
 from .base import check_outputs_free, log, read_exr
+from .frame_files import resume_plan
 from .frames import DEFAULT_REQUEST, NO_CALIBRATION, Calibrated, Request, summarize
 from .render import for_scene, render_frames
 
@@ -17,21 +21,30 @@ EXAMPLE_SCENES = (("wall", False), ("suzanne", True))
 
 
 def run_example(output: Path, resolution: tuple[int, int], lens: float, overwrite: bool,
-                request: Request = DEFAULT_REQUEST, calibration: Calibrated = NO_CALIBRATION) -> int:
-    """Render the built-in example scenes into ``output``."""
+                request: Request = DEFAULT_REQUEST, calibration: Calibrated = NO_CALIBRATION, resume: bool = False,
+                device: Device = CPU) -> int:
+    """Render the built-in example scenes into ``output`` (with ``resume``: the ones not complete)."""
     frame = 1
     folders = {name: output / name for name, _ in EXAMPLE_SCENES}
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     first = bpy.context.scene
     request = for_scene(request, first)
-    check_outputs_free(((folder, frame) for folder in folders.values()), overwrite, request.kinds)
+    complete = {name: resume and not resume_plan(folder, [frame], request)[0]
+                and all(is_complete(path) for path in job_paths(folder, request.kinds))
+                for name, folder in folders.items()}
+    check_outputs_free(((folder, frame) for name, folder in folders.items() if not complete[name]),
+                       overwrite or resume, request.kinds)
     written = 0
     for index, (name, with_suzanne) in enumerate(EXAMPLE_SCENES):
+        if complete[name]:
+            log(f"{name}: complete, kept (--resume)")
+            continue
         scene = first if index == 0 else bpy.data.scenes.new(name)
         scene.name = name
         scene.render.resolution_x, scene.render.resolution_y = resolution
         scene.render.resolution_percentage = 100
         scenes.setup_cycles(scene, samples=16, filter_width=1.5)
+        used = device.apply(scene)
         scenes.add_camera(scene, f"{name} camera").data.lens = lens
         scenes.add_wall(scene, EXAMPLE_WALL_DISTANCE)
         scenes.add_light(scene)
@@ -39,7 +52,7 @@ def run_example(output: Path, resolution: tuple[int, int], lens: float, overwrit
             scenes.add_suzanne(scene)
         calibration.apply(scene)
         scene.frame_start = scene.frame_end = frame
-        log(f"{name}: rendering frame {frame} ({scene.render.resolution_x}x{scene.render.resolution_y})")
+        log(f"{name}: rendering frame {frame} ({scene.render.resolution_x}x{scene.render.resolution_y}) on {used}")
         results = render_frames(scene, folders[name], [frame], request=request)
         written += summarize(folders[name], results, request)
         (result,) = results

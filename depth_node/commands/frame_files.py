@@ -7,14 +7,17 @@ failure never leaves a half-written frame under a final name. What a frame write
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..core import exports, exr, outputs
+from ..core.formats.complete import is_complete
 from ..core.outputs import DEFAULT_KINDS, OUTPUT_KINDS, FrameData, Options, OutputKind, frame_paths, job_paths
-from .base import JobError, log, read_exr
+from .base import STAGING_PREFIX, JobError, log, read_exr
 
 _GRAPH_KINDS = tuple(kind for kind in OUTPUT_KINDS if kind.graph_value is not None)
 """Written by the File Output node (always staged)."""
@@ -162,14 +165,26 @@ def publish_frame(staged: StagedFrame, folder: Path, request: Request) -> FrameR
             path.unlink(missing_ok=True)
         raise JobError(f"frame {staged.frame}: cannot move outputs into {folder}: {error.strerror or error}"
                        ) from None
-    depth_file = final.get("depth16", final.get("depth"))
-    record = exports.Record(staged.frame, staged.view.suffix, staged.camera, depth_file.name if depth_file else None)
+    record = record_of(staged.frame, staged.view.suffix, staged.camera, request)
     return FrameResult(staged.frame, final, staged.data.depth, staged.data.distance, record, staged.data.report)
 
 
-def finish_job(folder: Path, stage: Path, request: Request, results: list[FrameResult]) -> None:
-    """Write the once-per-job kinds (COLMAP, nerfstudio) into ``stage`` and move them into ``folder``."""
-    records = [result.record for result in results]
+def record_of(frame: int, view_suffix: str, camera: dict, request: Request) -> exports.Record:
+    """What the once-per-job files know of a frame (view): its sidecar and the depth file they name."""
+    depth_kind = next((kind for name in ("depth16", "depth") for kind in request.kinds if kind.name == name), None)
+    return exports.Record(frame, view_suffix, camera, depth_kind.filename(frame, view_suffix) if depth_kind else None)
+
+
+def kept_record(frame: int, view_suffix: str, meta: dict, request: Request) -> exports.Record:
+    """The record of a frame ``--resume`` keeps: what :func:`stage_frame` and :func:`publish_frame` gave it."""
+    return record_of(frame, view_suffix, describe_files(request, frame, view_suffix, meta), request)
+
+
+def finish_job(folder: Path, stage: Path, request: Request, results: list[FrameResult],
+               kept: Sequence[exports.Record] = ()) -> None:
+    """Write the once-per-job kinds (COLMAP, nerfstudio) into ``stage`` and move them into ``folder``, from every
+    frame: the ones rendered now (``results``) and the ones ``--resume`` kept."""
+    records = sorted([result.record for result in results] + list(kept), key=lambda record: record.frame)
     for kind in request.kinds:
         if kind.write_job is None:
             continue
@@ -188,12 +203,44 @@ def with_depth_file(record: exports.Record, request: Request) -> exports.Record:
     return exports.Record(record.frame, record.view_suffix, record.camera, kind.filename(record.frame,
                                                                                        record.view_suffix))
 
-def summarize(folder: Path, results: list[FrameResult], request: Request) -> int:
-    """Log how many files were written (and what the steps reported); returns the file count."""
+
+def summarize(folder: Path, results: list[FrameResult], request: Request, frames: str | None = None) -> int:
+    """Log how many files were written (the account of the ``frames``, what the steps reported); returns the file
+    count."""
     written = sum(len(result.paths) for result in results) + len(job_paths(folder, request.kinds))
     totals: dict[str, int] = {}
     for result in results:
         for key, count in result.report.items():
             totals[key] = totals.get(key, 0) + count
-    log(f"wrote {written} files under {folder}" + "".join(f"; {key}: {count}" for key, count in totals.items()))
+    log(f"wrote {written} files under {folder}" + (f"; {frames}" if frames else "")
+        + "".join(f"; {key}: {count}" for key, count in totals.items()))
     return written
+
+
+def clear_stale_staging(folder: Path) -> int:
+    """Remove the staging folders a killed job left in ``folder``; returns how many."""
+    stale = [path for path in folder.glob(f"{STAGING_PREFIX}*") if path.is_dir()] if folder.is_dir() else []
+    for path in stale:
+        shutil.rmtree(path)
+    return len(stale)
+
+
+def resume_plan(folder: Path, frames: list[int], request: Request, view_suffixes: Sequence[str] = ("",)
+                ) -> tuple[list[int], list[int]]:
+    """``(frames to make, frames kept)`` for ``--resume``: a frame is kept when every per-frame file of every view
+    exists and reads back whole (:func:`~depth_node.core.formats.complete.is_complete`); the views of a frame
+    render together, so one missing view redoes the frame. Stale staging folders are removed first."""
+    stale = clear_stale_staging(folder)
+    per_frame = [kind for kind in request.kinds if kind.per_frame]
+    todo = [frame for frame in frames
+            if not all(is_complete(path) for suffix in view_suffixes
+                       for path in frame_paths(folder, frame, per_frame, suffix).values())]
+    kept = [frame for frame in frames if frame not in set(todo)]
+    log(f"--resume: {len(kept)} complete frame(s) kept, {len(todo)} to make"
+        + (f"; removed {stale} staging folder(s) of an interrupted run" if stale else ""))
+    return todo, kept
+
+
+def account(made: int, kept: int, failed: int = 0) -> str:
+    """The job's account of its frames, for the summary line."""
+    return f"frames: {made} made, {kept} skipped (--resume), {failed} failed"

@@ -8,7 +8,7 @@ failure never leaves a half-written frame under a final name, and nothing that e
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +39,11 @@ from .frame_files import (
     Request,
     StagedFrame,
     View,
+    account,
     finish_job,
+    kept_record,
     publish_frame,
+    resume_plan,
     stage_frame,
     summarize,
     with_depth_file,
@@ -141,8 +144,20 @@ def render_frame(scene: bpy.types.Scene, frame: int, beauty_folder: Path | None 
     ``rgb_####.<ext>`` (each view with its suffix), exactly as its own render output would."""
     if beauty_folder is not None:
         scene.render.filepath = str(beauty_folder / f"rgb_{frame:04d}")
-    with blender_output_hidden(), bpy.context.temp_override(scene=scene):
-        bpy.ops.render.render(write_still=beauty_folder is not None, scene=scene.name)
+    try:
+        with blender_output_hidden(), bpy.context.temp_override(scene=scene):
+            bpy.ops.render.render(write_still=beauty_folder is not None, scene=scene.name)
+    except RuntimeError as error:
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else "no reason given"
+        raise FrameError(frame, f"frame {frame}: Blender could not render it ({reason})") from None
+
+
+class FrameError(JobError):
+    """A frame that failed: the job stops there, the frames before it stay complete."""
+
+    def __init__(self, frame: int, message: str) -> None:
+        super().__init__(message)
+        self.frame = frame
 
 
 def render_beauty_pass(scene: bpy.types.Scene, frames: list[int], stage: Path) -> None:
@@ -157,25 +172,43 @@ def render_beauty_pass(scene: bpy.types.Scene, frames: list[int], stage: Path) -
 def run_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], segments: Segments, request: Request,
                stage: Path, before_render: Callable[[int, BlenderCamera], str],
                after_render: Callable[[BlenderCamera], None] | None = None, beauty_here: bool = False,
-               label: str = "") -> list[FrameResult]:
+               label: str = "", kept: Sequence[exports.Record] = ()) -> list[FrameResult]:
     """Render each frame (the File Output node writes every view into ``stage``; with ``beauty_here`` the same
-    render writes the beauty), check it (``after_render``), finish each view, then write the once-per-job files."""
+    render writes the beauty), check it (``after_render``), finish each view, then write the once-per-job files
+    (with the records of the frames ``--resume`` kept)."""
     views = render_views(scene)
-    results = []
+    results: list[FrameResult] = []
     progress = Progress(len(frames), f"{scene.name}: {label}")
     for frame in frames:
-        scene.frame_set(frame)
-        camera_object, camera = frame_camera(scene, frame, segments)
-        what = before_render(frame, camera)
-        render_frame(scene, frame, stage if beauty_here else None)
-        if after_render is not None:
-            after_render(camera)
-        published = [publish_frame(stage_frame(frame, meta, stage, request, view), folder, request)
-                     for view, meta in view_sidecars(scene, frame, camera_object, views)]
+        try:
+            scene.frame_set(frame)
+            camera_object, camera = frame_camera(scene, frame, segments)
+            what = before_render(frame, camera)
+            render_frame(scene, frame, stage if beauty_here else None)
+            if after_render is not None:
+                after_render(camera)
+            published = [publish_frame(stage_frame(frame, meta, stage, request, view), folder, request)
+                         for view, meta in view_sidecars(scene, frame, camera_object, views)]
+        except JobError:
+            log(f"{scene.name}: {account(len(results) // len(views), len(kept) // len(views), 1)} (frame {frame}); "
+                "the frames before it are complete")
+            raise
         results += published
         progress.tick(frame, f"{what} -> {next(iter(published[0].paths.values()))}")
-    finish_job(folder, stage, request, results)
+    finish_job(folder, stage, request, results, kept)
     return results
+
+
+def scene_records(scene: bpy.types.Scene, frames: list[int], request: Request) -> list[exports.Record]:
+    """The once-per-job records of ``frames`` as rendering them would give, without rendering (``--resume``)."""
+    segments, views = camera_segments(scene), render_views(scene)
+    records = []
+    for frame in frames:
+        scene.frame_set(frame)
+        camera_object, _ = frame_camera(scene, frame, segments)
+        records += [kept_record(frame, view.suffix, meta, request)
+                    for view, meta in view_sidecars(scene, frame, camera_object, views)]
+    return records
 
 
 def check_request(scene: bpy.types.Scene, segments: Segments, request: Request) -> None:
@@ -216,41 +249,53 @@ def open_blend(path: Path, scene_name: str | None) -> bpy.types.Scene:
     return bpy.data.scenes[scene_name]
 
 
-def frames_job(scene: bpy.types.Scene, output: Path, frames: list[int], overwrite: bool, announce: str,
-               job: Callable[[Path], list[FrameResult]], request: Request, split: Split | None = None) -> int:
-    """OUT/<scene>/: refuse existing outputs (unless ``overwrite``), run ``job(folder)``, report.
+Job = Callable[[Path, list[int], list[exports.Record]], list[FrameResult]]
+"""``job(folder, frames to make, records of the frames --resume kept)``."""
 
-    With ``split`` the frames go to worker processes instead (see :mod:`depth_node.commands.workers`).
+
+def frames_job(scene: bpy.types.Scene, output: Path, frames: list[int], overwrite: bool, announce: str,
+               job: Job, request: Request, split: Split | None = None, resume: bool = False,
+               records: Callable[[list[int]], list[exports.Record]] | None = None) -> int:
+    """OUT/<scene>/: refuse existing outputs (unless ``overwrite``; with ``resume``, make only the frames that are
+    not complete), run ``job``, report.
+
+    ``records`` describes frames without making them (default: :func:`scene_records`). With ``split`` the frames
+    go to worker processes instead (see :mod:`depth_node.commands.workers`).
     """
     folder = output / safe_folder_name(scene.name)
     views = render_views(scene)
-    check_outputs_free(((folder, frame) for frame in frames), overwrite, request.kinds, [v.suffix for v in views])
+    suffixes = [view.suffix for view in views]
+    kept: list[int] = []
+    if resume:
+        frames, kept = resume_plan(folder, frames, request, suffixes)
+        overwrite = True  # what is left of the frames to make is incomplete: it is replaced
+    check_outputs_free(((folder, frame) for frame in frames), overwrite, request.kinds, suffixes)
     existing = [path for path in job_paths(folder, request.kinds) if path.exists()]
     if existing and not overwrite:
         raise JobError(f"{existing[0]} exists; pass --overwrite to replace")
     log(announce)
+    describe = records or (lambda wanted: scene_records(scene, wanted, request))
+    kept_records = describe(kept) if kept and any(not kind.per_frame for kind in request.kinds) else []
     if split is None or split.jobs < 2 or len(frames) < 2:
-        summarize(folder, job(folder), request)
+        results = job(folder, frames, kept_records)
+        summarize(folder, results, request, account(len(frames), len(kept)))
         return 0
     check_request(scene, camera_segments(scene), request)  # refuse here, not once per worker
     per_frame = [kind.name for kind in request.kinds if kind.per_frame]
     once = [kind for kind in request.kinds if not kind.per_frame]
     split.run(frames, per_frame + (["camera"] if once and "camera" not in per_frame else []))
     camera_kind = outputs.BY_NAME["camera"]
-    records = [exports.Record(frame, view.suffix, json.loads((folder / camera_kind.filename(
+    records_made = [exports.Record(frame, view.suffix, json.loads((folder / camera_kind.filename(
         frame, view.suffix)).read_text()), None) for frame in frames for view in views]
     if once:
         with staging(folder) as stage:
             finish_job(folder, stage, Request(tuple(once), request.options), [
                 FrameResult(record.frame, {}, None, None, with_depth_file(record, request), {})
-                for record in records])
+                for record in records_made], kept_records)
         if "camera" not in per_frame:
             for frame in frames:
                 for view in views:
                     (folder / camera_kind.filename(frame, view.suffix)).unlink()
     written = len(frames) * len(views) * len(per_frame) + len(job_paths(folder, request.kinds))
-    log(f"wrote {written} files under {folder}")
+    log(f"wrote {written} files under {folder}; {account(len(frames), len(kept))}")
     return 0
-
-
-

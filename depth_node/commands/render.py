@@ -7,6 +7,7 @@ file untouched, then the depth in a pass of its own (Cycles, one sample at the p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import bpy
 
 from ..blender import compat, job_graph
 from ..blender.binding import Segments, camera_at_frame, camera_segments
+from ..blender.devices import CPU, Device
+from ..core import exports
 from .base import SOURCES, JobError, log, staging
 from .frames import (
     DEFAULT_REQUEST,
@@ -79,8 +82,10 @@ def describe_plan(plan: Plan) -> str:
 
 
 def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], source: str = SOURCES[0],
-                  request: Request = DEFAULT_REQUEST, view_layer: str | None = None) -> list[FrameResult]:
-    """Render ``frames`` of ``scene`` into ``folder`` (outputs checked free by the caller)."""
+                  request: Request = DEFAULT_REQUEST, view_layer: str | None = None,
+                  kept: Sequence[exports.Record] = ()) -> list[FrameResult]:
+    """Render ``frames`` of ``scene`` into ``folder`` (outputs checked free by the caller; ``kept``: the records
+    of the frames ``--resume`` kept, for the once-per-job files)."""
     segments = camera_segments(scene)
     plan = plan_render(scene, frames, source, request, segments, view_layer)
     log(f"{scene.name}: {describe_plan(plan)}")
@@ -99,7 +104,7 @@ def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], sourc
             job_graph.depth_only_settings(scene, layer)
         compat.set_output_directory(file_output, str(stage))
         return run_frames(scene, folder, frames, segments, request, stage, lambda frame, camera: "",
-                          beauty_here=plan.shared)
+                          beauty_here=plan.shared, kept=kept)
 
 
 def for_scene(request: Request, scene: bpy.types.Scene) -> Request:
@@ -111,14 +116,16 @@ def for_scene(request: Request, scene: bpy.types.Scene) -> Request:
 
 def run_render(blend: Path, output: Path, frames: list[int] | None, scene_name: str | None, source: str,
                overwrite: bool, request: Request = DEFAULT_REQUEST, split: Split | None = None,
-               view_layer: str | None = None, calibration: Calibrated = NO_CALIBRATION) -> int:
+               view_layer: str | None = None, calibration: Calibrated = NO_CALIBRATION, resume: bool = False,
+               device: Device = CPU) -> int:
     """Render true depth (and the beauty) for a scene of ``blend`` (an in-memory copy: the file is never
     written)."""
     scene = open_blend(blend, scene_name)
     calibration.apply(scene)
     frames = frames or list(range(scene.frame_start, scene.frame_end + 1))
     request = for_scene(request, scene)
+    used = device.apply(scene)
     return frames_job(scene, output, frames, overwrite,
-                      f"{blend}: scene {scene.name!r}, {len(frames)} frame(s), source: {source}",
-                      lambda folder: render_frames(scene, folder, frames, source, request, view_layer), request,
-                      split)
+                      f"{blend}: scene {scene.name!r}, {len(frames)} frame(s), source: {source}, Cycles on {used}",
+                      lambda folder, todo, kept: render_frames(scene, folder, todo, source, request, view_layer, kept),
+                      request, split, resume)

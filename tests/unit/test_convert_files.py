@@ -121,7 +121,7 @@ def test_a_field_of_view_and_a_ray_matrix(tmp_path: Path) -> None:
     assert np.allclose(meta["K"], centred, rtol=1e-12)
     skewed = CAMERAS["skew"]
     np.save(tmp_path / "distance_0001.npy", distance_of(DEPTH, rays_of(skewed)))
-    matrix = ",".join(repr(value) for value in np.linalg.inv(skewed).ravel())
+    matrix = ",".join(repr(float(value)) for value in np.linalg.inv(skewed).ravel())
     assert convert(tmp_path / "distance_0001.npy", "--ray-matrix", matrix, "--output", tmp_path / "rays") == 0
     assert np.abs(converted(tmp_path / "rays") - DEPTH).max() <= 1e-6 * DEPTH.max()
 
@@ -207,3 +207,35 @@ def test_bad_input_is_one_line_and_writes_nothing(args: list[str], message: str,
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not any(path.is_file() for path in (tmp_path / "out").rglob("*"))
+
+
+def test_a_failing_frame_stops_the_job_and_resume_goes_on(tmp_path: Path, capsys) -> None:
+    """Frame 3 unreadable: frames 1-2 stay complete, the account names the failed frame; once the input is
+    fixed, --resume makes frames 3-4 only, and the result equals one run."""
+    distance = distance_of(DEPTH, rays_of(K))
+    for frame in range(1, 5):
+        np.save(tmp_path / f"distance_{frame:04d}.npy", distance * frame)
+    (tmp_path / "distance_0003.npy").write_bytes(b"not numpy")
+    camera = tmp_path / "camera.json"
+    camera.write_text(json.dumps({"K": K.tolist(), "width": W, "height": H,
+                                  "camera_to_world_opencv": np.eye(4).tolist()}))
+    args = [tmp_path / "distance_####.npy", "--camera", camera, "--output", tmp_path / "out", "--outputs",
+            "depth,camera,colmap"]
+    assert convert(*args) == 1
+    captured = capsys.readouterr()
+    assert "frames: 2 made, 0 skipped (--resume), 1 failed (frame 3)" in captured.out
+    assert "distance_0003.npy" in captured.err
+    folder = tmp_path / "out" / "converted"
+    assert sorted(path.name for path in folder.iterdir()) == ["camera_0001.json", "camera_0002.json",
+                                                              "depth_0001.exr", "depth_0002.exr"]
+    np.save(tmp_path / "distance_0003.npy", distance * 3)
+    assert convert(*args, "--resume") == 0
+    assert "frames: 2 made, 2 skipped (--resume), 0 failed" in capsys.readouterr().out
+    assert convert(*args[:-3], tmp_path / "whole", "--outputs", "depth,camera,colmap") == 0
+    whole = tmp_path / "whole" / "converted"
+    for path in sorted(whole.rglob("*.*")):
+        name = path.relative_to(whole)
+        if path.suffix == ".exr":
+            assert np.array_equal(converted(tmp_path / "out", path.stem), converted(tmp_path / "whole", path.stem))
+        else:
+            assert (folder / name).read_bytes() == path.read_bytes(), name

@@ -265,9 +265,12 @@ def test_frames_split_into_contiguous_parts_and_worker_arguments() -> None:
     assert chunks([1, 2, 3, 4, 5], 2) == [[1, 2, 3], [4, 5]]
     assert chunks([7], 4) == [[7]]
     assert sum(chunks(list(range(1, 101)), 3), []) == list(range(1, 101))
-    argv = ["render", "shot.blend", "--output", "out", "--frames", "1-9", "--jobs=3", "--outputs", "depth,colmap"]
+    argv = ["render", "shot.blend", "--output", "out", "--frames", "1-9", "--jobs=3", "--resume", "--outputs",
+            "depth,colmap"]
+    # a worker makes exactly its frames: the parent checked the outputs (and chose them, with --resume)
     assert worker_argv(argv, [4, 5, 6], ["depth", "camera"]) == [
-        "render", "shot.blend", "--output", "out", "--frames", "4,5,6", "--jobs", "1", "--outputs", "depth,camera"]
+        "render", "shot.blend", "--output", "out", "--frames", "4,5,6", "--jobs", "1", "--outputs", "depth,camera",
+        "--overwrite"]
 
 
 def test_the_beauty_takes_the_scenes_extension_and_names_the_frames_in_colmap_and_nerfstudio(tmp_path: Path) -> None:
