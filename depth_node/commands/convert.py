@@ -53,16 +53,16 @@ def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, 
     if source.mist == "blend" and not blend:
         raise JobError("--mist without --mist-start and --mist-depth takes the World's mist settings of a .blend "
                        "camera; give both numbers with any other camera")
+    if engine == "node" and (source != PLAIN_SOURCE or any(path.suffix.lower() != ".exr"
+                                                           for path in inputs.values())):
+        raise JobError("--engine node reads single-channel EXRs (Blender's image loader) and writes EXRs; "
+                       "use the numpy engine for other formats, channels, Mist or --format")
     if engine == "node" or blend:
         if not has_blender():
             what = "--engine node" if engine == "node" else "a .blend camera"
             raise JobError(f"convert with {what} needs Blender: run it through tools/true_depth.sh (or "
                            "blender -c true_depth); the numpy engine with a camera file needs no Blender")
         describe_source(inputs, source)
-        if engine == "node" and (source != PLAIN_SOURCE or any(path.suffix.lower() != ".exr"
-                                                               for path in inputs.values())):
-            raise JobError("--engine node reads single-channel EXRs (Blender's image loader) and writes EXRs; "
-                           "use the numpy engine for other formats, channels, Mist or --format")
         from .convert_blender import run_blender_convert
 
         return run_blender_convert(inputs, pattern, camera_path, scene_name, output, to, overwrite,

@@ -178,12 +178,7 @@ class BlenderCamera:
         projection). Skew and any other last row have no Blender camera: refused (ValueError) with the
         reason, never reduced to a plain pinhole. ``width`` and ``height`` must be positive integers.
         """
-        try:
-            K = np.array(K, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"K must be a 3x3 matrix of numbers, got {K!r}") from None
-        if K.shape != (3, 3) or not np.isfinite(K).all():
-            raise ValueError(f"K must be a finite 3x3 matrix, got {K.tolist()}")
+        K = finite_matrix(K)
         if K[2, 0] != 0 or K[2, 1] != 0 or K[2, 2] == 0:
             raise ValueError(f"K's last row must be (0, 0, s) with s != 0, got {K[2].tolist()}: a Blender camera "
                              f"cannot represent this projection")
@@ -215,6 +210,17 @@ def stereo_views(scene: Any) -> tuple[str, ...]:
     if getattr(render, "use_multiview", False) and getattr(render, "views_format", "") == "STEREO_3D":
         return ("left", "right")
     return ()
+
+
+def finite_matrix(value: Any, what: str = "K") -> np.ndarray:
+    """``value`` as a finite 3x3 float64 matrix, else a ValueError naming ``what``."""
+    try:
+        matrix = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a 3x3 matrix of numbers, got {value!r}") from None
+    if matrix.shape != (3, 3) or not np.isfinite(matrix).all():
+        raise ValueError(f"{what} must be a finite 3x3 matrix, got {matrix.tolist()}")
+    return matrix
 
 
 def camera_from_scene(scene: Any, camera_object: Any = None, view: str | None = None) -> BlenderCamera:

@@ -25,7 +25,7 @@ import numpy as np
 
 from .calibration import CalibrationError
 from .calibration.ray_matrix import RayMatrix
-from .camera import BlenderCamera
+from .camera import BlenderCamera, finite_matrix
 
 # Blender cameras look down -Z with +Y up; OpenCV cameras look down +Z with +Y down.
 BLENDER_TO_OPENCV_CAMERA = np.diag([1.0, -1.0, -1.0, 1.0])
@@ -107,11 +107,9 @@ def ray_camera_from_metadata(meta: dict) -> RayMatrix | None:
     if K is None:
         return None
     try:
-        K = np.array(K, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise SidecarError(f"camera JSON's K must be a 3x3 matrix of numbers, got {K!r}") from None
-    if K.shape != (3, 3) or not np.isfinite(K).all():
-        raise SidecarError(f"camera JSON's K must be a finite 3x3 matrix, got {K.tolist()}")
+        K = finite_matrix(K, "camera JSON's K")
+    except ValueError as error:
+        raise SidecarError(str(error)) from None
     if K[2, 0] == 0 and K[2, 1] == 0 and K[2, 2] != 0:
         K = K / K[2, 2]
         if K[0, 1] == 0 and K[1, 0] == 0:

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..camera import finite_matrix
 from . import CalibrationError
 
 PIXEL_TO_RAY = "ray = matrix @ [x, y, 1], OpenCV axes, pixel centres at integers"
@@ -53,11 +54,9 @@ def integral(value: Any, name: str) -> int:
 
 def _matrix(value: Any, what: str) -> np.ndarray:
     try:
-        matrix = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise CalibrationError(f"{what} must be a 3x3 matrix of numbers, got {value!r}") from None
-    if matrix.shape != (3, 3) or not np.isfinite(matrix).all():
-        raise CalibrationError(f"{what} must be a finite 3x3 matrix, got {matrix.tolist()}")
+        matrix = finite_matrix(value, what)
+    except ValueError as error:
+        raise CalibrationError(str(error)) from None
     if np.linalg.cond(matrix) > CONDITION_LIMIT:
         raise CalibrationError(f"{what} is singular (not invertible): {matrix.tolist()}")
     return matrix
