@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -24,7 +25,11 @@ def true_depth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv.EnvBuilder(with_pip=True).create(folder)
     python = folder / "bin" / "python"
     environment = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    subprocess.run([python, "-m", "pip", "install", "-q", str(REPO)], check=True, env=environment,
+    source = tmp_path_factory.mktemp("source")  # pip builds in the tree: not in the repository's
+    shutil.copytree(REPO / "depth_node", source / "depth_node", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    subprocess.run([python, "-m", "pip", "install", "-q", str(source)], check=True, env=environment,
                    stdout=subprocess.DEVNULL)
     found = subprocess.run([python, "-c", "import importlib.util; print(importlib.util.find_spec('bpy'))"],
                            check=True, capture_output=True, text=True).stdout.strip()
