@@ -116,3 +116,33 @@ def test_the_file_asking_for_the_gpu_renders_on_the_cpu_with_a_line(td, tmp_path
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     assert run_cli(td, "render", blend, "--output", tmp_path / "out", "--frames", "1", "--outputs", "depth") == 0
     assert "Cycles on the CPU (the file asks for the GPU; none found" in capsys.readouterr().out
+
+
+def test_example_resumes_the_scene_that_is_not_complete(td, tmp_path: Path, capsys) -> None:
+    args = ["example", "--output", str(tmp_path), "--resolution", "32x24"]
+    assert run_cli(td, *args) == 0
+    wall = (tmp_path / "wall" / "depth_0001.exr").stat().st_mtime_ns
+    (tmp_path / "suzanne" / "preview_0001.png").unlink()
+    capsys.readouterr()
+    assert run_cli(td, *args, "--resume") == 0
+    out = capsys.readouterr().out
+    assert "wall: complete, kept (--resume)" in out and "suzanne: rendering frame 1" in out
+    assert (tmp_path / "suzanne" / "preview_0001.png").is_file()
+    assert (tmp_path / "wall" / "depth_0001.exr").stat().st_mtime_ns == wall
+
+
+@pytest.mark.parametrize("engine", ["numpy", "node"])
+def test_convert_with_a_blend_camera_resumes(td, shot: dict, tmp_path: Path, capsys, engine: str) -> None:
+    """Both engines with the .blend's animated camera: a missing frame is made, the nerfstudio file rewritten
+    from every frame, equal to one run."""
+    args = ["convert", str(shot["whole"] / "distance_####.exr"), "--camera", str(shot["blend"]), "--outputs",
+            "depth,camera,nerf", "--engine", engine]
+    assert run_cli(td, *args, "--output", tmp_path / "whole") == 0
+    assert run_cli(td, *args, "--output", tmp_path / "resumed") == 0
+    folder = tmp_path / "resumed" / "Shot"
+    (folder / "depth_0004.exr").unlink()
+    (folder / "transforms.json").unlink()
+    capsys.readouterr()
+    assert run_cli(td, *args, "--output", tmp_path / "resumed", "--resume") == 0
+    assert "frames: 1 made, 7 skipped" in capsys.readouterr().out
+    assert_same_files(td, folder, tmp_path / "whole" / "Shot")
