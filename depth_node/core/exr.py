@@ -254,6 +254,14 @@ def _check_multipart(data: bytes | mmap.mmap, path: Path) -> list[tuple[str, int
     return [(name, width, height) for name, _, width, height, _ in parts]
 
 
+def _checked_parts(path: str | Path) -> tuple[Path, list[tuple[str, int, int]]]:
+    """``path`` and its parts' (name, width, height), after :func:`check_parts` (ExrError when missing)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExrError(f"{path}: no such file")
+    return path, check_parts(path)
+
+
 def read_parts(path: str | Path) -> list[tuple[str, dict[str, np.ndarray]]]:
     """Every part of an EXR (single- or multi-part) as (part name, {channel: HxW array}), after :func:`check_parts`.
 
@@ -261,10 +269,7 @@ def read_parts(path: str | Path) -> list[tuple[str, dict[str, np.ndarray]]]:
     """
     import OpenEXR  # noqa: PLC0415  (optional dependency, see module docstring)
 
-    path = Path(path)
-    if not path.is_file():
-        raise ExrError(f"{path}: no such file")
-    expected = check_parts(path)
+    path, expected = _checked_parts(path)
     try:
         with OpenEXR.File(str(path), separate_channels=True) as exr_file:
             parts = [(part.name() or "", {name: np.asarray(channel.pixels) for name, channel in part.channels.items()})
@@ -285,10 +290,7 @@ def part_channels(path: str | Path) -> list[tuple[str, list[str], int, int]]:
     """(part name, channel names, width, height) of every part, from the headers (after :func:`check_parts`)."""
     import OpenEXR  # noqa: PLC0415  (optional dependency, see module docstring)
 
-    path = Path(path)
-    if not path.is_file():
-        raise ExrError(f"{path}: no such file")
-    sizes = check_parts(path)
+    path, sizes = _checked_parts(path)
     try:
         with OpenEXR.File(str(path), header_only=True) as exr_file:
             names = [[channel.name for channel in part.header["channels"]] for part in exr_file.parts]
