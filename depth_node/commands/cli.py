@@ -198,8 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--camera", type=Path,
                          help="the camera JSON this tool writes (or any JSON with K, width, height), a calibration "
                               "(OpenCV, ROS, Kalibr, COLMAP cameras.txt), a COLMAP model (folder or images.txt: "
-                              "each frame's camera by image name), a nerfstudio transforms.json, or a .blend whose "
-                              "scene camera (animation and markers included) is used")
+                              "each frame's camera by image name), a nerfstudio transforms.json, Hypersim's "
+                              "metadata_camera_parameters.csv (with --scene), or a .blend whose scene camera "
+                              "(animation and markers included) is used")
     convert.add_argument("--fov-x", type=_degrees, help="no camera file: a centred pinhole with this horizontal "
                                                          "field of view in degrees, at the images' size")
     convert.add_argument("--fov-y", type=_degrees, help="with --fov-x: the vertical field of view (default: square "
@@ -209,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "integers, y down) to its camera-space ray (x right, y down, z forward); e.g. "
                               "inv(K) of a skewed K, or Hypersim's M_cam_from_uv mapped as the README shows")
     convert.add_argument("--calibration-camera", help="which camera of a calibration file holding several")
-    convert.add_argument("--scene", help="scene name in the .blend (default: the active scene)")
+    convert.add_argument("--scene", help="scene name in the .blend (default: the active scene), or the scene_name "
+                                         "of Hypersim's metadata_camera_parameters.csv given as --camera")
     convert.add_argument("--output", type=Path, required=True, help="output folder")
     convert.add_argument("--to", choices=("depth", "distance"), default="depth",
                          help="depth: the inputs are distances (default); distance: the inputs are depths")

@@ -71,7 +71,8 @@ def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, 
     from .convert_cameras import frame_cameras
 
     describe_source(inputs, source)
-    cameras, name, description = frame_cameras(camera_path, inputs, source, camera_options or {})
+    cameras, name, description = frame_cameras(camera_path, inputs, source,
+                                               {**(camera_options or {}), "scene": scene_name})
     request = output_request(request, source.output_format)
     check_kinds(request, cameras)
     folder = output / safe_folder_name(name)

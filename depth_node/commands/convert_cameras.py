@@ -5,11 +5,13 @@ nerfstudio ``transforms.json`` (per-frame intrinsics and poses by ``file_path``)
 or its ``images.txt``, each frame's camera by its image name); or a calibration file (OpenCV, ROS, Kalibr,
 COLMAP ``cameras.txt``: one camera for every frame, no pose). Without a file: ``--fov-x`` (and ``--fov-y``) with
 the images' size, or ``--ray-matrix`` (9 numbers, row-major: pixel ``(x, y, 1)`` -> camera-space ray, OpenCV
-axes; skew and tilt-shift included).
+axes; skew and tilt-shift included). Hypersim's ``metadata_camera_parameters.csv`` with ``--scene NAME`` gives
+that scene's ``M_cam_from_uv`` as a ray matrix.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -92,6 +94,26 @@ def _frames_cameras(frames: list[FrameCamera], inputs: dict[int, Path], path: Pa
     return cameras
 
 
+def _hypersim_camera(path: Path, scene: str | None) -> tuple[RayMatrix, str]:
+    """The camera of one scene of Hypersim's ``metadata_camera_parameters.csv`` (``--scene``, or its only row)."""
+    try:
+        with path.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise JobError(f"{path}: cannot read the CSV ({error})") from None
+    names = [row.get("scene_name", "") for row in rows]
+    if scene is None and len(rows) != 1:
+        listed = ", ".join(names[:5]) + (f" ... ({len(names)} scenes)" if len(names) > 5 else "")
+        raise JobError(f"{path}: choose the scene with --scene ({listed})")
+    row = rows[0] if scene is None else next((row for row in rows if row.get("scene_name") == scene), None)
+    if row is None:
+        raise JobError(f"{path} has no scene {scene!r}")
+    try:
+        return RayMatrix.from_hypersim_csv_row(row), row.get("scene_name") or "converted"
+    except CalibrationError as error:
+        raise JobError(f"{path}: {error}") from None
+
+
 def frame_cameras(path: Path | None, inputs: dict[int, Path], source: Source, options: dict
                   ) -> tuple[Cameras, str, str]:
     """``({frame: (sidecar, geometry)}, output folder name, what the log says the camera is)``."""
@@ -123,6 +145,11 @@ def frame_cameras(path: Path | None, inputs: dict[int, Path], source: Source, op
         return {frame: (meta, geometry) for frame in inputs}, "converted", f"{what} ({width}x{height})"
     if not path.exists():
         raise JobError(f"{path}: no such file")
+    if path.suffix.lower() == ".csv":
+        camera, name = _hypersim_camera(path, options.get("scene"))
+        meta = camera_meta(camera, None, f"{path}: {name}")
+        return ({frame: (meta, reference.calibrated_geometry(camera)) for frame in inputs}, name,
+                f"Hypersim's camera of {name} ({path.name})")
     if path.is_dir() or path.name.lower() == "images.txt":
         try:
             return _frames_cameras(colmap_frames(path), inputs, path), "converted", f"the COLMAP model {path}"

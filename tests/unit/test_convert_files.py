@@ -239,3 +239,25 @@ def test_a_failing_frame_stops_the_job_and_resume_goes_on(tmp_path: Path, capsys
             assert np.array_equal(converted(tmp_path / "out", path.stem), converted(tmp_path / "whole", path.stem))
         else:
             assert (folder / name).read_bytes() == path.read_bytes(), name
+
+
+def test_hypersims_tilt_shift_camera_from_its_csv(tmp_path: Path) -> None:
+    """Hypersim's distances of the tilt-shift scene ai_037_002, made with their notebook's formula (u, v over
+    [-1, 1] at pixel centres, v up; rays M_cam_from_uv @ (u, v, 1), camera looking down -z), to planar depth."""
+    import csv
+
+    table = Path(__file__).resolve().parents[1] / "data" / "cameras" / "hypersim_metadata_camera_parameters.csv"
+    row = next(row for row in csv.DictReader(table.open()) if row["scene_name"] == "ai_037_002")
+    width, height = int(float(row["settings_output_img_width"])), int(float(row["settings_output_img_height"]))
+    M = np.array([float(row[f"M_cam_from_uv_{i}{j}"]) for i in range(3) for j in range(3)]).reshape(3, 3)
+    u = np.linspace(-1 + 1 / width, 1 - 1 / width, width)
+    v = np.linspace(-1 + 1 / height, 1 - 1 / height, height)[::-1]
+    uu, vv = np.meshgrid(u, v)
+    rays = np.stack([uu, vv, np.ones_like(uu)], axis=-1) @ M.T
+    depth = np.random.default_rng(11).uniform(1.0, 20.0, (height, width))
+    np.save(tmp_path / "frame.0000.distance_meters.npy", depth * np.linalg.norm(rays, axis=-1) / -rays[..., 2])
+    assert convert(tmp_path / "frame.0000.distance_meters.npy", "--camera", table, "--scene", "ai_037_002",
+                   "--output", tmp_path / "out", "--format", "npy") == 0
+    got = np.load(tmp_path / "out" / "ai_037_002" / "depth_0000.npy")
+    assert np.abs(got - depth).max() <= 2e-6 * depth.max()
+    assert convert(tmp_path / "frame.0000.distance_meters.npy", "--camera", table, "--output", tmp_path / "x") == 1
