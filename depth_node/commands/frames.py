@@ -276,6 +276,11 @@ def frames_job(scene: bpy.types.Scene, output: Path, frames: list[int], overwrit
     log(announce)
     describe = records or (lambda wanted: scene_records(scene, wanted, request))
     kept_records = describe(kept) if kept and any(not kind.per_frame for kind in request.kinds) else []
+    if not frames:  # --resume with every frame complete: only the once-per-job files are written again
+        with staging(folder) as stage:
+            finish_job(folder, stage, request, [], kept_records)
+        summarize(folder, [], request, account(0, len(kept)))
+        return 0
     if split is None or split.jobs < 2 or len(frames) < 2:
         results = job(folder, frames, kept_records)
         summarize(folder, results, request, account(len(frames), len(kept)))
