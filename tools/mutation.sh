@@ -6,6 +6,7 @@
 #   tools/mutation.sh 'depth_node/core/reference.py' ['depth_node/core/formats/*' ...]   # only these
 #   MUTATION_CHILDREN=1 tools/mutation.sh     # worker processes (default: the cores)
 #   MUTATION_DIFFS=1 tools/mutation.sh        # print each survivor's diff too
+#   MUTATION_REPORT=MUTATION.md tools/mutation.sh   # also write the score, the per-module table and survivors there
 #
 # Works on a copy of the tracked (and new, not ignored) files in a temporary folder; the repository is not
 # touched. Score = killed / (killed + survived + no tests + timeout); the equivalent mutants (no behaviour
@@ -32,16 +33,29 @@ start=$(date +%s)
 "$venv/bin/mutmut" run --max-children "${MUTATION_CHILDREN:-$(nproc)}" >"$work/run.log" 2>&1 || {
   tail -20 "$work/run.log" >&2; echo "mutation: mutmut run failed" >&2; exit 1; }
 "$venv/bin/mutmut" results --all true >"$work/results.txt"
-"$venv/bin/python" - "$work/results.txt" "$(( $(date +%s) - start ))" <<'PY'
-import collections, sys
-rows = [line.rsplit(": ", 1) for line in open(sys.argv[1]) if ": " in line]
-counts = collections.Counter(status.strip() for _, status in rows)
-judged = sum(counts[s] for s in ("killed", "survived", "no tests", "timeout"))
-print(f"mutmut 3.8.1 on depth_node/core: {dict(counts)}; {sys.argv[2]} s")
-print(f"score: {counts['killed']} of {judged} killed = {100 * counts['killed'] / max(judged, 1):.1f} %")
+report="${MUTATION_REPORT:+$TD_REPO/$MUTATION_REPORT}"
+"$venv/bin/python" - "$work/results.txt" "$(( $(date +%s) - start ))" "$report" <<'PY'
+import collections, re, sys
+rows = [(name.strip(), status.strip()) for name, status in
+        (line.rsplit(": ", 1) for line in open(sys.argv[1]) if ": " in line)]
+judged_states = ("killed", "survived", "no tests", "timeout")
+counts = collections.Counter(status for _, status in rows)
+judged = sum(counts[state] for state in judged_states)
+module_of = lambda name: re.split(r"\.x(?:ǁ|_)", name, maxsplit=1)[0]
+per_module = collections.defaultdict(collections.Counter)
 for name, status in rows:
-    if status.strip() != "killed":
-        print(f"  {status.strip():9} {name.strip()}")
+    per_module[module_of(name)][status] += 1
+lines = [f"mutmut 3.8.1 on depth_node/core against tests/unit: {dict(counts)}; {sys.argv[2]} s",
+         f"score: {counts['killed']} of {judged} killed = {100 * counts['killed'] / max(judged, 1):.1f} %", "",
+         "| module | killed | survived | no tests | timeout | score |", "|---|---|---|---|---|---|"]
+for module, counter in sorted(per_module.items()):
+    total = sum(counter[state] for state in judged_states)
+    lines.append(f"| {module} | " + " | ".join(str(counter[state]) for state in judged_states)
+                 + f" | {100 * counter['killed'] / max(total, 1):.0f} % |")
+lines += ["", "Not killed:", ""] + [f"- {status}: `{name}`" for name, status in rows if status != "killed"]
+print("\n".join(lines))
+if sys.argv[3]:
+    open(sys.argv[3], "w").write("# Mutation testing (tools/mutation.sh)\n\n" + "\n".join(lines) + "\n")
 PY
 if [ -n "${MUTATION_DIFFS:-}" ]; then
   grep -v ": killed" "$work/results.txt" | cut -d: -f1 | while read -r name; do "$venv/bin/mutmut" show "$name"; done

@@ -184,8 +184,8 @@ class BlenderCamera:
                              f"cannot represent this projection")
         K = K / K[2, 2]
         if K[0, 1] != 0 or K[1, 0] != 0:
-            raise ValueError(f"K has skew (K[0][1] = {K[0, 1]!r}, K[1][0] = {K[1, 0]!r} after dividing by "
-                             f"K[2][2]): a Blender camera has none and cannot represent it")
+            raise ValueError(f"K has skew (K[0][1] = {float(K[0, 1])!r}, K[1][0] = {float(K[1, 0])!r} after "
+                             "dividing by K[2][2]): a Blender camera has none and cannot represent it")
         if K[0, 0] <= 0 or K[1, 1] <= 0:
             raise ValueError(f"K must have positive focal lengths, got {K.tolist()}")
         for name, value in (("width", width), ("height", height)):
