@@ -59,7 +59,10 @@ def matrix(value: Any, shape: tuple[int, int] | None, what: str) -> np.ndarray:
         if "data" not in value:
             raise CalibrationError(f"{what} has no data")
         rows, cols = value.get("rows"), value.get("cols")
-        data = np.asarray(value["data"], dtype=np.float64)
+        try:
+            data = np.asarray(value["data"], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise CalibrationError(f"{what} is not a list of numbers: {value['data']!r}") from None
         if rows is not None and cols is not None:
             if data.size != rows * cols:
                 raise CalibrationError(f"{what}: {rows}x{cols} matrix with {data.size} values")
@@ -122,8 +125,8 @@ def _scalar(text: str) -> Any:
         return False
     if _SCALAR_INT.match(text):
         return int(text)
-    if _SCALAR_FLOAT.match(text):
-        return float(text.replace("Inf", "inf").replace("INF", "inf").replace("NaN", "nan").replace("NAN", "nan"))
+    if _SCALAR_FLOAT.match(text):  # YAML writes infinity and NaN as .inf and .nan (any case)
+        return float(text.replace(".", "", 1) if text.lower().lstrip("+-").startswith((".inf", ".nan")) else text)
     return text
 
 
@@ -176,7 +179,7 @@ def parse_yaml(text: str, where: str = "YAML") -> Any:
                 lines.append((pending_indent, pending, pending_line))
                 pending = ""
             continue
-        indent, content = len(line) - len(line.lstrip(" ")), line.strip()
+        indent, content = len(line) - len(line.lstrip(" \t")), line.strip()
         if "\t" in line[:indent]:
             raise CalibrationFormatError(f"{where}:{number}: tabs in indentation")
         if content.count("[") > content.count("]"):

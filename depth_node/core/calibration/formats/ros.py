@@ -23,7 +23,9 @@ def claims(document: Any) -> bool:
 
 
 def read(document: dict, camera: str | None = None) -> Calibration:
-    name = document["distortion_model"]
+    name = document.get("distortion_model")
+    if name is None:
+        raise CalibrationError(f"no distortion_model; supported: {', '.join(MODELS)}")
     if name not in MODELS:
         raise CalibrationError(f"distortion_model {name!r} is not supported; supported: {', '.join(MODELS)}")
     model, counts = MODELS[name]
