@@ -26,7 +26,7 @@ from pathlib import Path
 from ..core import formats, outputs, reference, sidecar
 from ..core.outputs import OUTPUT_KINDS, Options
 from .base import ENGINES, JobError, check_outputs_free, input_sequence, log, safe_folder_name, select_frames
-from .convert_numpy import PLAIN_SOURCE, FrameInput, Source, convert_inputs, describe_source, has_blender
+from .convert_numpy import PLAIN_SOURCE, FrameInput, Source, convert_inputs, has_blender
 from .frame_files import Request, account, kept_record, resume_plan, summarize
 
 
@@ -62,7 +62,6 @@ def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, 
             what = "--engine node" if engine == "node" else "a .blend camera"
             raise JobError(f"convert with {what} needs Blender: run it through tools/true_depth.sh (or "
                            "blender -c true_depth); the numpy engine with a camera file needs no Blender")
-        describe_source(inputs, source)
         from .convert_blender import run_blender_convert
 
         return run_blender_convert(inputs, pattern, camera_path, scene_name, output, to, overwrite,
@@ -70,7 +69,6 @@ def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, 
                                    camera_options or {}, resume)
     from .convert_cameras import frame_cameras
 
-    describe_source(inputs, source)
     cameras, name, description = frame_cameras(camera_path, inputs, source,
                                                {**(camera_options or {}), "scene": scene_name})
     request = output_request(request, source.output_format)

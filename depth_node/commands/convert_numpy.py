@@ -66,32 +66,24 @@ def from_mist(mist: np.ndarray, start: float, depth: float) -> tuple[np.ndarray,
     return distance, int(np.count_nonzero(unknown & np.isfinite(mist)))
 
 
-def read_input(path: Path, shape: tuple[int, int], source: Source) -> tuple[np.ndarray, dict[str, int]]:
-    """One input frame as HxW float32 (a distance or depth), checked against the camera's size."""
+def read_input(path: Path, shape: tuple[int, int], source: Source
+               ) -> tuple[np.ndarray, dict[str, int], str | None]:
+    """One input frame as HxW float32 (a distance or depth), checked against the camera's size; what it counted;
+    the format's note on what it took (a channel among several...)."""
     try:
         size = formats.image_size(path, source.read)
         if size != (shape[1], shape[0]):
             raise JobError(f"{path}: image is {size[0]}x{size[1]}, the camera renders {shape[1]}x{shape[0]}")
-        values, _ = formats.read_image(path, source.read)
+        values, note = formats.read_image(path, source.read)
     except formats.FormatError as error:
         raise JobError(str(error)) from None
     if values.shape != shape:
         raise JobError(f"{path}: image is {values.shape[1]}x{values.shape[0]}, the camera renders "
                        f"{shape[1]}x{shape[0]}")
     if source.mist is None:
-        return values, {}
+        return values, {}, note
     values, unknown = from_mist(values, *source.mist)
-    return values, {"mist pixels at or beyond the mist range (written as 0)": unknown}
-
-
-def describe_source(inputs: dict[int, Path], source: Source) -> None:
-    """Log what the first input is taken as (a channel picked among several, a dataset...)."""
-    try:
-        _, note = formats.read_image(next(iter(inputs.values())), source.read)
-    except formats.FormatError as error:
-        raise JobError(str(error)) from None
-    if note:
-        log(note)
+    return values, {"mist pixels at or beyond the mist range (written as 0)": unknown}, note
 
 
 def convert_inputs(folder: Path, frames: list[FrameInput], to: str, request: Request, source: Source = PLAIN_SOURCE,
@@ -109,7 +101,9 @@ def convert_inputs(folder: Path, frames: list[FrameInput], to: str, request: Req
     with staging(folder) as stage:
 
         def one_frame(item: FrameInput) -> StagedFrame:
-            values, report = read_input(item.path, item.geometry.shape, source)
+            values, report, note = read_input(item.path, item.geometry.shape, source)
+            if note and item is frames[0]:  # said once, from the first frame's own read
+                log(note)
             images = {to: convert(values, item.geometry), source_name: values}
             for kind in written:
                 path = stage / kind.filename(item.frame)
