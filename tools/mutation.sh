@@ -9,8 +9,9 @@
 #   MUTATION_REPORT=MUTATION.md tools/mutation.sh   # also write the score, the per-module table and survivors there
 #
 # Works on a copy of the tracked (and new, not ignored) files in a temporary folder; the repository is not
-# touched. Score = killed / (killed + survived + no tests + timeout); the equivalent mutants (no behaviour
-# change, listed in README "Mutation testing") are counted as survivors here and discounted there.
+# touched. tools/mutation_judge.py then re-runs the survivors mutmut cannot deliver (code that runs at import)
+# in a fresh interpreter and marks as equivalent the description mutants that change only node editor text.
+# Score = killed / (killed + survived + no tests + timeout), equivalent mutants excluded (and listed).
 set -eu
 source "$(dirname "$0")/blender_env.sh"
 python=$(td_find_python 3.11) || { echo "mutation: needs Python 3.11" >&2; exit 1; }
@@ -33,30 +34,47 @@ start=$(date +%s)
 "$venv/bin/mutmut" run --max-children "${MUTATION_CHILDREN:-$(nproc)}" >"$work/run.log" 2>&1 || {
   tail -20 "$work/run.log" >&2; echo "mutation: mutmut run failed" >&2; exit 1; }
 "$venv/bin/mutmut" results --all true >"$work/results.txt"
+mutmut_seconds=$(( $(date +%s) - start ))
+# mutmut cannot run code that executes at import time mutated, nor tell text-only mutants: a second opinion
+(cd "$work/mutants" && "$venv/bin/python" "$work/tools/mutation_judge.py" "$work/results.txt" "$work/judged.txt")
 report="${MUTATION_REPORT:+$TD_REPO/$MUTATION_REPORT}"
-"$venv/bin/python" - "$work/results.txt" "$(( $(date +%s) - start ))" "$report" <<'PY'
+"$venv/bin/python" - "$work/results.txt" "$work/judged.txt" "$mutmut_seconds $(( $(date +%s) - start ))" \
+  "$report" <<'PY'
 import collections, re, sys
-rows = [(name.strip(), status.strip()) for name, status in
-        (line.rsplit(": ", 1) for line in open(sys.argv[1]) if ": " in line)]
-judged_states = ("killed", "survived", "no tests", "timeout")
-counts = collections.Counter(status for _, status in rows)
+rows = {name.strip(): (status.strip(), "") for name, status in
+        (line.rsplit(": ", 1) for line in open(sys.argv[1]) if ": " in line)}
+for line in open(sys.argv[2]):
+    name, status, reason = line.rstrip("\n").split("\t")
+    rows[name] = (status, reason)
+judged_states = ("killed", "survived", "no tests", "timeout", "equivalent")
+counts = collections.Counter(status for status, _ in rows.values())
 judged = sum(counts[state] for state in judged_states)
 module_of = lambda name: re.split(r"\.x(?:ǁ|_)", name, maxsplit=1)[0]
 per_module = collections.defaultdict(collections.Counter)
-for name, status in rows:
+for name, (status, _) in rows.items():
     per_module[module_of(name)][status] += 1
-lines = [f"mutmut 3.8.1 on depth_node/core against tests/unit: {dict(counts)}; {sys.argv[2]} s",
-         f"score: {counts['killed']} of {judged} killed = {100 * counts['killed'] / max(judged, 1):.1f} %", "",
-         "| module | killed | survived | no tests | timeout | score |", "|---|---|---|---|---|---|"]
+score = lambda c: 100 * c["killed"] / max(sum(c[s] for s in judged_states) - c["equivalent"], 1)
+mutmut_seconds, total_seconds = sys.argv[3].split()
+reasons = collections.Counter((status, reason) for status, reason in rows.values() if reason)
+lines = [f"mutmut 3.8.1 on depth_node/core against tests/unit ({mutmut_seconds} s), then tools/mutation_judge.py "
+         f"({int(total_seconds) - int(mutmut_seconds)} s): {dict(counts)}",
+         f"score: {counts['killed']} killed of {judged - counts['equivalent']} non-equivalent mutants = "
+         f"{score(counts):.1f} % ({counts['equivalent']} equivalent; {100 * counts['killed'] / max(judged, 1):.1f} % "
+         f"of all {judged})", ""]
+lines += [f"- {status} after a second look ({count}): {reason}" for (status, reason), count in sorted(reasons.items())]
+lines += ["", "| module | killed | survived | no tests | timeout | equivalent | score |", "|---|---|---|---|---|---|---|"]
 for module, counter in sorted(per_module.items()):
-    total = sum(counter[state] for state in judged_states)
     lines.append(f"| {module} | " + " | ".join(str(counter[state]) for state in judged_states)
-                 + f" | {100 * counter['killed'] / max(total, 1):.0f} % |")
-lines += ["", "Not killed:", ""] + [f"- {status}: `{name}`" for name, status in rows if status != "killed"]
+                 + f" | {score(counter):.0f} % |")
+lines += ["", "Not killed:", ""] + [f"- {status}: `{name}`" for name, (status, _) in rows.items()
+                                    if status not in ("killed", "equivalent")]
+lines += ["", "Equivalent (see the reasons above):", ""] + [f"- `{name}`" for name, (status, _) in rows.items()
+                                                           if status == "equivalent"]
 print("\n".join(lines))
-if sys.argv[3]:
-    open(sys.argv[3], "w").write("# Mutation testing (tools/mutation.sh)\n\n" + "\n".join(lines) + "\n")
+if sys.argv[4]:
+    open(sys.argv[4], "w").write("# Mutation testing (tools/mutation.sh)\n\n" + "\n".join(lines) + "\n")
 PY
 if [ -n "${MUTATION_DIFFS:-}" ]; then
-  grep -v ": killed" "$work/results.txt" | cut -d: -f1 | while read -r name; do "$venv/bin/mutmut" show "$name"; done
+  grep -v ": killed" "$work/results.txt" | cut -d: -f1 | tr -d " " | grep -v -x -F -f <(cut -f1 "$work/judged.txt") \
+    | while read -r name; do "$venv/bin/mutmut" show "$name"; done
 fi

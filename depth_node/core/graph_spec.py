@@ -55,7 +55,7 @@ from .nodes import (
 )
 from .projection import CAMERA_TYPE_INPUT, PixelContext, Projection
 
-GROUP_VERSION = 6
+GROUP_VERSION = 7
 """Bump whenever the generated graph changes; older groups in a .blend get rebuilt."""
 
 FLOAT32_MAX = 3.4028234663852886e38
@@ -302,25 +302,24 @@ def _view_plane(graph: GraphBuilder, members: tuple[Projection, ...]) -> _ViewPl
         offset=graph.combine("Ray Offset", offset_x, offset_y, plane_z, frame=f),
         frame_span=graph.combine("Frame Span", span_x, span_y, 0.0, frame=f),
         frame_start=graph.combine("Frame Start", start_x, start_y, 0.0, frame=f),
-        sensor_mm=lambda: _panoramic_sensor(graph, width, height, sensor, vertical),
+        sensor_mm=lambda: _panoramic_sensor(graph, display_width, display_height, sensor, vertical),
     )
 
 
-def _panoramic_sensor(graph: GraphBuilder, width: SocketRef, height: SocketRef, sensor: SocketRef,
-                      vertical: SocketRef) -> tuple[SocketRef, SocketRef]:
+def _panoramic_sensor(graph: GraphBuilder, display_width: SocketRef, display_height: SocketRef,
+                      sensor: SocketRef, vertical: SocketRef) -> tuple[SocketRef, SocketRef]:
     """Cycles' panoramic sensor in mm (:func:`depth_node.core.panoramic.sensor_mm`): the fit side gets the
-    sensor size, the other side scales with the displayed aspect. (A square frame gives the same either way,
-    so the fit test is the pinhole one.)"""
+    sensor size, the other side scales with the displayed aspect ``xr : yr`` (the display width and height).
+    (A square frame gives the same either way, so the fit test is the pinhole one.)"""
     f = _CONSTANTS_FRAME
     m = graph.math
-    xr = m("Sensor xr", "MULTIPLY", width, _inp("Pixel Aspect X"), frame=f)
-    yr = m("Sensor yr", "MULTIPLY", height, _inp("Pixel Aspect Y"), frame=f)
+    y_over_x = m("yr / xr", "DIVIDE", display_height, display_width, frame=f)
     # width factor: 1 (horizontal fit) or xr / yr; height factor: yr / xr or 1
     x_factor = m("Sensor X Factor", "MULTIPLY_ADD", vertical,
-                 m("xr / yr - 1", "SUBTRACT", m("xr / yr", "DIVIDE", xr, yr, frame=f), 1.0, frame=f), 1.0, frame=f)
-    y_factor = m("Sensor Y Factor", "MULTIPLY_ADD", vertical,
-                 m("1 - yr / xr", "SUBTRACT", 1.0, m("yr / xr", "DIVIDE", yr, xr, frame=f), frame=f),
-                 m("yr / xr Again", "DIVIDE", yr, xr, frame=f), frame=f)
+                 m("xr / yr - 1", "SUBTRACT", m("xr / yr", "DIVIDE", display_width, display_height, frame=f), 1.0,
+                   frame=f), 1.0, frame=f)
+    y_factor = m("Sensor Y Factor", "MULTIPLY_ADD", vertical, m("1 - yr / xr", "SUBTRACT", 1.0, y_over_x, frame=f),
+                 y_over_x, frame=f)
     return (m("Sensor mm X", "MULTIPLY", sensor, x_factor, frame=f),
             m("Sensor mm Y", "MULTIPLY", sensor, y_factor, frame=f))
 

@@ -56,9 +56,8 @@ def depth16(depth: np.ndarray, unit_scale: float, scale: float) -> tuple[np.ndar
 
     Returns the image and how many pixels were above 65535 after scaling.
     """
-    scaled = np.asarray(depth, dtype=np.float64) * unit_scale * scale
-    with np.errstate(invalid="ignore"):
-        rounded = np.round(scaled)
+    with np.errstate(invalid="ignore", over="ignore"):  # a background of 1e308 scales to inf: it stays 0
+        rounded = np.round(np.asarray(depth, dtype=np.float64) * unit_scale * scale)
         valid = np.isfinite(rounded) & (rounded > 0) & (np.asarray(depth) < preview.BACKGROUND_LIMIT)
         above = valid & (rounded > DEPTH16_MAX)
     image = np.where(valid & ~above, rounded, 0.0).astype(np.uint16)

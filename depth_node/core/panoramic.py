@@ -150,6 +150,11 @@ class Panoramic(Projection):
         outside = g.math(f"{name} Outside", "GREATER_THAN", value, limit, frame=pixels.frame)
         return g.math(f"{name} Inside", "SUBTRACT", 1.0, outside, frame=pixels.frame)
 
+    def half_fov(self, pixels: PixelContext) -> SocketRef:
+        """Half the Fisheye FOV input (single value, shared by the fisheyes that read it)."""
+        return pixels.once("half_fov", lambda: pixels.graph.math("Half FOV", "MULTIPLY", group_input("Fisheye FOV"),
+                                                                 0.5, frame=pixels.constants_frame))
+
     def over(self, pixels: PixelContext, numerator: Operand, cos: SocketRef) -> PixelTerms:
         """The term ``numerator / cos`` (0 where ``cos`` is 0: the compositor's division is safe)."""
         return PixelTerms(ray_length=pixels.graph.math(f"{self.label.title()} 1 / cos", "DIVIDE", numerator, cos,
@@ -244,7 +249,7 @@ class FisheyeEquidistant(Panoramic):
     def pixel_terms(self, pixels):
         g, c, f = pixels.graph, pixels.constants_frame, pixels.frame
         fov = group_input("Fisheye FOV")
-        half = g.math("Half FOV", "MULTIPLY", fov, 0.5, frame=c)
+        half = self.half_fov(pixels)
         minus_half = g.math("-Half FOV", "MULTIPLY", fov, -0.5, frame=c)
         angles = self.affine(pixels, (fov, fov), (minus_half, minus_half))
         theta = g.vector_math("Equidistant theta", "LENGTH", angles, output=1, frame=f)
@@ -323,7 +328,7 @@ class FisheyeLensPolynomial(_SensorFisheye):
         return _radial(a, c, theta), np.abs(theta) <= 0.5 * lens.fisheye_fov
 
     def pixel_terms(self, pixels):
-        g, c, f = pixels.graph, pixels.constants_frame, pixels.frame
+        g, f = pixels.graph, pixels.frame
         offsets = self.scaled_offsets(pixels, 1.0)
         r = g.vector_math("Polynomial r", "LENGTH", offsets, output=1, frame=f)
         minus_theta: Operand = group_input("Polynomial K4")
@@ -332,8 +337,7 @@ class FisheyeLensPolynomial(_SensorFisheye):
                                  group_input(f"Polynomial K{index}"), frame=f)
         cos = g.math("Polynomial cos", "COSINE", minus_theta, frame=f)
         size = g.math("Polynomial |theta|", "ABSOLUTE", minus_theta, frame=f)
-        half = g.math("Polynomial Half FOV", "MULTIPLY", group_input("Fisheye FOV"), 0.5, frame=c)
-        return self.over(pixels, self.inside(pixels, size, half), cos)
+        return self.over(pixels, self.inside(pixels, size, self.half_fov(pixels)), cos)
 
 
 class CentralCylindrical(Panoramic):

@@ -131,8 +131,12 @@ def distance_to_depth(distance: np.ndarray, K: Camera, projection: str | Project
     geometry = _geometry(K, distance.shape, projection)
     values = distance.astype(np.float64)  # a copy: the steps below work in place (1080p: 2 ms instead of 7)
     if geometry.lateral_sq is not None:
-        with np.errstate(invalid="ignore"):
-            values = np.sign(values) * np.sqrt(np.maximum(values * values - geometry.lateral_sq, 0.0))
+        # d sqrt(1 - (l / d)^2) as the node computes it (d^2 - l^2 overflows float64 above |d| = 1.3e154); a
+        # distance shorter than the lateral offset gives 0, and 0 stays 0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = np.sqrt(geometry.lateral_sq) / values
+            root = np.sqrt(np.maximum(1.0 - ratio * ratio, 0.0))
+            values = np.where(values == 0, values, values * root)
     if geometry.every_pixel_has_a_ray:
         depth = np.divide(values, geometry.ray, out=values)
     else:

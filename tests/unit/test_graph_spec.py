@@ -6,6 +6,7 @@ without Blender; the in-Blender tests check that Blender computes the same.
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -15,11 +16,15 @@ from depth_node.core.camera import BlenderCamera
 from depth_node.core.graph_spec import (
     GROUP_INPUT,
     MODES,
+    VARIANTS,
+    NodeSpec,
     SocketRef,
     build_spec,
     validate_spec,
 )
+from depth_node.core.nodes import GraphBuilder
 from depth_node.core.reference import depth_to_distance, distance_to_depth
+from depth_node.core.stereo import CONVERGENCE_MODES, PIVOTS, VIEWS, Stereo
 
 # Blender's node maths (float64 here); DIVIDE is Blender's safe division.
 MATH = {
@@ -49,50 +54,53 @@ VECTOR_MATH = {
 }
 
 
-def evaluate(spec, inputs: dict, shape: tuple[int, int]) -> np.ndarray:
-    """Run the spec's nodes on numpy arrays (image coordinates of an HxW image)."""
+SCALAR_VECTOR_MATH = {"LENGTH", "DOT_PRODUCT"}
+"""Vector Math operations whose result is the Value output (socket 1); the others give the Vector (socket 0)."""
+
+
+def evaluate(spec, inputs: dict, shape: tuple[int, int], view: str = "left") -> np.ndarray:
+    """Run the spec's nodes on numpy arrays (image coordinates of an HxW image) for one stereo ``view``.
+
+    Each node type has only the output sockets Blender gives it (a reference to another socket fails).
+    """
     height, width = shape
-    values: dict[str, object] = {}
+    outputs: dict[str, dict[int, object]] = {}
 
     def resolve(value):
         if not isinstance(value, SocketRef):
             return value
         if value.node == GROUP_INPUT:
             return inputs[value.socket]
-        return values[value.node]
+        assert value.socket in outputs[value.node], f"{value.node} has no output {value.socket!r}"
+        return outputs[value.node][value.socket]
 
-    def resolve_ref(value):
-        resolved = resolve(value)
-        if isinstance(value, SocketRef) and value.node in separated:
-            return resolved[..., value.socket]
-        return resolved
-
-    separated: set[str] = set()
     for node in spec.nodes:
         args = dict(node.inputs)
         operation = dict(node.properties).get("operation")
-        a, b, c = (resolve_ref(args.get(i, 0.0)) for i in range(3))
+        # an unlinked, unset input keeps the node's default: 0.5 on a Math node, 0 elsewhere (bpy 4.5.15, 5.0.1)
+        unset = 0.5 if node.bl_idname == "ShaderNodeMath" else 0.0
+        a, b, c = (resolve(args.get(i, unset)) for i in range(3))
         if node.bl_idname == "ShaderNodeMath":
-            values[node.name] = MATH[operation](a, b, c)
+            outputs[node.name] = {0: MATH[operation](a, b, c)}
         elif node.bl_idname == "CompositorNodeSwitchView":
-            values[node.name] = a  # a render without views passes the first (left) input
+            outputs[node.name] = {0: a if view == "left" else b}  # a render without views passes the left input
         elif node.bl_idname == "ShaderNodeSeparateXYZ":
-            values[node.name] = np.asarray(a)
-            separated.add(node.name)
+            outputs[node.name] = {axis: np.asarray(a)[..., axis] for axis in range(3)}
         elif node.bl_idname == "CompositorNodeImageCoordinates":
+            assert [index for index, _ in node.inputs] == [0], "the node's one input is the Image"
             # Normalized output: (i + 0.5) / W, with v growing upwards (row 0 of the array is the top row).
             u = (np.arange(width) + 0.5) / width
             v = ((np.arange(height) + 0.5) / height)[::-1]
             uu, vv = np.meshgrid(u, v)
-            values[node.name] = np.stack([uu, vv, np.zeros_like(uu)], axis=-1)
+            outputs[node.name] = {1: np.stack([uu, vv, np.zeros_like(uu)], axis=-1)}
         elif node.bl_idname == "ShaderNodeCombineXYZ":
-            values[node.name] = np.stack(np.broadcast_arrays(a, b, c), axis=-1)
+            outputs[node.name] = {0: np.stack(np.broadcast_arrays(a, b, c), axis=-1)}
         elif node.bl_idname == "ShaderNodeVectorMath":
-            values[node.name] = VECTOR_MATH[operation](a, b, c)
+            outputs[node.name] = {1 if operation in SCALAR_VECTOR_MATH else 0: VECTOR_MATH[operation](a, b, c)}
         else:
             raise AssertionError(f"interpreter lacks {node.bl_idname} {operation}")
     (ref,) = spec.result.values()
-    return resolve_ref(ref)
+    return resolve(ref)
 
 
 def camera_inputs(cam: BlenderCamera, camera_type: float | None = None) -> dict:
@@ -230,24 +238,27 @@ def test_build_spec_validates_what_it_builds(monkeypatch: pytest.MonkeyPatch) ->
         graph_spec.build_spec("DISTANCE_TO_DEPTH")
 
 
-def driven_values(spec, cam: BlenderCamera) -> dict:
-    """Every camera input of ``spec`` as its driver computes it for ``cam`` (enums as indices, float32 like RNA)."""
-    lens, frame = cam.lens, cam.frame
+def driven_values(spec, cam: BlenderCamera, stereo: Stereo | None = None, views_format: int | None = None) -> dict:
+    """Every camera input of ``spec`` as its driver computes it for ``cam`` (enums as indices, float32 like RNA);
+    ``views_format`` (0 = STEREO_3D, 1 = MULTIVIEW) turns Multi-View on."""
+    lens, frame, stereo = cam.lens, cam.frame, stereo or Stereo()
     # Blender's enum item values, measured on 4.5.15 and 5.3.0 (panorama_type's are not in list order)
     enums = {"type": {"PERSP": 0, "ORTHO": 1, "PANO": 2, "CUSTOM": 3},
              "sensor_fit": {"AUTO": 0, "HORIZONTAL": 1, "VERTICAL": 2},
              "panorama_type": {"EQUIRECTANGULAR": 0, "EQUIANGULAR_CUBEMAP_FACE": 5, "MIRRORBALL": 3,
                                "FISHEYE_EQUIDISTANT": 1, "FISHEYE_EQUISOLID": 2, "FISHEYE_LENS_POLYNOMIAL": 4,
-                               "CENTRAL_CYLINDRICAL": 6}}
-    render = {"use_multiview": False, "views_format": 0, "use_crop_to_border": frame.crop_to_border,
-              "border_min_x": frame.border[0],
+                               "CENTRAL_CYLINDRICAL": 6},
+             "convergence_mode": {"OFFAXIS": 0, "PARALLEL": 1, "TOE": 2},
+             "pivot": {"LEFT": 0, "RIGHT": 1, "CENTER": 2}}
+    render = {"use_multiview": views_format is not None, "views_format": views_format or 0,
+              "use_crop_to_border": frame.crop_to_border, "border_min_x": frame.border[0],
               "border_max_x": frame.border[1], "border_min_y": frame.border[2], "border_max_y": frame.border[3]}
 
     def read(path: str) -> float:
         owner, _, name = path.rpartition(".")
         if owner == "camera.data.stereo":
-            return {"interocular_distance": 0.065, "convergence_distance": 1.95, "convergence_mode": 0.0,
-                    "pivot": 0.0}[name]
+            value = getattr(stereo, name)
+            return float(enums[name][value]) if name in enums else float(np.float32(value))
         if owner == "camera.data":
             value = lens.projection if name == "type" else getattr(lens, name)
             return float(enums[name][value]) if name in enums else float(np.float32(value))
@@ -320,3 +331,102 @@ def test_pinhole_variant_gives_zero_for_a_panoramic_camera() -> None:
     cam = PANORAMIC_CAMERAS["MIRRORBALL-default"]
     got = evaluate(spec, {"Distance": np.full((24, 32), 5.0), **driven_values(spec, cam)}, (24, 32))
     assert np.all(got == 0.0)
+
+
+STEREO_CAMERA = BlenderCamera.from_settings(lens=35.0, sensor_width=32.0, shift_x=0.07, shift_y=-0.02,
+                                            resolution_x=20, resolution_y=14, sensor_fit="HORIZONTAL")
+
+
+@pytest.mark.parametrize("views_format", [0, 1, None], ids=["stereo-3d", "multi-view", "single-view"])
+@pytest.mark.parametrize("pivot", PIVOTS)
+@pytest.mark.parametrize("convergence_mode", CONVERGENCE_MODES)
+@pytest.mark.parametrize("variant", ["perspective", "panoramic"])
+def test_each_eye_gets_its_own_off_axis_shift(variant: str, convergence_mode: str, pivot: str,
+                                             views_format: int | None) -> None:
+    """Switch View picks each eye's shift (core/stereo.py, checked against OpenCV's projector) only for Stereo 3D."""
+    cam = STEREO_CAMERA
+    stereo = Stereo(interocular_distance=0.3, convergence_distance=2.5, convergence_mode=convergence_mode,
+                    pivot=pivot)
+    spec = build_spec("DISTANCE_TO_DEPTH", variant)
+    shape = (cam.height, cam.width)
+    distance = np.random.default_rng(3).uniform(1, 50, size=shape)
+    inputs = {"Distance": distance, **driven_values(spec, cam, stereo, views_format)}
+    for view in VIEWS:
+        shift = cam.lens.shift_x if views_format != 0 else stereo.shift_x(cam.lens.shift_x, cam.lens.lens,
+                                                                           cam.lens.sensor_width, view)
+        eye = BlenderCamera.from_settings(**{**cam.settings(), "shift_x": float(np.float32(shift))})
+        got = evaluate(spec, inputs, shape, view)
+        np.testing.assert_allclose(got, distance_to_depth(distance, eye), rtol=1e-6)
+
+
+@pytest.mark.parametrize("variant", ["perspective", "pinhole", "panoramic"])
+@pytest.mark.parametrize("mode", MODES)
+def test_each_node_sits_in_the_note_frame_that_says_what_it_computes(mode: str, variant: str) -> None:
+    """The note "Camera constants (single values, computed once per frame)" holds exactly the nodes that depend on
+    no pixel (neither the image input nor Image Coordinates); every other node is in the "Per pixel" note."""
+    spec = build_spec(mode, variant)
+    (constants, _), (per_pixel, _) = spec.frames
+    varies: set[str] = set()
+    for node in spec.nodes:
+        sources = [value for _, value in node.inputs if isinstance(value, SocketRef)]
+        if node.bl_idname == "CompositorNodeImageCoordinates" or any(
+                source.node in varies or source == SocketRef(GROUP_INPUT, spec.inputs[0].name) for source in sources):
+            varies.add(node.name)
+        assert node.frame == (per_pixel if node.name in varies else constants), node.name
+    assert constants.startswith("Camera constants") and per_pixel == "Per pixel"
+
+
+@pytest.mark.parametrize("variant", ["perspective", "pinhole", "panoramic"])
+@pytest.mark.parametrize("mode", MODES)
+def test_no_two_nodes_compute_the_same_thing(mode: str, variant: str) -> None:
+    """Shared values (the panoramic flag, the frame fractions, the sensor size) are built once and reused."""
+    spec = build_spec(mode, variant)
+    signature: dict[str, object] = {}
+    for node in spec.nodes:
+        inputs = tuple((index, (signature.get(value.node, value.node), value.socket))
+                       if isinstance(value, SocketRef) else (index, value) for index, value in node.inputs)
+        signature[node.name] = (node.bl_idname, node.properties, inputs)
+    duplicates = [name for name in signature if list(signature.values()).count(signature[name]) > 1]
+    assert duplicates == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("mode", MODES)
+def test_sockets_and_nodes_keep_the_typed_contract(mode: str, variant: str) -> None:
+    """What the builder sets on Blender's interface items and nodes: texts, ordered float ranges, drivers whose
+    expression reads exactly their variables."""
+    spec = build_spec(mode, variant)
+    for socket in spec.inputs + spec.outputs:
+        assert isinstance(socket.name, str) and socket.name and isinstance(socket.description, str)
+        assert len(socket.description) > 10, socket.name
+        assert socket.socket_type == "NodeSocketFloat"
+        assert all(isinstance(value, float) for value in (socket.default, socket.min_value, socket.max_value))
+        assert socket.min_value <= socket.default <= socket.max_value, socket.name
+    for socket in spec.camera_inputs:
+        names = [name for name, _ in socket.driver.variables]
+        assert names and set(re.findall(r"[A-Za-z_]\w*", socket.driver.expression)) - {"and", "or", "not"} == set(
+            names), socket.name
+    for node in spec.nodes:
+        assert isinstance(node.label, str) and node.label == node.name, "every node is labelled with its name"
+    assert isinstance(spec.description, str) and f"v{spec.version}" in spec.description
+
+
+def test_a_node_name_is_given_once() -> None:
+    graph = GraphBuilder()
+    graph.math("Twice", "ADD", 1.0, 2.0)
+    with pytest.raises(ValueError, match="duplicate node name 'Twice'"):
+        graph.vector_math("Twice", "ADD", 1.0, 2.0)
+
+
+def test_validate_names_each_problem() -> None:
+    import dataclasses
+
+    spec = build_spec("DISTANCE_TO_DEPTH")
+    looped = NodeSpec("Loop", "ShaderNodeMath", inputs=((0, SocketRef("Loop", 0)),))
+    texty = NodeSpec("Texty", "ShaderNodeMath", inputs=((1, "one"),))
+    errors = validate_spec(dataclasses.replace(spec, nodes=spec.nodes + (looped, texty)))
+    assert errors == ["Loop uses Loop before it is defined", "Texty[1]: unsupported constant 'one'"]
+    lost = dataclasses.replace(spec, result={"Depth": SocketRef("Nowhere", 0)})
+    assert validate_spec(lost) == ["output Depth: unknown node 'Nowhere'"]
+    extra = dataclasses.replace(spec, result={**spec.result, "Extra": spec.result["Depth"]})
+    assert validate_spec(extra) == ["result does not cover exactly the group outputs"]

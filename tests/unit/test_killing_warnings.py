@@ -1,0 +1,68 @@
+"""The numpy reference and the helpers around it handle inf, NaN, 0 and pixels without a ray on purpose: they
+give defined numbers and must not print numpy's floating-point warnings at users (a library used in data
+pipelines is often run with warnings turned into errors)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from depth_node.core import outputs, preview
+from depth_node.core.camera import BlenderCamera
+from depth_node.core.pointcloud import depth_to_points
+from depth_node.core.reference import depth_to_distance, distance_to_depth
+
+CAMERAS = {
+    "perspective": BlenderCamera.from_settings(resolution_x=6, resolution_y=4),
+    "orthographic": BlenderCamera.from_settings(projection="ORTHO", ortho_scale=8.0, resolution_x=6, resolution_y=4),
+    "fisheye": BlenderCamera.from_settings(projection="PANO", panorama_type="FISHEYE_EQUIDISTANT", fisheye_fov=3.0,
+                                           resolution_x=6, resolution_y=4),
+    "equirectangular": BlenderCamera.from_settings(projection="PANO", panorama_type="EQUIRECTANGULAR",
+                                                   resolution_x=6, resolution_y=4),
+}
+
+
+def special(dtype: type) -> np.ndarray:
+    """0, +-inf, NaN, the smallest and largest magnitudes of ``dtype``, and ordinary values."""
+    huge, tiny = np.finfo(dtype).max / 4, np.finfo(dtype).smallest_subnormal
+    return np.array([[0.0, np.inf, -np.inf, np.nan, tiny, -2.0],
+                     [huge, 3.0, 0.5, 1e-20, 7.0, np.nan],
+                     [np.inf, 0.0, 2.0, 4.0, -0.0, 1.0],
+                     [5.0, np.nan, -huge, 9.0, np.inf, 0.25]], dtype=dtype)
+
+
+@pytest.fixture()
+def warnings_are_errors():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+@pytest.mark.usefixtures("warnings_are_errors")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("convert", [distance_to_depth, depth_to_distance])
+@pytest.mark.parametrize("camera", CAMERAS.values(), ids=CAMERAS.keys())
+def test_special_values_convert_without_warnings(camera: BlenderCamera, convert, dtype) -> None:
+    image = special(dtype)
+    result = convert(image, camera)
+    assert result.dtype == dtype and result.shape == image.shape
+    has_ray = camera.model.camera_geometry(camera, image.shape)[1] != 0
+    assert np.isnan(result[np.isnan(image) & has_ray]).all() and (result[~has_ray] == 0).all()
+    assert not np.isinf(result[np.isfinite(image)]).any(), "a finite value never becomes inf"
+    assert (result[image == 0] == 0).all()
+
+
+@pytest.mark.usefixtures("warnings_are_errors")
+def test_preview_and_16_bit_depth_and_points_take_special_values_without_warnings(tmp_path) -> None:
+    camera = CAMERAS["perspective"]
+    depth = special(np.float64)
+    surface = np.array([[not np.isnan(value) and 0 < value < 1e9 for value in row] for row in depth.tolist()])
+    assert preview.surface_mask(depth).tolist() == surface.tolist()
+    assert preview.side_by_side(depth, depth).dtype == np.uint8
+    encoded, saturated = outputs.depth16(depth, 1.0, 1000.0)
+    assert saturated == 0 and encoded[surface].tolist() == [round(value * 1000) for value in depth[surface]]
+    assert (encoded[~surface] == 0).all()
+    points = depth_to_points(depth, camera)
+    assert len(points) == surface.sum() and np.isfinite(points).all()
