@@ -7,6 +7,8 @@ Two things mutmut 3.8.1 cannot tell by itself:
   imported (``driven_input`` building the socket table, say) never runs mutated:
   its mutants "survive" whatever the tests check. Such survivors are run again
   here in a fresh interpreter with the mutant switched on before any import.
+* **Listed equivalents.** ``tools/mutation_equivalents.txt`` names mutants that change no behaviour, each
+  with its mutated line and the reason; an entry counts only while that mutant still makes that change.
 * **Text the node editor shows.** A mutant of the code that *describes* the node
   groups may change only node names, labels, tooltips or notes. Each such survivor
   is built here (every mode and variant, plus the refusals) and compared with the
@@ -20,11 +22,15 @@ per re-judged mutant: ``name<TAB>status<TAB>reason``.
 
 from __future__ import annotations
 
+import ast
+import difflib
+import functools
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 sys.path.insert(0, os.getcwd())
 
@@ -143,6 +149,35 @@ def equivalent_in_fresh_interpreter(mutant: str) -> bool:
     return bool(outputs[0]) and outputs[0] == outputs[1]
 
 
+@functools.cache
+def _functions(module: str) -> dict[str, list[str]]:
+    """The source lines of every function in the mutated copy of ``module``."""
+    path = Path(*module.split("."))
+    path = path.with_suffix(".py") if path.with_suffix(".py").exists() else path / "__init__.py"
+    lines = path.read_text().splitlines()
+    return {node.name: lines[node.lineno:node.end_lineno] for node in ast.walk(ast.parse("\n".join(lines)))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def mutated_lines(mutant: str) -> str:
+    """What ``mutant`` puts in place of the original lines of its function (stripped, one string)."""
+    module, _, function = mutant.rpartition(".")
+    functions = _functions(module)
+    original, changed = functions[re.sub(r"__mutmut_\d+$", "__mutmut_orig", function)], functions[function]
+    return " ".join(line[1:].strip() for line in difflib.unified_diff(original, changed, lineterm="", n=0)
+                    if line.startswith("+") and not line.startswith("+++"))
+
+
+def listed_equivalents(path: Path) -> dict[str, tuple[str, str]]:
+    """``tools/mutation_equivalents.txt``: mutant -> (its mutated line, why no behaviour changes)."""
+    entries = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, change, reason = line.split("\t")
+            entries[name] = (change, reason)
+    return entries
+
+
 def main(results_file: str, out_file: str) -> None:
     survivors = [name for name, status in (line.rstrip("\n").rsplit(": ", 1) for line in open(results_file)
                                            if ": " in line) if status.strip() in ("survived", "no tests")]
@@ -151,7 +186,15 @@ def main(results_file: str, out_file: str) -> None:
     os.environ["MUTANT_UNDER_TEST"] = ""
     baseline = repr(description_probe())
     verdicts: list[tuple[str, str, str]] = []
+    listed = listed_equivalents(Path(__file__).with_name("mutation_equivalents.txt"))
     for mutant in survivors:
+        if mutant in listed:
+            change, reason = listed[mutant]
+            if " ".join(change.split()) in " ".join(mutated_lines(mutant).split()):
+                verdicts.append((mutant, "equivalent", reason))
+                continue
+            print(f"mutation_judge: stale entry in mutation_equivalents.txt: {mutant} no longer makes {change!r}",
+                  file=sys.stderr)
         import_time = mangled(mutant) in at_import
         if import_time and killed_in_fresh_interpreter(mutant):
             verdicts.append((mutant, "killed", "runs at import time: killed in a fresh interpreter"))

@@ -152,7 +152,8 @@ def depth_to_distance(depth: np.ndarray, K: Camera, projection: str | Projection
     geometry = _geometry(K, depth.shape, projection)
     lateral_sq = geometry.lateral_sq
     values = depth.astype(np.float64)
-    with np.errstate(invalid="ignore"):  # an infinite depth at a pixel without a ray gives NaN, like the node
+    # an infinite depth at a pixel without a ray gives NaN, like the node; too large a product saturates below
+    with np.errstate(invalid="ignore", over="ignore"):
         if lateral_sq is None:
             distance = np.multiply(values, geometry.ray, out=values)
         else:
@@ -161,9 +162,10 @@ def depth_to_distance(depth: np.ndarray, K: Camera, projection: str | Projection
                 ratio_sq = np.where(values == 0, 0.0, lateral_sq / (values * values))
                 distance *= np.sqrt(np.minimum(1.0 + ratio_sq, ORTHO_RATIO_LIMIT))
     dtype = _output_dtype(depth)
-    if dtype == np.float32:  # saturate like the node: a finite depth never becomes inf (NaN stays NaN)
-        limit = float(np.finfo(np.float32).max)
-        np.clip(distance, -limit, limit, out=distance)
+    # saturate: a finite depth never becomes inf (NaN stays NaN); float32 like the node, which also turns inf
+    # into the largest float32
+    limit = float(np.finfo(dtype).max)
+    np.clip(distance, -limit, limit, out=distance, where=True if dtype == np.float32 else np.isfinite(depth))
     return distance.astype(dtype)
 
 

@@ -19,6 +19,11 @@ CAMERAS = {
     "orthographic": BlenderCamera.from_settings(projection="ORTHO", ortho_scale=8.0, resolution_x=6, resolution_y=4),
     "fisheye": BlenderCamera.from_settings(projection="PANO", panorama_type="FISHEYE_EQUIDISTANT", fisheye_fov=3.0,
                                            resolution_x=6, resolution_y=4),
+    # a 4 mm lens on a 36 mm sensor: the corners lie beyond the equisolid model's r = 2 f
+    "equisolid": BlenderCamera.from_settings(projection="PANO", panorama_type="FISHEYE_EQUISOLID", fisheye_lens=4.0,
+                                             fisheye_fov=3.1, resolution_x=6, resolution_y=4),
+    "mirror ball": BlenderCamera.from_settings(projection="PANO", panorama_type="MIRRORBALL", resolution_x=6,
+                                               resolution_y=4),
     "equirectangular": BlenderCamera.from_settings(projection="PANO", panorama_type="EQUIRECTANGULAR",
                                                    resolution_x=6, resolution_y=4),
 }
@@ -49,7 +54,8 @@ def test_special_values_convert_without_warnings(camera: BlenderCamera, convert,
     result = convert(image, camera)
     assert result.dtype == dtype and result.shape == image.shape
     has_ray = camera.model.camera_geometry(camera, image.shape)[1] != 0
-    assert np.isnan(result[np.isnan(image) & has_ray]).all() and (result[~has_ray] == 0).all()
+    assert has_ray.any()
+    assert np.isnan(result[np.isnan(image) & has_ray]).all() and (result[~has_ray & np.isfinite(image)] == 0).all()
     assert not np.isinf(result[np.isfinite(image)]).any(), "a finite value never becomes inf"
     assert (result[image == 0] == 0).all()
 
