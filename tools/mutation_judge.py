@@ -14,7 +14,8 @@ Two things mutmut 3.8.1 cannot tell by itself:
   is built here (every mode and variant, plus the refusals) and compared with the
   unmutated description up to those texts: node names are replaced by positions,
   labels, socket descriptions and notes by their type. Equal means the built group
-  computes exactly the same: the mutant is *equivalent* and reported as such.
+  computes exactly the same: the mutant is *equivalent* and reported as such. (A Math node input left unset
+  is compared as 0.5, the value Blender gives it.)
 
 Usage: python mutation_judge.py RESULTS_FILE OUT_FILE (cwd: mutmut's ``mutants/``); OUT_FILE gets one line
 per re-judged mutant: ``name<TAB>status<TAB>reason``.
@@ -42,7 +43,7 @@ DESCRIBING = {
     "depth_node.core.projection": r"xǁProjectionǁ(flag_node|extent_node)",
     "depth_node.core.perspective": r"xǁPerspectiveǁ(extent_node|pixel_terms)",
     "depth_node.core.orthographic": r"xǁOrthographicǁ(extent_node|pixel_terms)",
-    "depth_node.core.panoramic": r"xǁ\w+ǁ(pixel_terms|flag_node|affine|inside|over|scaled_offsets)",
+    "depth_node.core.panoramic": r"xǁ\w+ǁ(pixel_terms|flag_node|affine|inside|over|scaled_offsets|half_fov)",
 }
 """Functions whose only effect is the node-group description (module -> mangled name pattern)."""
 PLAIN_STAGE = ["-m", "pytest", "-x", "-q", "-p", "no:pytest-blender", "-p", "no:cacheprovider", "tests/unit",
@@ -97,6 +98,12 @@ def description_probe() -> object:
                 return position.get(value.node, ("unknown", value.node)), value.socket
             return type(value).__name__, value
 
+        def inputs(node: graph_spec.NodeSpec) -> tuple:
+            given = dict(node.inputs)
+            if node.bl_idname == "ShaderNodeMath":  # its unset inputs are 0.5 (bpy 4.5.15, 5.0.1)
+                given = {index: 0.5 for index in range(3)} | given
+            return tuple((index, operand(value)) for index, value in sorted(given.items()))
+
         def socket(item: graph_spec.SocketSpec) -> object:
             return (item.name, text(item.description), item.default, item.min_value, item.max_value, item.driver,
                     item.socket_type)
@@ -105,8 +112,7 @@ def description_probe() -> object:
         return (
             spec.name, spec.mode, spec.variant, spec.version, text(spec.description),
             tuple(socket(item) for item in spec.inputs), tuple(socket(item) for item in spec.outputs),
-            tuple((node.bl_idname, text(node.label), node.properties,
-                   tuple((index, operand(value)) for index, value in node.inputs),
+            tuple((node.bl_idname, text(node.label), node.properties, inputs(node),
                    notes.get(node.frame, ("not a note", node.frame))) for node in spec.nodes),
             {name: operand(ref) for name, ref in spec.result.items()},
             tuple((text(title), text(note)) for title, note in spec.frames),

@@ -430,3 +430,41 @@ def test_validate_names_each_problem() -> None:
     assert validate_spec(lost) == ["output Depth: unknown node 'Nowhere'"]
     extra = dataclasses.replace(spec, result={**spec.result, "Extra": spec.result["Depth"]})
     assert validate_spec(extra) == ["result does not cover exactly the group outputs"]
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("DISTANCE_TO_DEPTH", 5), ("DEPTH_TO_DISTANCE", 7)])
+def test_a_perspective_group_costs_five_nodes_per_pixel(mode: str, expected: int) -> None:
+    """README and core/projections.py: the perspective group has 5 per-pixel nodes (the inverse adds the 2 that
+    saturate at the float32 range)."""
+    spec = build_spec(mode, "perspective")
+    assert sum(node.frame == "Per pixel" for node in spec.nodes) == expected
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_inverse_keeps_negative_and_saturates_huge_depths_like_the_reference(variant: str) -> None:
+    cam = BlenderCamera.from_settings(resolution_x=6, resolution_y=4, shift_x=0.1)
+    spec = build_spec("DEPTH_TO_DISTANCE", variant)
+    depth = np.array([[-3.0, -1e-3, 0.0, 2.0, 3e38, -3e38]] * 4, dtype=np.float32)
+    got = evaluate(spec, {"Depth": depth.astype(np.float64), **driven_values(spec, cam)}, depth.shape)
+    want = depth_to_distance(depth, cam).astype(np.float64)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert (got[:, :2] < 0).all() and (np.abs(got) <= np.finfo(np.float32).max).all()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("mode", MODES)
+def test_the_spec_names_itself_and_its_notes(mode: str, variant: str) -> None:
+    spec = build_spec(mode, variant)
+    base = {"DISTANCE_TO_DEPTH": "True Depth", "DEPTH_TO_DISTANCE": "True Depth Inverse"}[mode]
+    suffix = {"perspective": "", "pinhole": " (orthographic)", "panoramic": " (panoramic)"}[variant]
+    assert (spec.name, spec.mode, spec.variant) == (base + suffix, mode, variant)
+    assert all(isinstance(text, str) and len(text) > 8 for frame in spec.frames for text in frame)
+    assert "distance" in spec.frames[1][1] and "|ray|" in spec.frames[1][1]
+    # an unconnected node reads 0 and gives 0, never a made-up depth
+    assert spec.inputs[0].default == 0.0 and spec.outputs[0].default == 0.0
+
+
+def test_an_unknown_variant_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"^variant must be one of \('perspective', 'pinhole', 'panoramic'\), "
+                                         r"got 'fisheye'$"):
+        build_spec("DISTANCE_TO_DEPTH", "fisheye")

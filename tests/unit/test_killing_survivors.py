@@ -81,3 +81,39 @@ def test_calibrated_points_keep_every_pixel_with_a_ray_and_drop_folded_ones() ->
     np.testing.assert_allclose(points[:, 2], 2.0)
     expected = rays[has_ray] * (2.0 / rays[has_ray][:, 2:3])
     np.testing.assert_allclose(points, expected, rtol=1e-12)
+
+
+def test_panoramic_projections_refuse_a_pinhole_K_by_name() -> None:
+    from depth_node.core import projections
+    from depth_node.core.reference import distance_to_depth, unproject
+
+    K = np.array([[10.0, 0.0, 3.5], [0.0, 10.0, 2.5], [0.0, 0.0, 1.0]])
+    needs = r"^a mirror ball camera needs its camera settings, not K: pass the BlenderCamera$"
+    with pytest.raises(ValueError, match=needs):
+        distance_to_depth(np.ones((6, 8)), K, "MIRRORBALL")
+    with pytest.raises(ValueError, match=needs):
+        unproject(np.ones((6, 8)), K, "MIRRORBALL", np.array([1]), np.array([2]))
+    with pytest.raises(ValueError, match=r"^a equirectangular camera has no pinhole view extent$"):
+        projections.get("EQUIRECTANGULAR").view_extent(BlenderCamera.from_settings().lens)
+    with pytest.raises(ValueError, match=r"^no projection models camera type 'EQUIRECTANGULAR'$"):
+        projections.for_camera("EQUIRECTANGULAR")  # a panorama type where Blender's camera type belongs
+
+
+@pytest.mark.parametrize(("members", "variant"), [
+    (["PERSP"], "perspective"), (["ORTHO"], "pinhole"), (["PERSP", "ORTHO"], "pinhole"),
+    (["MIRRORBALL"], "panoramic"), (["PERSP", "FISHEYE_EQUIDISTANT"], "panoramic"), ([], "perspective"),
+])
+def test_the_smallest_group_variant_that_holds_the_cameras_is_chosen(members: list[str], variant: str) -> None:
+    from depth_node.core import projections
+
+    assert projections.variant_for([projections.get(name) for name in members]) == variant
+
+
+def test_a_fisheye_ray_exactly_on_the_image_circle_keeps_its_azimuth() -> None:
+    """Pixel (0, 1) of a 2x1 frame shifted by a quarter lies exactly on the rim (r = 1) on the +x axis: its ray is
+    fov / 2 off the axis towards +x (Cycles' fisheye_to_direction)."""
+    camera = BlenderCamera.from_settings(projection="PANO", panorama_type="FISHEYE_EQUIDISTANT", fisheye_fov=2.0,
+                                         resolution_x=2, resolution_y=1, shift_x=0.25)
+    points = camera.model.unproject_camera(camera, np.array([0]), np.array([1]), np.array([3.0]))
+    theta = 1.0  # fov / 2 at r = 1
+    np.testing.assert_allclose(points, [[3.0 * np.tan(theta), 0.0, 3.0]], atol=1e-12)
