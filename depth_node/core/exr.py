@@ -68,8 +68,16 @@ def _check_mapped(data: bytes | mmap.mmap, path: Path) -> tuple[int, int]:
     if width < 1 or height < 1:
         raise ExrError(f"{path}: empty data window")
     is_plain_scanline = not flags & (0x200 | 0x800 | 0x1000)  # not tiled, deep or multi-part
-    if is_plain_scanline and compression in _LINES_PER_CHUNK:
-        chunks = -(-height // _LINES_PER_CHUNK[compression])
+    if is_plain_scanline:
+        if compression in _LINES_PER_CHUNK:
+            chunks = -(-height // _LINES_PER_CHUNK[compression])
+        else:  # newer than this table (HTJ2K, ZSTD: OpenEXR 3.4+): the table ends where the first chunk starts
+            if position + 8 > len(data):
+                raise ExrError(f"{path}: truncated (offset table incomplete)")
+            span = struct.unpack_from("<Q", data, position)[0] - position
+            chunks = span // 8
+            if span % 8 or not 1 <= chunks <= height:
+                raise ExrError(f"{path}: corrupt offset table (compression {compression})")
         if position + 8 * chunks > len(data):
             raise ExrError(f"{path}: truncated (offset table incomplete)")
         for offset in struct.unpack_from(f"<{chunks}Q", data, position):

@@ -165,13 +165,24 @@ def test_an_empty_last_chunk_ending_at_the_end_of_the_file_lies_inside_it(tmp_pa
         exr.read_parts(tmp_path / "d.exr")  # ...and the decoder refuses the empty chunk
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                   reason="check_structure knows the chunk heights of compressions 0-9 only: a truncated file in a "
-                   "newer one (HTJ2K, ZSTD; OpenEXR 3.4+) is reported whole")
 @pytest.mark.parametrize("compression", ["HTJ2K256", "HTJ2K32", "ZSTD"])
 def test_a_truncated_file_in_a_newer_compression(tmp_path: Path, compression: str) -> None:
     data = write(tmp_path / "d.exr", compression=compression)
     refused(exr.check_structure, tmp_path / "d.exr", data[:-1], r"d\.exr: truncated")
+    (tmp_path / "d.exr").write_bytes(data)
+    assert exr.check_structure(tmp_path / "d.exr") == (WIDTH, HEIGHT), "the whole file passes"
+
+
+@pytest.mark.parametrize("shift", [3, -8])
+def test_a_newer_compression_with_a_corrupt_offset_table_is_refused(tmp_path: Path, shift: int) -> None:
+    """Without a chunk height for the compression, the table's length comes from where the first chunk starts:
+    a start that is not a whole number of 8-byte entries, or before the table ends, is refused."""
+    data = write(tmp_path / "d.exr", compression="HTJ2K32")
+    _, table = exr._header_attributes(data, tmp_path / "d.exr")
+    first = struct.unpack_from("<Q", data, table)[0]
+    start = table if shift < 0 else first + shift
+    refused(exr.check_structure, tmp_path / "d.exr", patched(data, table, "<Q", start),
+            r"d\.exr: corrupt offset table \(compression 11\)$")
 
 
 # --- decoding ------------------------------------------------------------------------------------------------------

@@ -57,9 +57,10 @@ def _member(path: Path, archive: np.lib.npyio.NpzFile, key: str | None) -> tuple
 
 def read_npz(path: Path, options: ReadOptions) -> tuple[np.ndarray, str | None]:
     """The array named ``options.key``, or the only one."""
-    with _load(path) as archive:
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise FormatError(f"{path}: an .npz suffix on a .npy file")
+    archive = _load(path)
+    if not isinstance(archive, np.lib.npyio.NpzFile):  # np.load gave the array of a .npy file: no `with` for it
+        raise FormatError(f"{path}: an .npz suffix on a .npy file")
+    with archive:
         array, _ = _member(path, archive, options.key)
     return scaled(path, array, options, 1.0)
 

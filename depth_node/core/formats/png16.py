@@ -135,16 +135,18 @@ def size(path: Path, options: ReadOptions) -> tuple[int, int]:
 def counts(path: Path, image: np.ndarray, scale: float) -> np.ndarray:
     """``round(value / scale)`` as uint16; 0 where there is no value (NaN, inf, <= 0, background).
 
-    Values above ``65535 x scale`` are refused, never clipped or dropped. Background (at or above
-    :data:`~depth_node.core.preview.BACKGROUND_LIMIT`, Cycles' 1e10) is no data, as in the depth16 output.
+    Values above ``65535 x scale`` are refused, never clipped or dropped (also when the count overflows a
+    double). Background (at or above :data:`~depth_node.core.preview.BACKGROUND_LIMIT`, 1e9; Cycles writes
+    1e10) is no data, as in the depth16 output.
     """
     if not (scale > 0 and np.isfinite(scale)):
         raise FormatError(f"{path}: png16 scale must be a positive number, got {scale!r}")
     values = np.asarray(image, dtype=np.float64)
-    with np.errstate(invalid="ignore", over="ignore"):
-        rounded = np.round(values / scale)
-        valid = np.isfinite(rounded) & (rounded > 0) & (values < preview.BACKGROUND_LIMIT)
-        above = valid & (rounded > MAX_COUNT)
+    surface = preview.surface_mask(values)
+    with np.errstate(over="ignore"):  # a surface value over a scale below ~5e-300 counts to inf: above
+        rounded = np.round(np.where(surface, values, 0.0) / scale)
+    above = surface & ~(rounded <= MAX_COUNT)
+    valid = surface & (rounded > 0) & ~above
     if above.any():
         raise FormatError(f"{path}: {int(above.sum())} pixels above {MAX_COUNT * scale:g}, the most a 16-bit PNG holds"
                           f" at scale {scale:g} (largest {values[above].max():g}); use a larger scale")
