@@ -273,6 +273,13 @@ def paeth(left: int, up: int, corner: int) -> int:
 
 def filtered_png(counts: np.ndarray, filters: list[int]) -> bytes:
     """A 16-bit grey PNG whose row r is filtered with ``filters[r]`` (the PNG spec's five filters, byte by byte)."""
+    header = struct.pack(">IIBBBBB", counts.shape[1], counts.shape[0], 16, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
+            + png_chunk(b"IDAT", zlib.compress(filtered_scanlines(counts, filters))) + png_chunk(b"IEND", b""))
+
+
+def filtered_scanlines(counts: np.ndarray, filters: list[int]) -> bytes:
+    """The scanlines of 16-bit grey ``counts`` (2 bytes a pixel), row r filtered with ``filters[r]``."""
     rows = counts.astype(">u2").view(np.uint8).reshape(counts.shape[0], -1).astype(int)
     raw = b""
     for index, kind in enumerate(filters):
@@ -284,9 +291,7 @@ def filtered_png(counts: np.ndarray, filters: list[int]) -> bytes:
             predicted = [0, left, prior[byte], (left + prior[byte]) // 2, paeth(left, prior[byte], corner)][kind]
             out.append((row[byte] - predicted) % 256)
         raw += bytes([kind, *out])
-    header = struct.pack(">IIBBBBB", counts.shape[1], counts.shape[0], 16, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(raw))
-            + png_chunk(b"IEND", b""))
+    return raw
 
 
 def test_png16_written_by_opencv(tmp_path: Path) -> None:

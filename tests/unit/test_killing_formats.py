@@ -21,6 +21,7 @@ import numpy as np
 import OpenEXR
 import pytest
 import tifffile
+from test_formats import COUNTS, DEPTH, filtered_scanlines, paeth
 
 from depth_node.core.formats import (
     DEFAULT_OPTIONS,
@@ -36,9 +37,6 @@ from depth_node.core.formats import (
 )
 from depth_node.core.formats.reader import finish, scaled
 
-DEPTH = np.array([[1.5, 2.25, 3.0, 4.125], [5.5, 6.0, 7.75, 8.5], [9.0, 10.5, 11.25, 12.0]], dtype=np.float32)
-"""3x4 and asymmetric: a flipped or transposed read cannot pass."""
-COUNTS = np.array([[0, 1, 1000, 65535], [1234, 2, 0, 40000], [7, 65534, 300, 5]], dtype=np.uint16)
 IS_A_DIRECTORY = os.strerror(errno.EISDIR)
 
 
@@ -185,36 +183,11 @@ def ihdr(width: int, height: int, depth: int = 16, colour: int = 0, interlace: i
     return chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, interlace))
 
 
-def paeth(left: int, up: int, corner: int) -> int:
-    """The PNG specification's predictor, ties broken in the order left, up, corner."""
-    estimate = left + up - corner
-    distance_left, distance_up, distance_corner = abs(estimate - left), abs(estimate - up), abs(estimate - corner)
-    if distance_left <= distance_up and distance_left <= distance_corner:
-        return left
-    return up if distance_up <= distance_corner else corner
-
-
-def filtered(counts: np.ndarray, filters: list[int]) -> bytes:
-    """The scanlines of 16-bit grey ``counts`` (2 bytes a pixel), row r filtered with ``filters[r]``."""
-    rows = counts.astype(">u2").view(np.uint8).reshape(counts.shape[0], -1).astype(int)
-    raw = b""
-    for index, kind in enumerate(filters):
-        row, prior = rows[index], rows[index - 1] if index else np.zeros_like(rows[0])
-        out = []
-        for byte in range(len(row)):
-            left = row[byte - 2] if byte >= 2 else 0
-            corner = prior[byte - 2] if byte >= 2 else 0
-            predicted = [0, left, prior[byte], (left + prior[byte]) // 2, paeth(left, prior[byte], corner)][kind]
-            out.append((row[byte] - predicted) % 256)
-        raw += bytes([kind, *out])
-    return raw
-
-
 def png_file(path: Path, counts: np.ndarray | None = None, filters: list[int] | None = None, pieces: int = 1,
              header: bytes | None = None, raw: bytes | None = None, before: bytes = b"") -> Path:
     """A PNG of ``counts`` (or of ``raw`` scanlines), its zlib stream split over ``pieces`` IDAT chunks."""
     if raw is None:
-        raw = filtered(counts, filters or [0] * counts.shape[0])
+        raw = filtered_scanlines(counts, filters or [0] * counts.shape[0])
     if header is None:
         header = ihdr(counts.shape[1], counts.shape[0])
     stream = zlib.compress(raw)
@@ -279,7 +252,7 @@ def test_png16_unknown_row_filter_is_refused(tmp_path: Path) -> None:
 
 
 def test_png16_image_data_of_the_wrong_length(tmp_path: Path) -> None:
-    raw = filtered(COUNTS, [0, 0, 0])  # 3 rows of 1 filter byte + 4 x 2 bytes
+    raw = filtered_scanlines(COUNTS, [0, 0, 0])  # 3 rows of 1 filter byte + 4 x 2 bytes
     assert len(raw) == 27
     path = png_file(tmp_path / "d.png", header=ihdr(4, 3), raw=raw[:-1])
     refused(lambda: read_image(path), r"d\.png: corrupt PNG \(26 bytes of image data, expected 27\)")
