@@ -411,12 +411,13 @@ def test_hdf5_datasets(tmp_path: Path) -> None:
 @pytest.mark.parametrize("module, suffix, message", [("h5py", ".hdf5", r"reading HDF5 needs h5py \(pip install h5py\)"),
                                                      ("tifffile", ".tif",
                                                       r"reading TIFF needs tifffile \(pip install tifffile\)")])
+@pytest.mark.parametrize("call", [read_image, image_size])
 def test_missing_optional_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, suffix: str,
-                                  message: str) -> None:
+                                  message: str, call) -> None:
     (tmp_path / f"d{suffix}").write_bytes(b"\0" * 16)
     monkeypatch.setitem(sys.modules, module, None)  # the import now fails, as where it is not installed
     with pytest.raises(FormatError, match=rf"d\{suffix}: {message}$"):
-        read_image(tmp_path / f"d{suffix}")
+        call(tmp_path / f"d{suffix}")
 
 
 # --- Common --------------------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import errno
 import os
 import re
 import struct
-import sys
 import zlib
 from functools import partial
 from pathlib import Path
@@ -435,16 +434,6 @@ def test_hdf5_size_of_a_dataset_that_is_no_image(tmp_path: Path, data: np.ndarra
         h5file.create_dataset("other", data=data)
     refused(lambda: image_size(tmp_path / "d.h5", ReadOptions(dataset="other")),
             rf"d\.h5: dataset '/other' {description} \(expected an HxW or HxWx1 numeric array\)")
-
-
-@pytest.mark.parametrize("module, suffix, message", [("h5py", ".hdf5", r"reading HDF5 needs h5py \(pip install h5py\)"),
-                                                     ("tifffile", ".tiff",
-                                                      r"reading TIFF needs tifffile \(pip install tifffile\)")])
-def test_size_without_the_optional_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str, suffix: str,
-                                           message: str) -> None:
-    (tmp_path / f"d{suffix}").write_bytes(b"\0" * 16)
-    monkeypatch.setitem(sys.modules, module, None)  # the import now fails, as where it is not installed
-    refused(lambda: image_size(tmp_path / f"d{suffix}"), rf"d\{suffix}: {message}")
 
 
 # --- TIFF ----------------------------------------------------------------------------------------------------------
