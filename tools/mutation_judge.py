@@ -185,14 +185,19 @@ def listed_equivalents(path: Path) -> dict[str, tuple[str, str]]:
 
 
 def main(results_file: str, out_file: str) -> None:
-    survivors = [name for name, status in (line.rstrip("\n").rsplit(": ", 1) for line in open(results_file)
-                                           if ": " in line) if status.strip() in ("survived", "no tests")]
-    survivors = [name.strip() for name in survivors]
+    statuses = {name.strip(): status.strip() for name, status in (line.rstrip("\n").rsplit(": ", 1)
+                                                                  for line in open(results_file) if ": " in line)}
+    survivors = [name for name, status in statuses.items() if status in ("survived", "no tests")]
     at_import = import_time_functions()
     os.environ["MUTANT_UNDER_TEST"] = ""
     baseline = repr(description_probe())
     verdicts: list[tuple[str, str, str]] = []
     listed = listed_equivalents(Path(__file__).with_name("mutation_equivalents.txt"))
+    mutated_modules = {name.rpartition(".")[0] for name in statuses}
+    for name in sorted(name for name in listed if name.rpartition(".")[0] in mutated_modules
+                       and statuses.get(name) not in ("survived", "no tests")):
+        print(f"mutation_judge: {name} (in mutation_equivalents.txt) was {statuses.get(name, 'not made')}: "
+              "remove it", file=sys.stderr)
     for mutant in survivors:
         if mutant in listed:
             change, reason = listed[mutant]

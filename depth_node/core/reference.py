@@ -103,8 +103,7 @@ def calibrated_geometry(camera: RayCamera) -> PixelGeometry:
     Rays beyond 90 degrees from the axis (a fisheye over 180 degrees) have a negative ray length: their planar
     depth is negative, as the point is behind the image plane."""
     rays = camera.pixel_rays()
-    with np.errstate(invalid="ignore"):
-        ray_z = rays[..., 2] / np.linalg.norm(rays, axis=-1)
+    ray_z = rays[..., 2] / np.linalg.norm(rays, axis=-1)  # NaN where a pixel has no ray (no warning: NaN in)
     valid = np.isfinite(ray_z) & (ray_z != 0)
     ray = np.divide(1.0, ray_z, out=np.zeros_like(ray_z), where=valid)
     return PixelGeometry((camera.height, camera.width), None, ray, bool(valid.all()))
@@ -140,9 +139,8 @@ def distance_to_depth(distance: np.ndarray, K: Camera, projection: str | Project
     if geometry.every_pixel_has_a_ray:
         depth = np.divide(values, geometry.ray, out=values)
     else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ray = geometry.ray
-            depth = np.where(ray != 0, values / np.where(ray != 0, ray, 1.0), 0.0)  # the node's safe division
+        ray = geometry.ray
+        depth = np.where(ray != 0, values / np.where(ray != 0, ray, 1.0), 0.0)  # the node's safe division
     return depth.astype(_output_dtype(distance))
 
 
@@ -158,7 +156,7 @@ def depth_to_distance(depth: np.ndarray, K: Camera, projection: str | Projection
             distance = np.multiply(values, geometry.ray, out=values)
         else:
             distance = values * geometry.ray
-            with np.errstate(divide="ignore", over="ignore"):
+            with np.errstate(divide="ignore"):  # over: see above
                 ratio_sq = np.where(values == 0, 0.0, lateral_sq / (values * values))
                 distance *= np.sqrt(np.minimum(1.0 + ratio_sq, ORTHO_RATIO_LIMIT))
     dtype = _output_dtype(depth)

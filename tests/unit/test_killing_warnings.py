@@ -16,6 +16,9 @@ from depth_node.core.reference import depth_to_distance, distance_to_depth
 
 CAMERAS = {
     "perspective": BlenderCamera.from_settings(resolution_x=6, resolution_y=4),
+    # 7x5: the centre pixel's ray starts at the camera origin (lateral offset 0)
+    "orthographic 7x5": BlenderCamera.from_settings(projection="ORTHO", ortho_scale=8.0, resolution_x=7,
+                                                    resolution_y=5),
     "orthographic": BlenderCamera.from_settings(projection="ORTHO", ortho_scale=8.0, resolution_x=6, resolution_y=4),
     "fisheye": BlenderCamera.from_settings(projection="PANO", panorama_type="FISHEYE_EQUIDISTANT", fisheye_fov=3.0,
                                            resolution_x=6, resolution_y=4),
@@ -29,13 +32,23 @@ CAMERAS = {
 }
 
 
-def special(dtype: type) -> np.ndarray:
-    """0, +-inf, NaN, the smallest and largest magnitudes of ``dtype``, and ordinary values."""
+def special(dtype: type, shape: tuple[int, int] = (4, 6)) -> np.ndarray:
+    """0, +-inf, NaN, the smallest and largest magnitudes of ``dtype``, and ordinary values (0 in the middle)."""
     huge, tiny = np.finfo(dtype).max / 4, np.finfo(dtype).smallest_subnormal
-    return np.array([[0.0, np.inf, -np.inf, np.nan, tiny, -2.0],
-                     [huge, 3.0, 0.5, 1e-20, 7.0, np.nan],
-                     [np.inf, 0.0, 2.0, 4.0, -0.0, 1.0],
-                     [5.0, np.nan, -huge, 9.0, np.inf, 0.25]], dtype=dtype)
+    values = [0.0, np.inf, -np.inf, np.nan, tiny, -2.0, huge, 3.0, 0.5, 1e-20, 7.0, np.nan, np.inf, 0.0, 2.0, 4.0,
+              -0.0, 1.0, 5.0, np.nan, -huge, 9.0, np.inf, 0.25]
+    image = np.resize(np.array(values, dtype=dtype), shape)
+    image[shape[0] // 2, shape[1] // 2] = 0.0
+    return image
+
+
+def orthographic_depth(distance: np.ndarray, camera: BlenderCamera) -> np.ndarray:
+    """sqrt(d^2 - l^2) with the sign of d, 0 below the lateral offset l (l from K, independent of the code)."""
+    K = camera.matrix()
+    rows, columns = np.mgrid[0:camera.height, 0:camera.width]
+    lateral = np.hypot((columns - K[0, 2]) / K[0, 0], (rows - K[1, 2]) / K[1, 1])
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.sign(distance) * np.sqrt(np.maximum(distance.astype(np.float64) ** 2 - lateral ** 2, 0.0))
 
 
 @pytest.fixture()
@@ -50,7 +63,7 @@ def warnings_are_errors():
 @pytest.mark.parametrize("convert", [distance_to_depth, depth_to_distance])
 @pytest.mark.parametrize("camera", CAMERAS.values(), ids=CAMERAS.keys())
 def test_special_values_convert_without_warnings(camera: BlenderCamera, convert, dtype) -> None:
-    image = special(dtype)
+    image = special(dtype, (camera.height, camera.width))
     result = convert(image, camera)
     assert result.dtype == dtype and result.shape == image.shape
     has_ray = camera.model.camera_geometry(camera, image.shape)[1] != 0
@@ -58,6 +71,18 @@ def test_special_values_convert_without_warnings(camera: BlenderCamera, convert,
     assert np.isnan(result[np.isnan(image) & has_ray]).all() and (result[~has_ray & np.isfinite(image)] == 0).all()
     assert not np.isinf(result[np.isfinite(image)]).any(), "a finite value never becomes inf"
     assert (result[image == 0] == 0).all()
+    infinite = np.isposinf(image) & has_ray
+    if convert is depth_to_distance and dtype == np.float32:
+        assert (np.abs(result[infinite]) == np.finfo(dtype).max).all(), "float32 saturates like the node"
+    else:
+        assert np.isinf(result[infinite]).all(), "an infinite value stays infinite (backward rays: -inf)"
+    ordinary = np.isfinite(image) & (np.abs(image) < 1e30)
+    if camera.projection == "ORTHO" and convert is distance_to_depth:
+        np.testing.assert_allclose(result[ordinary], orthographic_depth(image, camera)[ordinary], rtol=1e-6)
+    if camera.projection == "ORTHO" and convert is depth_to_distance:
+        back = distance_to_depth(result.astype(np.float64), camera)  # depths far below l cancel: not those
+        kept = ordinary & (np.abs(image) >= 0.25)
+        np.testing.assert_allclose(back[kept], image[kept], rtol=1e-5)
 
 
 @pytest.mark.usefixtures("warnings_are_errors")
@@ -72,3 +97,11 @@ def test_preview_and_16_bit_depth_and_points_take_special_values_without_warning
     assert (encoded[~surface] == 0).all()
     points = depth_to_points(depth, camera)
     assert len(points) == surface.sum() and np.isfinite(points).all()
+
+
+def test_the_default_projection_of_a_K_is_perspective() -> None:
+    camera = CAMERAS["perspective"]
+    image = np.random.default_rng(4).uniform(1, 9, (camera.height, camera.width))
+    for convert in (distance_to_depth, depth_to_distance):
+        assert np.array_equal(convert(image, camera.matrix()), convert(image, camera.matrix(), "PERSP"))
+        assert np.array_equal(convert(image, camera.matrix()), convert(image, camera))
