@@ -105,3 +105,13 @@ def test_the_default_projection_of_a_K_is_perspective() -> None:
     for convert in (distance_to_depth, depth_to_distance):
         assert np.array_equal(convert(image, camera.matrix()), convert(image, camera.matrix(), "PERSP"))
         assert np.array_equal(convert(image, camera.matrix()), convert(image, camera))
+
+
+@pytest.mark.parametrize("value", [np.finfo(np.float64).smallest_subnormal, 1e-200, 0.0, -1e-200])
+def test_a_tiny_orthographic_distance_on_the_optical_axis_keeps_its_value(value: float) -> None:
+    """At the centre pixel of an odd-sized orthographic image the ray starts at the camera origin: depth equals
+    distance however small (d^2 underflows to 0 there, so l^2 / d^2 would be 0 / 0)."""
+    camera = CAMERAS["orthographic 7x5"]
+    distance = np.full((5, 7), 3.0)
+    distance[2, 3] = value
+    assert distance_to_depth(distance, camera)[2, 3] == value
