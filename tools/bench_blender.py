@@ -29,8 +29,9 @@ sys.path.insert(0, str(REPO))
 
 from depth_node.blender import compat, scenes  # noqa: E402
 from depth_node.blender.binding import add_true_depth_node  # noqa: E402
-from depth_node.core import exr, reference  # noqa: E402
+from depth_node.core import reference  # noqa: E402
 from depth_node.core.camera import BlenderCamera  # noqa: E402
+from depth_node.core.formats import exr  # noqa: E402
 
 NOISE = 0.01
 JOBS = 1
@@ -144,7 +145,7 @@ def peak_rss(size: tuple[int, int], variant: str, work: Path) -> dict:
 def sequence(size: tuple[int, int], frames: int, work: Path) -> dict:
     """frames/s converting a distance EXR sequence: ``convert`` (both engines) vs the numpy loop, interleaved."""
     from depth_node.commands import cli
-    from depth_node.core import sidecar
+    from depth_node.core.outputs import sidecar
 
     width, height = size
     camera = BlenderCamera.from_settings(lens=35, resolution_x=width, resolution_y=height)

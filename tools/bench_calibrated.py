@@ -20,9 +20,10 @@ import numpy as np  # noqa: E402
 from depth_node.blender import calibrated, compat, scenes  # noqa: E402
 from depth_node.blender.binding import add_true_depth_node  # noqa: E402
 from depth_node.commands.base import keep_large_buffers  # noqa: E402
-from depth_node.core import exr, reference  # noqa: E402
+from depth_node.core import reference  # noqa: E402
 from depth_node.core.calibration import Calibration  # noqa: E402
 from depth_node.core.camera import BlenderCamera  # noqa: E402
+from depth_node.core.formats import exr  # noqa: E402
 from depth_node.core.modes import DISTANCE_TO_DEPTH  # noqa: E402
 
 keep_large_buffers()  # as the CLI's jobs

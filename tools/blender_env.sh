@@ -12,6 +12,7 @@ TD_VENV_DIR=${TRUE_DEPTH_VENV_DIR:-$TD_REPO/.venvs}
 TD_VERSIONS=(
   "4.5 4.5.15 3.11"
   "5.0 5.0.1 3.11"
+  "5.1 5.1.2 3.13"
   "5.2 5.2.3 3.13"
   "5.3 5.3.0 3.13"
 )

@@ -36,14 +36,15 @@ from pathlib import Path
 sys.path.insert(0, os.getcwd())
 
 DESCRIBING = {
-    "depth_node.core.graph_spec": r"x_(camera_inputs|_weighted_sum|_flags|_crop_mapping|_eye_shift_x|_view_plane"
-                                  r"|_panoramic_sensor|_per_pixel|group_name|build_spec)",
-    "depth_node.core.nodes": r"(x_driven_input|x_group_input|xǁGraphBuilderǁ(math|vector_math|existing|separate"
-                             r"|switch_view|combine|image_coordinates))",
-    "depth_node.core.projection": r"xǁProjectionǁ(flag_node|extent_node)",
-    "depth_node.core.perspective": r"xǁPerspectiveǁ(extent_node|pixel_terms)",
-    "depth_node.core.orthographic": r"xǁOrthographicǁ(extent_node|pixel_terms)",
-    "depth_node.core.panoramic": r"xǁ\w+ǁ(pixel_terms|flag_node|affine|inside|over|scaled_offsets|half_fov)",
+    "depth_node.core.graph.true_depth": r"x_(camera_inputs|_weighted_sum|_flags|_crop_mapping|_eye_shift_x"
+                                        r"|_view_plane|_panoramic_sensor|_per_pixel|group_name|build_spec)",
+    "depth_node.core.graph.nodes": r"(x_driven_input|x_group_input|xǁGraphBuilderǁ(math|vector_math|existing"
+                                   r"|separate|switch_view|combine|image_coordinates))",
+    "depth_node.core.projections.base": r"xǁProjectionǁ(flag_node|extent_node)",
+    "depth_node.core.projections.perspective": r"xǁPerspectiveǁ(extent_node|pixel_terms)",
+    "depth_node.core.projections.orthographic": r"xǁOrthographicǁ(extent_node|pixel_terms)",
+    "depth_node.core.projections.panoramic":
+        r"xǁ\w+ǁ(pixel_terms|flag_node|affine|inside|over|scaled_offsets|half_fov)",
 }
 """Functions whose only effect is the node-group description (module -> mangled name pattern)."""
 PLAIN_STAGE = ["-m", "pytest", "-x", "-q", "-p", "no:pytest-blender", "-p", "no:cacheprovider", "tests/unit",
@@ -83,8 +84,8 @@ def killed_in_fresh_interpreter(mutant: str) -> bool:
 
 def description_probe() -> object:
     """Every group description and refusal, with node editor texts reduced to their type (see the docstring)."""
-    from depth_node.core import graph_spec
-    from depth_node.core.nodes import GROUP_INPUT, SocketRef
+    from depth_node.core.graph import true_depth as graph_spec
+    from depth_node.core.graph.nodes import GROUP_INPUT, SocketRef
 
     def text(value: object) -> str:
         return type(value).__name__

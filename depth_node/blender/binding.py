@@ -2,7 +2,7 @@
 
 Without camera markers every camera input has a simple-expression driver reading ``scene.camera.data``
 (it follows the active camera live). With markers, the camera inputs carry CONSTANT keyframes instead
-(:mod:`depth_node.core.camera_switches`), re-made whenever a marker or a marker camera's settings
+(:mod:`depth_node.core.projections.camera_switches`), re-made whenever a marker or a marker camera's settings
 change; render settings keep their drivers either way.
 """
 
@@ -15,9 +15,9 @@ import bpy
 from ..core import modes, projections
 from ..core.calibration import Calibration
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene
-from ..core.camera_switches import switch_keys
-from ..core.graph_spec import CALIBRATED, MODE_PROPERTY, VARIANT_PROPERTY
-from ..core.nodes import SocketSpec
+from ..core.graph.nodes import SocketSpec
+from ..core.graph.true_depth import CALIBRATED, MODE_PROPERTY, VARIANT_PROPERTY
+from ..core.projections.camera_switches import switch_keys
 from . import animation, calibrated, compat, views
 from .group import ensure_group, group_spec, is_current, rebuild_outdated, spec_of, true_depth_nodes
 

@@ -23,8 +23,8 @@ from ..core import modes
 from ..core.calibration import Calibration, CalibrationError, osl
 from ..core.calibration.formats import read, read_document
 from ..core.camera import BlenderCamera
-from ..core.graph_spec import CALIBRATED, FINGERPRINT_PROPERTY, MODE_PROPERTY, VARIANT_PROPERTY, VERSION_PROPERTY
-from ..core.nodes import DriverSpec, SocketSpec
+from ..core.graph.nodes import DriverSpec, SocketSpec
+from ..core.graph.true_depth import CALIBRATED, FINGERPRINT_PROPERTY, MODE_PROPERTY, VARIANT_PROPERTY, VERSION_PROPERTY
 from . import compat, scenes
 from .group import fingerprint
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import bpy
 
-from ..core.graph_spec import (
+from ..core.graph.true_depth import (
     FINGERPRINT_PROPERTY,
     GROUP_INPUT,
     GROUP_OUTPUT,

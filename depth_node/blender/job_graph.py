@@ -13,13 +13,12 @@ from collections.abc import Sequence
 import bpy
 import numpy as np
 
-from ..core import preview
 from ..core.calibration import Calibration
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene
 from ..core.errors import JobError
 from ..core.modes import DEPTH_TO_DISTANCE, DISTANCE_TO_DEPTH
-from ..core.outputs import OutputKind
-from ..core.stereo import Stereo
+from ..core.outputs import OutputKind, preview
+from ..core.projections.stereo import Stereo
 from . import animation, compat, scenes
 from .binding import Segments, add_true_depth_node, camera_at_frame, check_cameras, scene_calibration
 

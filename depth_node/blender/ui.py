@@ -8,7 +8,7 @@ import bpy
 from bpy.app.handlers import persistent
 
 from ..core.camera import UnsupportedCameraError
-from ..core.graph_spec import MODE_PROPERTY
+from ..core.graph.true_depth import MODE_PROPERTY
 from ..core.modes import DISTANCE_TO_DEPTH, MODE_TABLE
 from . import compat
 from .binding import (

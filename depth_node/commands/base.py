@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import exr
 from ..core.errors import JobError
+from ..core.formats import exr
 from ..core.outputs import DEFAULT_KINDS, OutputKind, frame_paths
 
 LOG_PREFIX = "[true-depth]"

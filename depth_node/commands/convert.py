@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core import formats, outputs, reference, sidecar
-from ..core.outputs import OUTPUT_KINDS, Options
+from ..core import formats, outputs, reference
+from ..core.outputs import OUTPUT_KINDS, Options, sidecar
 from .base import ENGINES, JobError, check_outputs_free, input_sequence, log, safe_folder_name, select_frames
 from .convert_numpy import PLAIN_SOURCE, FrameInput, Source, convert_inputs, has_blender
 from .frame_files import Request, account, kept_record, resume_plan, summarize

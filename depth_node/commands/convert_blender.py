@@ -12,9 +12,10 @@ from ..blender import scenes
 from ..blender.binding import camera_segments
 from ..blender.calibrated import apply_calibration
 from ..blender.job_graph import check_single_view, job_calibration
-from ..core import exports, reference, sidecar
+from ..core import reference
 from ..core.calibration import CalibrationError, from_sidecar
 from ..core.camera import BlenderCamera
+from ..core.outputs import exports, sidecar
 from .base import JobError
 from .convert_node import convert_frames
 from .convert_numpy import FrameInput, Source, convert_inputs

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import exports, formats, reference
+from ..core import formats, reference
+from ..core.outputs import exports
 from .base import JobError, Progress, log, staging
 from .frame_files import FrameResult, Request, StagedFrame, account, finish_job, publish_frame, stage_frame
 

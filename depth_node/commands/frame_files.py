@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import exports, exr, outputs
+from ..core import outputs
+from ..core.formats import exr
 from ..core.formats.complete import is_complete
-from ..core.outputs import DEFAULT_KINDS, OUTPUT_KINDS, FrameData, Options, OutputKind, frame_paths, job_paths
+from ..core.outputs import DEFAULT_KINDS, OUTPUT_KINDS, FrameData, Options, OutputKind, exports, frame_paths, job_paths
 from .base import STAGING_PREFIX, JobError, log, read_exr
 
 _GRAPH_KINDS = tuple(kind for kind in OUTPUT_KINDS if kind.graph_value is not None)

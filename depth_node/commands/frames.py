@@ -19,10 +19,10 @@ from ..blender import calibrated
 from ..blender.binding import Segments, camera_at_frame, camera_segments
 from ..blender.job_graph import job_calibration, job_cameras, stereo_of
 from ..blender.views import view_cameras
-from ..core import exports, outputs, sidecar
+from ..core import outputs
 from ..core.calibration import CalibrationError
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene, stereo_views
-from ..core.outputs import job_paths
+from ..core.outputs import exports, job_paths, sidecar
 from .base import (
     JobError,
     Progress,

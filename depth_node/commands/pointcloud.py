@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core import formats, pointcloud, sidecar
+from ..core import formats
 from ..core.calibration import CalibrationError, from_sidecar
+from ..core.outputs import pointcloud, sidecar
 from .base import JobError, log, read_exr
 
 

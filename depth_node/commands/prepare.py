@@ -8,8 +8,8 @@ import bpy
 
 from ..blender import compat, job_graph
 from ..blender.binding import camera_segments
-from ..core import exports, outputs
-from ..core.outputs import job_paths
+from ..core import outputs
+from ..core.outputs import exports, job_paths
 from .base import JobError, check_outputs_free, log, safe_folder_name
 from .frame_files import Request, describe_files
 from .frames import (

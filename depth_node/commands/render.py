@@ -16,7 +16,7 @@ import bpy
 from ..blender import compat, job_graph
 from ..blender.binding import Segments, camera_at_frame, camera_segments
 from ..blender.devices import CPU, Device
-from ..core import exports
+from ..core.outputs import exports
 from .base import SOURCES, JobError, log, staging
 from .frames import (
     DEFAULT_REQUEST,

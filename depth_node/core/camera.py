@@ -5,8 +5,8 @@ pixels are indexed from the top-left corner of the *output* image (after the
 resolution percentage and, for a border render cropped to its region, after the
 crop), pixel centres sit at integer coordinates, x grows to the right and y
 grows downwards. What a pixel's ray is, given ``t = ((x - cx) / fx, (y - cy) / fy)``,
-belongs to the projection (:mod:`depth_node.core.perspective`,
-:mod:`depth_node.core.orthographic`).
+belongs to the projection (:mod:`depth_node.core.projections.perspective`,
+:mod:`depth_node.core.projections.orthographic`).
 
 The model follows Blender's ``BKE_camera_params_compute_viewplane``:
 
@@ -34,8 +34,8 @@ import numpy as np
 
 from . import projections
 from .frame import FULL_BORDER, RenderFrame
-from .projection import Projection
-from .stereo import Stereo
+from .projections.base import Projection
+from .projections.stereo import Stereo
 
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
 

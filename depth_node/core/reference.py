@@ -5,7 +5,7 @@ Arrays are HxW, row 0 is the top row, and K follows the convention of
 pixel centre ``(x, y)`` let ``t = ((x - cx) / fx, (y - cy) / fy)``; the
 projection gives the ray length at unit depth ``r`` and, for rays that do not
 start at the camera origin, the lateral offset ``l`` (see
-:mod:`depth_node.core.projection`):
+:mod:`depth_node.core.projections.base`):
 
 * ``depth = distance / r`` (perspective: ``r = sqrt(1 + |t|^2)``);
 * with a lateral offset (orthographic, ``l = |t|``, ``r = 1``):
@@ -30,7 +30,7 @@ import numpy as np
 
 from . import projections
 from .camera import BlenderCamera
-from .projection import Projection, normalized_offsets
+from .projections.base import Projection, normalized_offsets
 
 ORTHO_RATIO_LIMIT = 1e38
 """Lateral inverse: ``1 + (lateral / depth)^2`` is capped here, as in the node (float32 range), so a

@@ -49,7 +49,7 @@ def test_eye_shift_follows_blenders_formula() -> None:
     """Independent of the code: Blender's camera_stereo3d_shift_x for one set of numbers, by hand."""
     import importlib
 
-    stereo = importlib.import_module("bl_ext.user_default.true_depth.depth_node.core.stereo")
+    stereo = importlib.import_module("bl_ext.user_default.true_depth.depth_node.core.projections.stereo")
     settings = stereo.Stereo(interocular_distance=0.3, convergence_distance=2.5, convergence_mode="OFFAXIS",
                              pivot="CENTER")
     offset = 0.3 / 36.0 * (24.0 / 2.5)  # interocular / sensor_width * lens / convergence

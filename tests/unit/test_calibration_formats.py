@@ -146,7 +146,7 @@ def test_the_yaml_reader_on_what_calibration_files_use() -> None:
 def test_colmap_and_nerfstudio_exports_of_a_calibrated_sidecar_read_back(tmp_path: Path, calibration: Calibration,
                                                                          colmap_model: str, nerf_model: str) -> None:
     """What the jobs write for a calibrated camera, read back with the COLMAP reader: the same calibration."""
-    from depth_node.core import exports
+    from depth_node.core.outputs import exports
 
     meta = {**calibration.to_dict(), "projection": "PERSP", "camera_to_world_opencv": np.eye(4).tolist(),
             "camera_to_world_blender": np.eye(4).tolist()}
@@ -165,7 +165,7 @@ def test_colmap_and_nerfstudio_exports_of_a_calibrated_sidecar_read_back(tmp_pat
 
 
 def test_nerfstudio_has_no_rational_coefficients() -> None:
-    from depth_node.core import exports
+    from depth_node.core.outputs import exports
 
     rational = Calibration(80, 50, 60.0, 61.0, 37.2, 26.9, "radtan", (0.4, -0.3, -0.002, 0.001, 0.05, 0.6, -0.2, 0.08))
     with pytest.raises(ValueError, match="no rational coefficients"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from depth_node.core.camera_switches import switch_keys
+from depth_node.core.projections.camera_switches import switch_keys
 
 
 def camera_at(keys: list[tuple[int, int]], frame: int) -> int:

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from depth_node.core import exports, reference, sidecar
+from depth_node.core import reference
 from depth_node.core.calibration import Calibration, CalibrationError
 from depth_node.core.calibration.frames import FrameCamera, colmap_frames, match_frames, nerfstudio_frames
 from depth_node.core.calibration.ray_matrix import RayMatrix
 from depth_node.core.camera import BlenderCamera
+from depth_node.core.outputs import exports, sidecar
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "cameras"
 K = np.array([[512.25, 0.0, 319.75], [0.0, 515.5, 241.125], [0.0, 0.0, 1.0]])

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from depth_node.core.camera import BlenderCamera
-from depth_node.core.graph_spec import (
+from depth_node.core.graph.nodes import GraphBuilder
+from depth_node.core.graph.true_depth import (
     GROUP_INPUT,
     MODES,
     VARIANTS,
@@ -22,9 +23,8 @@ from depth_node.core.graph_spec import (
     build_spec,
     validate_spec,
 )
-from depth_node.core.nodes import GraphBuilder
+from depth_node.core.projections.stereo import CONVERGENCE_MODES, PIVOTS, VIEWS, Stereo
 from depth_node.core.reference import depth_to_distance, distance_to_depth
-from depth_node.core.stereo import CONVERGENCE_MODES, PIVOTS, VIEWS, Stereo
 
 # Blender's node maths (float64 here); DIVIDE is Blender's safe division.
 MATH = {
@@ -231,7 +231,7 @@ def test_validate_spec_reports_use_before_definition_and_unknown_references() ->
 
 
 def test_build_spec_validates_what_it_builds(monkeypatch: pytest.MonkeyPatch) -> None:
-    from depth_node.core import graph_spec
+    from depth_node.core.graph import true_depth as graph_spec
 
     monkeypatch.setattr(graph_spec, "validate_spec", lambda spec: ["a planted problem"])
     with pytest.raises(ValueError, match="a planted problem"):
@@ -273,7 +273,7 @@ def driven_values(spec, cam: BlenderCamera, stereo: Stereo | None = None, views_
 
 def panoramic_cameras() -> dict[str, BlenderCamera]:
     """Every panorama type with two parameter sets (shift, portrait, crop, pixel aspect, wide fields of view)."""
-    from depth_node.core.projection import BLENDER_PANORAMA_TYPES
+    from depth_node.core.projections.base import BLENDER_PANORAMA_TYPES
 
     extra = {
         "EQUIRECTANGULAR": dict(latitude_min=-1.0, latitude_max=1.2, longitude_min=-2.5, longitude_max=2.0),
@@ -343,7 +343,8 @@ STEREO_CAMERA = BlenderCamera.from_settings(lens=35.0, sensor_width=32.0, shift_
 @pytest.mark.parametrize("variant", ["perspective", "panoramic"])
 def test_each_eye_gets_its_own_off_axis_shift(variant: str, convergence_mode: str, pivot: str,
                                              views_format: int | None) -> None:
-    """Switch View picks each eye's shift (core/stereo.py, checked against OpenCV's projector) only for Stereo 3D."""
+    """Switch View picks each eye's shift (core/projections/stereo.py, checked against OpenCV's projector) only for
+    Stereo 3D."""
     cam = STEREO_CAMERA
     stereo = Stereo(interocular_distance=0.3, convergence_distance=2.5, convergence_mode=convergence_mode,
                     pivot=pivot)
@@ -434,7 +435,7 @@ def test_validate_names_each_problem() -> None:
 
 @pytest.mark.parametrize(("mode", "expected"), [("DISTANCE_TO_DEPTH", 5), ("DEPTH_TO_DISTANCE", 7)])
 def test_a_perspective_group_costs_five_nodes_per_pixel(mode: str, expected: int) -> None:
-    """README and core/projections.py: the perspective group has 5 per-pixel nodes (the inverse adds the 2 that
+    """README and core/projections/__init__.py: the perspective group has 5 per-pixel nodes (the inverse adds the 2 that
     saturate at the float32 range)."""
     spec = build_spec(mode, "perspective")
     assert sum(node.frame == "Per pixel" for node in spec.nodes) == expected

@@ -91,7 +91,7 @@ def test_npy_and_pfm(tmp_path: Path) -> None:
 
 def test_exr(tmp_path: Path) -> None:
     pytest.importorskip("OpenEXR", reason="OpenEXR is a test dependency (tools/requirements-test.txt)")
-    from depth_node.core import exr
+    from depth_node.core.formats import exr
 
     path = tmp_path / "depth_0001.exr"
     exr.write_single_channel(path, np.ones((8, 9), dtype=np.float32), channel="Y")

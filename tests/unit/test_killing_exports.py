@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from depth_node.core import exports
+from depth_node.core.outputs import exports
 
 RNG = np.random.default_rng(2024)
 

@@ -1,8 +1,8 @@
-"""The EXR structure checks and readers (core/exr.py) on files the OpenEXR bindings wrote, then cut or patched
+"""The EXR structure checks and readers (core/formats/exr.py) on files the OpenEXR bindings wrote, then cut or patched
 where OpenEXR's file-layout document puts each field: magic and version (its flags), attributes ``name\\0
 type\\0 int32 size, value`` up to an empty name (one such header per part in a multi-part file, then one more
 NUL), the offset tables (one uint64 per chunk) and the chunks (``[int32 part,] int32 y, int32 size, data``).
-The parser below is written from that document, not from core/exr.py."""
+The parser below is written from that document, not from core/formats/exr.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import numpy as np
 import OpenEXR
 import pytest
 
-from depth_node.core import exr
+from depth_node.core.formats import exr
 
 HEIGHT, WIDTH = 37, 11
 IS_A_DIRECTORY = os.strerror(errno.EISDIR)

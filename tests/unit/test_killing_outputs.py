@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from depth_node.core import exports, outputs
+from depth_node.core import outputs
+from depth_node.core.outputs import exports
 
 cv2 = pytest.importorskip("cv2", reason="OpenCV (libpng) decodes the PNGs (a test dependency)")
 
@@ -46,7 +47,7 @@ def test_the_per_frame_steps_write_what_they_say(tmp_path: Path) -> None:
     assert decoded.dtype == np.uint16 and np.array_equal(decoded, expected)
     assert data.report == {"depth16 pixels above 65535 (written as 0)": 0}
     outputs.BY_NAME["preview"].write(tmp_path / "p.png", data)
-    from depth_node.core import preview
+    from depth_node.core.outputs import preview
 
     assert np.array_equal(cv2.imread(str(tmp_path / "p.png"))[..., ::-1], preview.side_by_side(distance, depth))
     outputs.BY_NAME["camera"].write(tmp_path / "c.json", data)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from depth_node.core import preview
+from depth_node.core.outputs import preview
 
 cv2 = pytest.importorskip("cv2", reason="OpenCV (libpng) decodes the PNGs (a test dependency)")
 

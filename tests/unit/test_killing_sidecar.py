@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from depth_node.core import sidecar
 from depth_node.core.calibration.ray_matrix import RayMatrix
 from depth_node.core.camera import BlenderCamera
+from depth_node.core.outputs import sidecar
 
 K = [[500.0, 0.0, 319.5], [0.0, 500.0, 239.5], [0.0, 0.0, 1.0]]
 

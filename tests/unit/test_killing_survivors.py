@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from test_killing_exports import RATIONAL, camera, pose
 
-from depth_node.core import exports
 from depth_node.core.calibration import Calibration
 from depth_node.core.camera import BlenderCamera
-from depth_node.core.pointcloud import calibrated_points
-from depth_node.core.sidecar import camera_metadata
+from depth_node.core.outputs import exports
+from depth_node.core.outputs.pointcloud import calibrated_points
+from depth_node.core.outputs.sidecar import camera_metadata
 
 
 @pytest.mark.parametrize(("pattern", "frame", "view", "expected"), [

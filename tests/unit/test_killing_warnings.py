@@ -9,9 +9,10 @@ import warnings
 import numpy as np
 import pytest
 
-from depth_node.core import outputs, preview
+from depth_node.core import outputs
 from depth_node.core.camera import BlenderCamera
-from depth_node.core.pointcloud import depth_to_points
+from depth_node.core.outputs import preview
+from depth_node.core.outputs.pointcloud import depth_to_points
 from depth_node.core.reference import depth_to_distance, distance_to_depth
 
 CAMERAS = {

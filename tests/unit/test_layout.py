@@ -106,8 +106,8 @@ def test_core_module_imports_without_bpy(module: str) -> None:
 
 
 def test_core_lists_every_module() -> None:
-    assert {"depth_node.core.camera", "depth_node.core.reference", "depth_node.core.graph_spec",
-            "depth_node.core.exr", "depth_node.core.sidecar", "depth_node.core.pointcloud",
+    assert {"depth_node.core.camera", "depth_node.core.reference", "depth_node.core.graph.true_depth",
+            "depth_node.core.formats.exr", "depth_node.core.outputs.sidecar", "depth_node.core.outputs.pointcloud",
             "depth_node.core.calibration", "depth_node.core.calibration.osl",
             "depth_node.core.calibration.formats.kalibr"} <= set(CORE_MODULES)
 

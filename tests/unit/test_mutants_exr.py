@@ -1,7 +1,7 @@
-"""The EXR structure check (core/exr.py) at its exact boundaries, for every compression it knows.
+"""The EXR structure check (core/formats/exr.py) at its exact boundaries, for every compression it knows.
 
 The files are written by the OpenEXR bindings; where their chunks lie is read back by the small parser
-below, written from the OpenEXR file-layout document (not from core/exr.py): magic, version, then
+below, written from the OpenEXR file-layout document (not from core/formats/exr.py): magic, version, then
 attributes ``name\\0 type\\0 int32 size, value`` up to an empty name, then the offset table, one uint64 per
 chunk; a scanline chunk is ``int32 y, int32 size, data`` (multi-part: an ``int32 part`` first). The
 scanlines per chunk of each compression come from the same document.
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from depth_node.core import exr
+from depth_node.core.formats import exr
 
 OpenEXR = pytest.importorskip("OpenEXR", reason="OpenEXR is a test dependency (tools/requirements-test.txt)")
 

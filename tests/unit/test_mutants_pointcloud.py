@@ -1,4 +1,4 @@
-"""Point clouds (core/pointcloud.py): points re-projected by OpenCV onto their own pixels, random poses, and the
+"""Point clouds (core/outputs/pointcloud.py): points re-projected by OpenCV onto their own pixels, random poses, and the
 exact background and max-depth boundaries."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from depth_node.core import pointcloud
 from depth_node.core.calibration import Calibration
 from depth_node.core.camera import BlenderCamera
-from depth_node.core.preview import BACKGROUND_LIMIT
+from depth_node.core.outputs import pointcloud
+from depth_node.core.outputs.preview import BACKGROUND_LIMIT
 
 RADTAN = Calibration(40, 30, 45.0, 47.5, 20.3, 14.1, "radtan", (-0.06, 0.01, 0.001, -0.0015, -0.002))
 FISHEYE = Calibration(36, 36, 20.0, 20.3, 17.7, 18.1, "fisheye", (0.05, -0.012, 0.004, -0.0006))

@@ -1,7 +1,7 @@
 """Every projection's rays, compared as unit vectors with constructions written here (OpenCV's Rodrigues and
 projector, a Householder reflection, angles read back with atan2), and the exact rims of the image circles.
 
-A panoramic pixel's frame fractions (core/panoramic.py's docstring, Cycles' convention):
+A panoramic pixel's frame fractions (core/projections/panoramic.py's docstring, Cycles' convention):
 ``x = shift_x + (column + 0.5) / W``, ``y = shift_y + (row from the bottom + 0.5) / H``. Blender camera
 axes: -Z forward, +Y up, +X right; OpenCV axes flip y and z.
 """
@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from depth_node.core import projections
 from depth_node.core.camera import BlenderCamera
-from depth_node.core.panoramic import sensor_mm
-from depth_node.core.projection import normalized_offsets
+from depth_node.core.projections.base import normalized_offsets
+from depth_node.core.projections.panoramic import sensor_mm
 from depth_node.core.reference import distance_to_depth, unproject
 
 FORWARD = np.array([0.0, 0.0, -1.0])

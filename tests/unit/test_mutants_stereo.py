@@ -1,4 +1,4 @@
-"""Stereo 3D eyes (core/stereo.py) against the geometry they must have, checked with OpenCV's projector.
+"""Stereo 3D eyes (core/projections/stereo.py) against the geometry they must have, checked with OpenCV's projector.
 
 Independent facts, not Blender's code: an off-axis eye pair has parallel view axes and a lens shift that puts
 every point of the convergence plane on the same pixel in both eyes (zero parallax); the right eye sits on
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from depth_node.core.camera import BlenderCamera, camera_from_scene
-from depth_node.core.stereo import Stereo
+from depth_node.core.projections.stereo import Stereo
 
 FLIP = np.diag([1.0, -1.0, -1.0, 1.0])  # Blender camera axes <-> OpenCV camera axes
 PIVOTS = ("LEFT", "RIGHT", "CENTER")

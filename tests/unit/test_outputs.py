@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from depth_node.core import exr, pointcloud, preview, sidecar
 from depth_node.core.camera import BlenderCamera
+from depth_node.core.formats import exr
+from depth_node.core.outputs import pointcloud, preview, sidecar
 from depth_node.core.reference import depth_to_distance
 
 REPO = Path(__file__).resolve().parents[2]
@@ -274,7 +275,8 @@ def test_frames_split_into_contiguous_parts_and_worker_arguments() -> None:
 
 
 def test_the_beauty_takes_the_scenes_extension_and_names_the_frames_in_colmap_and_nerfstudio(tmp_path: Path) -> None:
-    from depth_node.core import exports, outputs
+    from depth_node.core import outputs
+    from depth_node.core.outputs import exports
 
     kinds = outputs.with_extension(outputs.select(["rgb", "depth", "camera"]), "exr")
     assert [kind.name for kind in kinds if kind.beauty] == ["rgb"]

@@ -3,7 +3,7 @@
 Each image of the reconstruction becomes a :class:`FrameCamera`: its name, its intrinsics (a
 :class:`~depth_node.core.calibration.Calibration`, pixel centres at integers) and its camera-to-world pose in
 OpenCV camera axes (x right, y down, z forward). :func:`match_frames` pairs them with the frames of an image
-sequence. Both readers read what :mod:`depth_node.core.exports` writes and the tools' own documented layouts:
+sequence. Both readers read what :mod:`depth_node.core.outputs.exports` writes and the tools' own documented layouts:
 
 * COLMAP (https://colmap.github.io/format.html, text model): ``cameras.txt`` through
   :func:`~depth_node.core.calibration.formats.colmap.read_cameras` (COLMAP's pixel centres are at +0.5), and

@@ -11,8 +11,7 @@ import json
 import zlib
 from pathlib import Path
 
-from .. import exr
-from . import png16, read_image
+from . import exr, png16, read_image
 from .reader import FormatError
 
 

@@ -1,7 +1,7 @@
 """16-bit grayscale PNG depth images (TUM, NYU, ScanNet...): counts x scale, 0 = no data. Imports no bpy.
 
 Read with numpy and zlib only (Blender's Python has no Pillow): grayscale, bit depth 16, not interlaced,
-all five row filters; chunk CRCs are checked. Written by :func:`depth_node.core.preview.write_png`.
+all five row filters; chunk CRCs are checked. Written by :func:`depth_node.core.outputs.preview.write_png`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import preview
+from ..outputs import preview
 from .reader import FormatError, ImageFormat, ReadOptions, scaled
 
 DEFAULT_SCALE = 0.001
@@ -136,7 +136,7 @@ def counts(path: Path, image: np.ndarray, scale: float) -> np.ndarray:
     """``round(value / scale)`` as uint16; 0 where there is no value (NaN, inf, <= 0, background).
 
     Values above ``65535 x scale`` are refused, never clipped or dropped (also when the count overflows a
-    double). Background (at or above :data:`~depth_node.core.preview.BACKGROUND_LIMIT`, 1e9; Cycles writes
+    double). Background (at or above :data:`~depth_node.core.outputs.preview.BACKGROUND_LIMIT`, 1e9; Cycles writes
     1e10) is no data, as in the depth16 output.
     """
     if not (scale > 0 and np.isfinite(scale)):

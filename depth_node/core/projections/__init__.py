@@ -1,7 +1,7 @@
 """The registry of camera projections. Imports no bpy.
 
-Adding a projection: a :class:`~depth_node.core.projection.Projection` subclass
-(in its own module, or with its family like :mod:`depth_node.core.panoramic`) and
+Adding a projection: a :class:`~depth_node.core.projections.base.Projection` subclass
+(in its own module, or with its family like :mod:`depth_node.core.projections.panoramic`) and
 one line in :data:`REGISTERED`.
 
 The node group comes in variants, so that nobody pays per pixel for projections
@@ -13,10 +13,10 @@ smallest variant the bound cameras need and swaps it when they change.
 
 from __future__ import annotations
 
+from .base import BLENDER_CAMERA_TYPES, BLENDER_PANORAMA_TYPES, Projection
 from .orthographic import Orthographic
 from .panoramic import PANORAMA_TYPE_INPUTS, PANORAMIC
 from .perspective import Perspective
-from .projection import BLENDER_CAMERA_TYPES, BLENDER_PANORAMA_TYPES, Projection
 
 REGISTERED: tuple[Projection, ...] = (
     Perspective(),

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from .calibration import CalibrationError
-from .calibration.ray_matrix import RayMatrix
-from .camera import BlenderCamera, finite_matrix
+from ..calibration import CalibrationError
+from ..calibration.ray_matrix import RayMatrix
+from ..camera import BlenderCamera, finite_matrix
 
 # Blender cameras look down -Z with +Y up; OpenCV cameras look down +Z with +Y down.
 BLENDER_TO_OPENCV_CAMERA = np.diag([1.0, -1.0, -1.0, 1.0])

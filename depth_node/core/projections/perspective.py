@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nodes import GraphBuilder, SocketRef, driven_input, group_input
-from .projection import LensSettings, PixelContext, PixelTerms, Projection
+from ..graph.nodes import GraphBuilder, SocketRef, driven_input, group_input
+from .base import LensSettings, PixelContext, PixelTerms, Projection
 
 
 class Perspective(Projection):

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibration import Calibration
-from .camera import BlenderCamera
+from ..calibration import Calibration
+from ..camera import BlenderCamera
+from ..projections.base import Projection
+from ..reference import unproject
 from .preview import surface_mask
-from .projection import Projection
-from .reference import unproject
 
 
 def calibrated_points(depth: np.ndarray, calibration: Calibration, stride: int = 1,

@@ -1,7 +1,7 @@
 """Declarative description of the "True Depth" compositor node groups. Imports no bpy.
 
 The description is plain data (sockets, nodes, links, notes; see
-:mod:`depth_node.core.nodes`) and is the single source the builder in
+:mod:`depth_node.core.graph.nodes`) and is the single source the builder in
 :mod:`depth_node.blender.group` turns into a node group. Each camera input
 carries the simple-expression driver that binds it to a scene, so a saved
 .blend keeps evaluating without Python and without this extension.
@@ -38,8 +38,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import projections
-from .modes import DISTANCE_TO_DEPTH, MODES, mode
+from .. import projections
+from ..modes import DISTANCE_TO_DEPTH, MODES, mode
+from ..projections.base import CAMERA_TYPE_INPUT, PixelContext, Projection
 from .nodes import (
     GROUP_INPUT,
     GROUP_OUTPUT,
@@ -53,7 +54,6 @@ from .nodes import (
     group_input,
     validate,
 )
-from .projection import CAMERA_TYPE_INPUT, PixelContext, Projection
 
 GROUP_VERSION = 7
 """Bump whenever the generated graph changes; older groups in a .blend get rebuilt."""
@@ -223,7 +223,8 @@ def _crop_mapping(graph: GraphBuilder, size: SocketRef, border_min: str, border_
 
 
 def _eye_shift_x(graph: GraphBuilder) -> SocketRef:
-    """Shift X plus this view's off-axis stereo shift (:mod:`depth_node.core.stereo`), picked by Switch View."""
+    """Shift X plus this view's off-axis stereo shift (:mod:`depth_node.core.projections.stereo`), picked by
+    Switch View."""
     f = _CONSTANTS_FRAME
     m = graph.math
     off_axis = m("Off-Axis Stereo", "MULTIPLY", _inp("Stereo 3D"),
@@ -308,7 +309,7 @@ def _view_plane(graph: GraphBuilder, members: tuple[Projection, ...]) -> _ViewPl
 
 def _panoramic_sensor(graph: GraphBuilder, display_width: SocketRef, display_height: SocketRef,
                       sensor: SocketRef, vertical: SocketRef) -> tuple[SocketRef, SocketRef]:
-    """Cycles' panoramic sensor in mm (:func:`depth_node.core.panoramic.sensor_mm`): the fit side gets the
+    """Cycles' panoramic sensor in mm (:func:`depth_node.core.projections.panoramic.sensor_mm`): the fit side gets the
     sensor size, the other side scales with the displayed aspect ``xr : yr`` (the display width and height).
     (A square frame gives the same either way, so the fit test is the pinhole one.)"""
     f = _CONSTANTS_FRAME

@@ -27,8 +27,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .nodes import GraphBuilder, Operand, SocketRef, driven_input, group_input
-from .projection import (
+from ..graph.nodes import GraphBuilder, Operand, SocketRef, driven_input, group_input
+from .base import (
     BLENDER_CAMERA_TYPES,
     BLENDER_PANORAMA_CODES,
     CAMERA_TYPE_INPUT,

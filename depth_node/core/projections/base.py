@@ -13,7 +13,7 @@ that depends on how a pixel maps to a ray:
 * unprojection of a depth image to camera-space points;
 * its description in the camera sidecar;
 * the same per-pixel terms as nodes of the group description
-  (:mod:`depth_node.core.graph_spec` selects the projection in one place).
+  (:mod:`depth_node.core.graph.true_depth` selects the projection in one place).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from .nodes import GraphBuilder, Operand, SocketRef, SocketSpec, group_input
+from ..graph.nodes import GraphBuilder, Operand, SocketRef, SocketSpec, group_input
 
 CAMERA_TYPE_INPUT = "Camera Type"
 PANORAMA_TYPE_INPUT = "Panorama Type"
