@@ -296,7 +296,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
 
         return run_pointcloud(args.depth, args.camera, args.ply, args.stride, args.world, args.overwrite)
     from . import base
-    from .convert_numpy import has_blender
+    from .convert.numpy_engine import has_blender
     from .frame_files import Request
 
     if args.command != "convert" and not has_blender():
@@ -335,7 +335,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
                           request, split, args.view_layer, Calibrated(args.calibration, args.calibration_camera),
                           args.resume, Device(args.device, args.gpu_backend))
     from .convert import run_convert
-    from .convert_numpy import Source
+    from .convert.numpy_engine import Source
 
     if (args.mist_start is not None or args.mist_depth is not None) and not args.mist:
         raise JobError("--mist-start and --mist-depth describe a Mist input: add --mist")

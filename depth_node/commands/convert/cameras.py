@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import formats, reference
-from ..core.calibration import Calibration, CalibrationError, from_sidecar
-from ..core.calibration.formats import read as read_calibration
-from ..core.calibration.frames import FrameCamera, colmap_frames, match_frames, nerfstudio_frames
-from ..core.calibration.ray_matrix import RayMatrix
-from ..core.outputs import sidecar
-from .base import JobError
-from .convert_numpy import Source
+from ...core import formats, reference
+from ...core.calibration import Calibration, CalibrationError, from_sidecar
+from ...core.calibration.formats import read as read_calibration
+from ...core.calibration.frames import FrameCamera, colmap_frames, match_frames, nerfstudio_frames
+from ...core.calibration.ray_matrix import RayMatrix
+from ...core.outputs import sidecar
+from ..base import JobError
+from .numpy_engine import Source
 
 Cameras = dict[int, tuple[dict, reference.PixelGeometry]]
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import bpy
 
-from ..blender import compat
-from ..blender.binding import camera_segments
-from ..blender.job_graph import wire_convert
-from ..core.camera import BlenderCamera
-from ..core.outputs import exports
-from .base import JobError, check_input, staging
-from .frames import DEFAULT_REQUEST, FrameResult, Request, check_request, run_frames
+from ...blender import compat
+from ...blender.binding import camera_segments
+from ...blender.job_graph import wire_convert
+from ...core.camera import BlenderCamera
+from ...core.outputs import exports
+from ..base import JobError, check_input, staging
+from ..frames import DEFAULT_REQUEST, FrameResult, Request, check_request, run_frames
 
 
 def load_input(path: Path, size: tuple[int, int]) -> bpy.types.Image:

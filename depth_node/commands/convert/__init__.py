@@ -6,7 +6,7 @@ Two engines compute the same maths; both are tested against Blender's own passes
   pixel geometry computed once per sequence, frames read, converted and written by a pool of threads
   (OpenEXR and numpy release the GIL). Needs no Blender unless the camera is a .blend.
 * ``node``: every frame through the True Depth node in Blender's compositor, written by Blender's File
-  Output node: what a user's own compositor writes (:mod:`.convert_blender`).
+  Output node: what a user's own compositor writes (:mod:`.blend_file`).
 
 Why numpy is the default (BENCHMARKS.md, 1080p, 2 cores): Blender spends ~180 ms of CPU per frame
 (EXR decode ~50, compositor ~37, ZIP write ~70), more than the whole numpy loop (~145), so no number of
@@ -14,7 +14,7 @@ Blender processes reaches 2x that loop; the numpy engine needs ~125 ms of CPU pe
 two frames.
 
 Inputs: any format of :mod:`depth_node.core.formats` (EXR single/multilayer/multi-part, PFM, npy/npz, 16-bit
-PNG/TIFF, HDF5), or Blender's Mist pass with its linear falloff. Cameras (:mod:`.convert_cameras`): a .blend,
+PNG/TIFF, HDF5), or Blender's Mist pass with its linear falloff. Cameras (:mod:`.cameras`): a .blend,
 the camera JSON this tool writes, a calibration file, a COLMAP model, a nerfstudio transforms.json, a field of
 view or a ray matrix.
 """
@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core import formats, outputs, reference
-from ..core.outputs import OUTPUT_KINDS, Options, sidecar
-from .base import ENGINES, JobError, check_outputs_free, input_sequence, log, safe_folder_name, select_frames
-from .convert_numpy import PLAIN_SOURCE, FrameInput, Source, convert_inputs, has_blender
-from .frame_files import Request, account, kept_record, resume_plan, summarize
+from ...core import formats, outputs, reference
+from ...core.outputs import OUTPUT_KINDS, Options, sidecar
+from ..base import ENGINES, JobError, check_outputs_free, input_sequence, log, safe_folder_name, select_frames
+from ..frame_files import Request, account, kept_record, resume_plan, summarize
+from .numpy_engine import PLAIN_SOURCE, FrameInput, Source, convert_inputs, has_blender
 
 
 def output_request(request: Request, output_format: str) -> Request:
@@ -62,12 +62,12 @@ def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, 
             what = "--engine node" if engine == "node" else "a .blend camera"
             raise JobError(f"convert with {what} needs Blender: run it through tools/true_depth.sh (or "
                            "blender -c true_depth); the numpy engine with a camera file needs no Blender")
-        from .convert_blender import run_blender_convert
+        from .blend_file import run_blender_convert
 
         return run_blender_convert(inputs, pattern, camera_path, scene_name, output, to, overwrite,
                                    output_request(request, source.output_format), split, engine, source,
                                    camera_options or {}, resume)
-    from .convert_cameras import frame_cameras
+    from .cameras import frame_cameras
 
     cameras, name, description = frame_cameras(camera_path, inputs, source,
                                                {**(camera_options or {}), "scene": scene_name})

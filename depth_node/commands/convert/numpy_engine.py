@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import formats, reference
-from ..core.outputs import exports
-from .base import JobError, Progress, log, staging
-from .frame_files import FrameResult, Request, StagedFrame, account, finish_job, publish_frame, stage_frame
+from ...core import formats, reference
+from ...core.outputs import exports
+from ..base import JobError, Progress, log, staging
+from ..frame_files import FrameResult, Request, StagedFrame, account, finish_job, publish_frame, stage_frame
 
 MAX_THREADS = 8
 """Each frame in flight costs memory: peak RSS measured at 1080p grew by 44 MB with 2 threads and 111 MB

@@ -1,5 +1,5 @@
 """``convert`` inside Blender: a .blend's camera (animation and markers included) for the numpy engine, and the
-node engine (every frame through the True Depth node, written by File Output: :mod:`.convert_node`)."""
+node engine (every frame through the True Depth node, written by File Output: :mod:`.node_engine`)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,17 @@ from pathlib import Path
 
 import bpy
 
-from ..blender import scenes
-from ..blender.binding import camera_segments
-from ..blender.calibrated import apply_calibration
-from ..blender.job_graph import check_single_view, job_calibration
-from ..core import reference
-from ..core.calibration import CalibrationError, from_sidecar
-from ..core.camera import BlenderCamera
-from ..core.outputs import exports, sidecar
-from .base import JobError
-from .convert_node import convert_frames
-from .convert_numpy import FrameInput, Source, convert_inputs
-from .frame_files import kept_record
-from .frames import (
+from ...blender import scenes
+from ...blender.binding import camera_segments
+from ...blender.calibrated import apply_calibration
+from ...blender.job_graph import check_single_view, job_calibration
+from ...core import reference
+from ...core.calibration import CalibrationError, from_sidecar
+from ...core.camera import BlenderCamera
+from ...core.outputs import exports, sidecar
+from ..base import JobError
+from ..frame_files import kept_record
+from ..frames import (
     FrameResult,
     Request,
     camera_json,
@@ -30,7 +28,9 @@ from .frames import (
     open_blend,
     scene_records,
 )
-from .workers import Split
+from ..workers import Split
+from .node_engine import convert_frames
+from .numpy_engine import FrameInput, Source, convert_inputs
 
 
 def scene_inputs(scene: bpy.types.Scene, inputs: dict[int, Path], request: Request) -> list[FrameInput]:
