@@ -11,7 +11,7 @@
 #
 # Uses BLENDER=/path/to/blender when given (its Python gets OpenEXR in .venvs/blender-VERSION-site,
 # so the EXRs get OpenCV's channel name), else the cached bpy wheel environment of
-# TRUE_DEPTH_BLENDER (a series of TD_VERSIONS in tools/blender_env.sh: 4.5, 5.0, 5.2 or 5.3; default 5.0) in .venvs/. Exit codes: 0 ok, 1 failed, 2 bad usage.
+# TRUE_DEPTH_BLENDER (a series of TD_VERSIONS in tools/blender_env.sh: 4.5, 5.0, 5.1, 5.2 or 5.3; default 5.0) in .venvs/. Exit codes: 0 ok, 1 failed, 2 bad usage.
 set -u
 source "$(dirname "$0")/blender_env.sh"
 [ $# -gt 0 ] || set -- example --output true_depth_output

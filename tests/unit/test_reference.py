@@ -1,12 +1,17 @@
-"""depth_node.reference against direct ray/plane geometry, without Blender."""
+"""The numpy reference (core/reference.py): distance <-> depth for every projection against plane geometry,
+properties under random cameras (hypothesis), and special values (0, inf, NaN, subnormal, huge) without warnings."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from depth_node.core.camera import BlenderCamera
 from depth_node.core.reference import depth_to_distance, distance_to_depth, pixel_geometry, ray_length
+
+from .samples import SPECIAL_VALUE_CAMERAS, special
 
 
 def plane_distances(K: np.ndarray, shape: tuple[int, int], normal: np.ndarray, offset: float,
@@ -43,6 +48,63 @@ CAMERAS = [
                                 resolution_y=60,
                   pixel_aspect_x=1.5, use_border=True, crop_to_border=True, border=(0.3, 0.8, 0.0, 0.5)),
 ]
+
+
+FISHEYE = BlenderCamera.from_settings(projection="PANO", panorama_type="FISHEYE_EQUIDISTANT", fisheye_fov=2.0,
+                                      resolution_x=40, resolution_y=30)
+
+
+finite = {"allow_nan": False, "allow_infinity": False}
+
+
+@st.composite
+def cameras(draw: st.DrawFn) -> BlenderCamera:
+    """Any camera Blender accepts, on small frames (with crop, the region keeps at least one pixel)."""
+    resolution_x = draw(st.integers(2, 64))
+    resolution_y = draw(st.integers(2, 64))
+    min_x = draw(st.floats(0.0, 0.5, **finite))
+    min_y = draw(st.floats(0.0, 0.5, **finite))
+    settings = dict(
+        lens=draw(st.floats(1.0, 500.0, **finite)),
+        sensor_width=draw(st.floats(1.0, 100.0, **finite)),
+        sensor_height=draw(st.floats(1.0, 100.0, **finite)),
+        sensor_fit=draw(st.sampled_from(["AUTO", "HORIZONTAL", "VERTICAL"])),
+        shift_x=draw(st.floats(-2.0, 2.0, **finite)),
+        shift_y=draw(st.floats(-2.0, 2.0, **finite)),
+        resolution_x=resolution_x,
+        resolution_y=resolution_y,
+        resolution_percentage=draw(st.sampled_from([100, 50, 150, 37])) if min(resolution_x, resolution_y) > 2
+        else 100,
+        pixel_aspect_x=draw(st.floats(0.5, 3.0, **finite)),
+        pixel_aspect_y=draw(st.floats(0.5, 3.0, **finite)),
+        projection=draw(st.sampled_from(["PERSP", "ORTHO"])),
+        ortho_scale=draw(st.floats(0.01, 100.0, **finite)),
+        use_border=True,
+        crop_to_border=draw(st.booleans()),
+        border=(min_x, draw(st.floats(min_x + 0.5, 1.0, **finite)),
+                min_y, draw(st.floats(min_y + 0.5, 1.0, **finite))),
+    )
+    try:
+        return BlenderCamera.from_settings(**settings)
+    except ValueError:  # a crop of less than one pixel: Blender refuses to render it too
+        assume(False)
+        raise
+
+
+def ortho_rtol(camera: BlenderCamera, distance: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """1e-9, widened for orthographic cameras: sqrt(distance^2 - lateral^2) loses (distance / depth)^2 ulps."""
+    if camera.projection == "PERSP":
+        return np.full(depth.shape, 1e-9)
+    return 1e-9 + 1e-15 * (distance / np.maximum(np.abs(depth), 1e-300)) ** 2
+
+
+def orthographic_depth(distance: np.ndarray, camera: BlenderCamera) -> np.ndarray:
+    """sqrt(d^2 - l^2) with the sign of d, 0 below the lateral offset l (l from K, independent of the code)."""
+    K = camera.matrix()
+    rows, columns = np.mgrid[0:camera.height, 0:camera.width]
+    lateral = np.hypot((columns - K[0, 2]) / K[0, 0], (rows - K[1, 2]) / K[1, 1])
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.sign(distance) * np.sqrt(np.maximum(distance.astype(np.float64) ** 2 - lateral ** 2, 0.0))
 
 
 @pytest.mark.parametrize("cam", CAMERAS)
@@ -115,10 +177,6 @@ def test_unknown_projection_is_refused() -> None:
         distance_to_depth(np.ones((2, 2)), np.eye(3), "PANO")
 
 
-FISHEYE = BlenderCamera.from_settings(projection="PANO", panorama_type="FISHEYE_EQUIDISTANT", fisheye_fov=2.0,
-                                      resolution_x=40, resolution_y=30)
-
-
 @pytest.mark.parametrize("cam", [*CAMERAS, FISHEYE])
 def test_a_reused_pixel_geometry_gives_the_same_bits(cam: BlenderCamera) -> None:
     """convert computes a camera's pixel geometry once per sequence; every frame must equal a fresh conversion."""
@@ -135,3 +193,75 @@ def test_a_pixel_geometry_of_another_size_is_refused() -> None:
     geometry = pixel_geometry(CAMERAS[0], (CAMERAS[0].height, CAMERAS[0].width))
     with pytest.raises(ValueError, match="pixel geometry is for 48x32 images, got 32x48"):
         distance_to_depth(np.ones((48, 32)), geometry)
+
+
+@settings(max_examples=300, deadline=None)
+@given(camera=cameras(), depth=st.floats(1e-3, 1e6, **finite))
+def test_depth_to_distance_to_depth_round_trips(camera: BlenderCamera, depth: float) -> None:
+    K = camera.matrix()
+    planar = np.full((camera.height, camera.width), depth)
+    distance = depth_to_distance(planar, K, camera.projection)
+    back = distance_to_depth(distance, K, camera.projection)
+    np.testing.assert_array_less(np.abs(back - planar), depth * ortho_rtol(camera, distance, planar))
+
+
+@settings(max_examples=300, deadline=None)
+@given(camera=cameras(), tilt=st.tuples(st.floats(-0.5, 0.5, **finite), st.floats(-0.5, 0.5, **finite)),
+       offset=st.floats(0.1, 1e4, **finite))
+def test_reference_agrees_with_direct_ray_plane_intersection(camera: BlenderCamera, tilt: tuple,
+                                                            offset: float) -> None:
+    K = camera.matrix()
+    normal = np.array([tilt[0], tilt[1], 1.0])
+    normal /= np.linalg.norm(normal)
+    distance, depth = plane_distances(K, (camera.height, camera.width), normal, offset, camera.projection)
+    visible = depth > 0  # a tilted plane can pass behind a steep off-axis ray
+    got = distance_to_depth(distance, K, camera.projection)
+    rtol = ortho_rtol(camera, distance, depth)
+    np.testing.assert_array_less(np.abs(got - depth)[visible], (rtol * np.abs(depth) + 1e-12)[visible])
+    np.testing.assert_allclose(depth_to_distance(depth, K, camera.projection)[visible], distance[visible],
+                               rtol=1e-9)
+
+
+@pytest.mark.usefixtures("warnings_are_errors")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("convert", [distance_to_depth, depth_to_distance])
+@pytest.mark.parametrize("camera", SPECIAL_VALUE_CAMERAS.values(), ids=SPECIAL_VALUE_CAMERAS.keys())
+def test_special_values_convert_without_warnings(camera: BlenderCamera, convert, dtype) -> None:
+    image = special(dtype, (camera.height, camera.width))
+    result = convert(image, camera)
+    assert result.dtype == dtype and result.shape == image.shape
+    has_ray = camera.model.camera_geometry(camera, image.shape)[1] != 0
+    assert has_ray.any()
+    assert np.isnan(result[np.isnan(image) & has_ray]).all() and (result[~has_ray & np.isfinite(image)] == 0).all()
+    assert not np.isinf(result[np.isfinite(image)]).any(), "a finite value never becomes inf"
+    assert (result[image == 0] == 0).all()
+    infinite = np.isposinf(image) & has_ray
+    if convert is depth_to_distance and dtype == np.float32:
+        assert (np.abs(result[infinite]) == np.finfo(dtype).max).all(), "float32 saturates like the node"
+    else:
+        assert np.isinf(result[infinite]).all(), "an infinite value stays infinite (backward rays: -inf)"
+    ordinary = np.isfinite(image) & (np.abs(image) < 1e30)
+    if camera.projection == "ORTHO" and convert is distance_to_depth:
+        np.testing.assert_allclose(result[ordinary], orthographic_depth(image, camera)[ordinary], rtol=1e-6)
+    if camera.projection == "ORTHO" and convert is depth_to_distance:
+        back = distance_to_depth(result.astype(np.float64), camera)  # depths far below l cancel: not those
+        kept = ordinary & (np.abs(image) >= 0.25)
+        np.testing.assert_allclose(back[kept], image[kept], rtol=1e-5)
+
+
+def test_the_default_projection_of_a_K_is_perspective() -> None:
+    camera = SPECIAL_VALUE_CAMERAS["perspective"]
+    image = np.random.default_rng(4).uniform(1, 9, (camera.height, camera.width))
+    for convert in (distance_to_depth, depth_to_distance):
+        assert np.array_equal(convert(image, camera.matrix()), convert(image, camera.matrix(), "PERSP"))
+        assert np.array_equal(convert(image, camera.matrix()), convert(image, camera))
+
+
+@pytest.mark.parametrize("value", [np.finfo(np.float64).smallest_subnormal, 1e-200, 0.0, -1e-200])
+def test_a_tiny_orthographic_distance_on_the_optical_axis_keeps_its_value(value: float) -> None:
+    """At the centre pixel of an odd-sized orthographic image the ray starts at the camera origin: depth equals
+    distance however small (d^2 underflows to 0 there, so l^2 / d^2 would be 0 / 0)."""
+    camera = SPECIAL_VALUE_CAMERAS["orthographic 7x5"]
+    distance = np.full((5, 7), 3.0)
+    distance[2, 3] = value
+    assert distance_to_depth(distance, camera)[2, 3] == value

@@ -1,0 +1,197 @@
+"""Point clouds (core/outputs/pointcloud.py): points on known surfaces, calibrated rays reprojected by OpenCV,
+PLY round trips."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from depth_node.core.calibration import Calibration
+from depth_node.core.camera import BlenderCamera
+from depth_node.core.formats import exr
+from depth_node.core.outputs import pointcloud, sidecar
+from depth_node.core.outputs.pointcloud import calibrated_points
+from depth_node.core.outputs.preview import BACKGROUND_LIMIT
+from depth_node.core.reference import depth_to_distance
+
+from ..samples import CAMERAS
+
+RADTAN = Calibration(40, 30, 45.0, 47.5, 20.3, 14.1, "radtan", (-0.06, 0.01, 0.001, -0.0015, -0.002))
+
+
+FISHEYE = Calibration(36, 36, 20.0, 20.3, 17.7, 18.1, "fisheye", (0.05, -0.012, 0.004, -0.0006))
+
+
+def reprojected(points: np.ndarray, calibration: Calibration) -> np.ndarray:
+    K = np.array([[calibration.fx, 0, calibration.cx], [0, calibration.fy, calibration.cy], [0, 0, 1]])
+    coefficients = np.array(calibration.coefficients)
+    if calibration.model == "fisheye":
+        pixels = cv2.fisheye.projectPoints(points.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), K, coefficients)[0]
+    else:
+        pixels = cv2.projectPoints(points.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), K, coefficients)[0]
+    return pixels.reshape(-1, 2)
+
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_calibrated_points_keep_every_pixel_with_a_ray_and_drop_folded_ones() -> None:
+    # k1 this negative folds the model over near the corners: those pixels have no ray (NaN)
+    folded = Calibration(41, 31, 30.0, 30.0, 20.0, 15.0, "radtan", (-0.6, 0.0, 0.0, 0.0, 0.0))
+    rays = folded.pixel_rays()
+    has_ray = np.isfinite(rays).all(axis=-1)
+    assert 0 < (~has_ray).sum() < has_ray.sum(), "the fixture must fold somewhere, not everywhere"
+    assert np.array_equal(rays[15, 20], [0.0, 0.0, 1.0]), "the principal point is a pixel centre: its ray is +z"
+    depth = np.full((31, 41), 2.0)
+    points = calibrated_points(depth, folded)
+    assert len(points) == has_ray.sum()
+    np.testing.assert_allclose(points[:, 2], 2.0)
+    expected = rays[has_ray] * (2.0 / rays[has_ray][:, 2:3])
+    np.testing.assert_allclose(points, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("calibration", [RADTAN, FISHEYE], ids=["radtan", "fisheye"])
+def test_calibrated_points_lie_on_their_pixels_rays_at_their_depth(calibration: Calibration) -> None:
+    depth = np.random.default_rng(4).uniform(0.5, 9.0, (calibration.height, calibration.width))
+    points = pointcloud.calibrated_points(depth, calibration, stride=2)
+    rows, columns = np.mgrid[0:calibration.height:2, 0:calibration.width:2]
+    assert points.shape == (rows.size, 3)
+    np.testing.assert_allclose(points[:, 2], depth[rows, columns].ravel(), rtol=1e-12)
+    np.testing.assert_allclose(reprojected(points, calibration), np.column_stack([columns.ravel(), rows.ravel()]),
+                               atol=1e-5)
+
+
+def test_calibrated_points_drop_background_and_keep_the_max_depth_itself() -> None:
+    depth = np.full((RADTAN.height, RADTAN.width), 3.0)
+    depth[0, :4] = [BACKGROUND_LIMIT, np.nextafter(BACKGROUND_LIMIT, 0), 0.0, np.nan]
+    depth[1, :3] = [5.0, np.nextafter(5.0, 9), -2.0]  # max depth 5: 5 is kept, the next float not
+    points = pointcloud.calibrated_points(depth, RADTAN, max_depth=5.0)
+    assert len(points) == depth.size - 5
+    assert np.isclose(points[:, 2], 5.0, rtol=1e-12, atol=0).sum() == 1  # 5 itself, not the next float
+    assert np.isclose(points[:, 2], -2.0, rtol=1e-12, atol=0).sum() == 1  # |depth| is what counts
+    everything = pointcloud.calibrated_points(depth, RADTAN)
+    assert len(everything) == depth.size - 3
+    assert np.isclose(everything[:, 2], BACKGROUND_LIMIT, rtol=1e-12, atol=0).sum() == 1  # just below the limit
+
+
+def test_calibrated_points_refuse_a_mismatched_image_and_a_zero_stride() -> None:
+    with pytest.raises(ValueError, match=r"^the depth image is 40x31, the calibration 40x30$"):
+        pointcloud.calibrated_points(np.ones((31, 40)), RADTAN)
+    with pytest.raises(ValueError, match=r"^stride must be >= 1, got 0$"):
+        pointcloud.calibrated_points(np.ones((30, 40)), RADTAN, stride=0)
+    assert len(pointcloud.calibrated_points(np.ones((30, 40)), RADTAN, stride=1)) == 1200
+
+
+def test_depth_to_points_background_limit_and_max_depth_are_exact() -> None:
+    camera = BlenderCamera.from_settings(resolution_x=6, resolution_y=2, lens=30.0)
+    depth = np.array([[BACKGROUND_LIMIT, np.nextafter(BACKGROUND_LIMIT, 0), 4.0, np.nextafter(4.0, 5), -1.0, 0.0],
+                      [1.0, 2.0, np.inf, 3.0, 4.0, 1e10]])
+    K = camera.matrix()
+    everything = pointcloud.depth_to_points(depth, K)
+    assert sorted(everything[:, 2]) == sorted([np.nextafter(BACKGROUND_LIMIT, 0), 4.0, np.nextafter(4.0, 5), 1.0,
+                                              2.0, 3.0, 4.0])
+    near = pointcloud.depth_to_points(depth, K, max_depth=4.0)
+    assert sorted(near[:, 2]) == [1.0, 2.0, 3.0, 4.0, 4.0]
+    # a perspective camera drops negative depth; a panoramic one keeps it (its rays can look backwards)
+    pano = BlenderCamera.from_settings(projection="PANO", panorama_type="EQUIRECTANGULAR", resolution_x=6,
+                                       resolution_y=2)
+    assert -1.0 in pointcloud.depth_to_points(depth, pano, max_depth=4.0)[:, 2]
+    assert -1.0 not in pointcloud.depth_to_points(depth, camera, max_depth=4.0)[:, 2]
+
+
+def test_depth_to_points_refuses_what_is_not_an_image() -> None:
+    with pytest.raises(ValueError, match=r"^expected an HxW depth image, got shape \(2, 2, 1\)$"):
+        pointcloud.depth_to_points(np.ones((2, 2, 1)), np.eye(3))
+    with pytest.raises(ValueError, match=r"^stride must be >= 1, got 0$"):
+        pointcloud.depth_to_points(np.ones((2, 2)), np.eye(3), stride=0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_to_world_moves_points_with_a_random_pose_like_opencv(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    rvec, tvec = rng.uniform(-2, 2, 3), rng.uniform(-10, 10, 3)
+    rotation = cv2.Rodrigues(rvec)[0]  # world -> camera
+    pose = np.eye(4)
+    pose[:3, :3], pose[:3, 3] = rotation.T, -rotation.T @ tvec  # camera -> world
+    world = rng.uniform(-5, 5, (20, 3))
+    camera_points = world @ rotation.T + tvec
+    np.testing.assert_allclose(pointcloud.to_world(camera_points, pose), world, atol=1e-12)
+    # and through OpenCV's projector: the world points land where the camera points do
+    K = np.array([[50.0, 0, 20], [0, 55.0, 15], [0, 0, 1]])
+    front = camera_points[:, 2] > 0.5
+    seen = cv2.projectPoints(world[front].reshape(-1, 1, 3), rvec, tvec, K, None)[0].reshape(-1, 2)
+    direct = camera_points[front] @ K.T
+    np.testing.assert_allclose(seen, direct[:, :2] / direct[:, 2:], atol=1e-9)
+    with pytest.raises(ValueError, match=r"^camera_to_world must be 4x4, got \(3, 4\)$"):
+        pointcloud.to_world(camera_points, pose[:3])
+
+
+def test_ply_round_trip_survives_data_that_spells_the_header_end(tmp_path: Path) -> None:
+    # 12 bytes of float data reading "end_header\n" followed by one more byte
+    tricky = np.frombuffer(b"end_header\n\x00", dtype="<f4").reshape(1, 3)
+    points = np.vstack([tricky, [[1.5, -2.0, 3.25]], tricky]).astype(np.float32)
+    path = tmp_path / "p.ply"
+    pointcloud.write_ply(path, points)
+    data = path.read_bytes()
+    assert data.startswith(b"ply\nformat binary_little_endian 1.0\n") and b"element vertex 3\n" in data
+    assert data.count(b"end_header\n") == 3
+    np.testing.assert_array_equal(pointcloud.read_ply(path).view(np.uint32), points.view(np.uint32))
+
+
+@pytest.mark.parametrize("camera", CAMERAS.values(), ids=CAMERAS.keys())
+def test_points_of_a_wall_lie_on_the_wall(camera: BlenderCamera) -> None:
+    depth = np.full((camera.height, camera.width), 4.0, dtype=np.float32)
+    depth[0, 0], depth[1, 1], depth[2, 2] = 0.0, 1e10, np.nan  # background: dropped
+    points = pointcloud.depth_to_points(depth, camera.matrix(), camera.projection)
+    assert points.shape == (depth.size - 3, 3)
+    np.testing.assert_allclose(points[:, 2], 4.0)
+    # The distance to the camera origin equals what the reference says the distance image holds.
+    expected = depth_to_distance(np.full(depth.shape, 4.0), camera.matrix(), camera.projection)
+    assert np.isclose(np.linalg.norm(points, axis=1).max(), expected.max())
+    strided = pointcloud.depth_to_points(depth, camera.matrix(), camera.projection, stride=3)
+    assert len(strided) == len(range(0, camera.height, 3)) * len(range(0, camera.width, 3)) - 1
+
+
+def test_world_transform_and_ply_round_trip(tmp_path: Path) -> None:
+    points = np.array([[0.0, 0.0, 1.0], [1.0, 2.0, 3.0]])
+    to_world = np.eye(4)
+    to_world[:3, 3] = (10.0, 20.0, 30.0)
+    moved = pointcloud.to_world(points, to_world)
+    np.testing.assert_allclose(moved, points + (10, 20, 30))
+    path = tmp_path / "points.ply"
+    pointcloud.write_ply(path, moved)
+    assert path.read_bytes().startswith(b"ply\nformat binary_little_endian 1.0\n")
+    np.testing.assert_array_equal(pointcloud.read_ply(path), moved.astype(np.float32))
+
+
+def test_pointcloud_runs_in_plain_python_without_bpy(tmp_path: Path) -> None:
+    """``python -m depth_node pointcloud`` needs numpy and OpenEXR only (the module import is bpy-free)."""
+    pytest.importorskip("OpenEXR", reason="OpenEXR is a test dependency (tools/requirements-test.txt)")
+    camera = CAMERAS["persp"]
+    exr.write_single_channel(tmp_path / "depth.exr", np.full((camera.height, camera.width), 2.0, np.float32))
+    (tmp_path / "camera.json").write_text(json.dumps(sidecar.camera_metadata(camera, np.eye(4), 0.1, 100, 1)))
+    script = ("import sys, builtins; real = builtins.__import__\n"
+              "def guard(name, *a, **k):\n"
+              "    if name.split('.')[0] in ('bpy', 'mathutils'): raise ImportError('bpy is not allowed here')\n"
+              "    return real(name, *a, **k)\n"
+              "builtins.__import__ = guard\n"
+              "import runpy; sys.argv = ['depth_node', *sys.argv[1:]]\n"
+              "runpy.run_module('depth_node', run_name='__main__')\n")
+    args = ["pointcloud", str(tmp_path / "depth.exr"), str(tmp_path / "camera.json"), str(tmp_path / "out.ply"),
+            "--world", "--stride", "2"]
+    result = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    points = pointcloud.read_ply(tmp_path / "out.ply")
+    assert len(points) == 20 * 15
+    np.testing.assert_allclose(points[:, 2], -2.0, rtol=1e-6)  # world: the camera looks down -Z
+    again = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=REPO,
+                           env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    assert again.returncode == 1 and "--overwrite" in again.stderr
