@@ -101,7 +101,7 @@ def wire_both_modes(scene: bpy.types.Scene, out_dir: Path, depth_node_module: An
 
 
 def read_both_modes(out_dir: Path, depth_node_module: Any, frame: int = 1, view_suffix: str = "") -> BothModes:
-    read_single_channel = importlib.import_module(f"{depth_node_module.__name__}.core.exr").read_single_channel
+    read_single_channel = importlib.import_module(f"{depth_node_module.__name__}.core.formats.exr").read_single_channel
     return BothModes(*(read_single_channel(out_dir / f"{stem}_{frame:04d}{view_suffix}.exr")
                        for stem in BOTH_MODES_STEMS))
 
@@ -119,7 +119,7 @@ def render_through_node(
 ) -> RenderResult:
     """Wire AOV (or Z, for the inverse mode) -> True Depth -> File Output, render, read the EXRs."""
     compat = importlib.import_module(f"{depth_node_module.__name__}.blender.compat")
-    read_single_channel = importlib.import_module(f"{depth_node_module.__name__}.core.exr").read_single_channel
+    read_single_channel = importlib.import_module(f"{depth_node_module.__name__}.core.formats.exr").read_single_channel
     tree = compat.compositor_tree(scene)
     layers = render_layers_node(tree, scene)
     node = depth_node_module.add_true_depth_node(scene, mode=mode)

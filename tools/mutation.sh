@@ -6,7 +6,7 @@
 #   tools/mutation.sh 'depth_node/core/reference.py' ['depth_node/core/formats/*' ...]   # only these
 #   MUTATION_CHILDREN=1 tools/mutation.sh     # worker processes (default: the cores)
 #   MUTATION_DIFFS=1 tools/mutation.sh        # print each survivor's diff too
-#   MUTATION_REPORT=MUTATION.md tools/mutation.sh   # also write the score, the per-module table and survivors there
+#   MUTATION_REPORT=docs/mutation-report.md tools/mutation.sh   # also write the score, the per-module table and survivors there
 #
 # Works on a copy of the tracked (and new, not ignored) files in a temporary folder; the repository is not
 # touched. tools/mutation_judge.py then re-runs the survivors mutmut cannot deliver (code that runs at import)

@@ -99,7 +99,7 @@ def farm_render(td, scene, tmp_path: Path, first: int, last: int) -> tuple[Path,
     render_in_fresh_blender(whole / "shot.blend", first, last, tmp_path)
     render_in_fresh_blender(split / "shot.blend", first, middle, tmp_path)
     render_in_fresh_blender(split / "shot.blend", middle + 1, last, tmp_path)
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     for frame in range(first, last + 1):
         for stem in BOTH_MODES_STEMS:
             name = f"exr/{stem}_{frame:04d}.exr"
@@ -137,7 +137,7 @@ def test_a_300_camera_array_is_exact_on_every_frame_in_process_and_on_a_farm(td,
     whole, _ = farm_render(td, scene, tmp_path, 149, 151)
     farm_frames = {frame: cameras[frame] for frame in (149, 150, 151)}
     check_frames(td, scene, farm_frames, whole)
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     for frame in farm_frames:
         for stem in BOTH_MODES_STEMS:
             name = f"{stem}_{frame:04d}.exr"

@@ -38,7 +38,8 @@ def convert_through_compositor(td, camera, pixels: np.ndarray, tmp_path: Path) -
     """Image (pixels) -> Separate R -> both modes -> File Output, compositor only; returns what was written."""
     import bpy
 
-    exr, compat, scenes = submodule(td, "core.exr"), submodule(td, "blender.compat"), submodule(td, "blender.scenes")
+    exr = submodule(td, "core.formats.exr")
+    compat, scenes = submodule(td, "blender.compat"), submodule(td, "blender.scenes")
     source = tmp_path / "special.exr"
     exr.write_single_channel(source, pixels)
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
@@ -101,7 +102,7 @@ def test_colour_image_is_converted_to_float_by_blender(td, tmp_path: Path) -> No
     """Linking a colour (grey: R = G = B = distance) gives the distance's result: Blender averages channels."""
     import bpy
 
-    compat, exr = submodule(td, "blender.compat"), submodule(td, "core.exr")
+    compat, exr = submodule(td, "blender.compat"), submodule(td, "core.formats.exr")
     camera = CameraSetup(lens=25, resolution_x=16, resolution_y=8)
     distance = np.random.default_rng(2).uniform(2.0, 9.0, (8, 16)).astype(np.float32)
     written = convert_through_compositor(td, camera, distance, tmp_path)
@@ -197,7 +198,7 @@ def test_edited_renamed_and_nested_groups(td, tmp_path: Path) -> None:
     node.node_tree.name = "My Depth"
     assert graph.node_problem(node, tree) is None
     render_frame(scene)
-    renamed = submodule(td, "core.exr").read_single_channel(tmp_path / "node_0001.exr")
+    renamed = submodule(td, "core.formats.exr").read_single_channel(tmp_path / "node_0001.exr")
     assert np.array_equal(renamed, result.node)
 
     # The node inside the user's own group (drivers live on that group), used in the scene's compositor.
@@ -216,7 +217,7 @@ def test_edited_renamed_and_nested_groups(td, tmp_path: Path) -> None:
     tree.links.new(wrapper.outputs[0], socket)
     scene.camera.data.lens = 24.0  # the nested node follows the camera too
     render_frame(scene)
-    nested_depth = submodule(td, "core.exr").read_single_channel(tmp_path / "nested" / "nested_0001.exr")
+    nested_depth = submodule(td, "core.formats.exr").read_single_channel(tmp_path / "nested" / "nested_0001.exr")
     assert relative_error(nested_depth, np.full(nested_depth.shape, WALL_DISTANCE)) <= CYCLES_RTOL
 
 

@@ -98,7 +98,8 @@ def test_the_native_render_sees_along_opencvs_rays(td, calibrated: dict) -> None
     calibration, to_world = calibrated["calibration"], calibrated["to_world"]
     assert (bpy.data.scenes[calibrated["scene"]].render.resolution_x, bpy.data.scenes[
         calibrated["scene"]].render.resolution_y) == (calibration.width, calibration.height)
-    z = submodule(td, "core.exr").read_single_channel(calibrated["folder"] / "z" / "z_0001.exr").astype(np.float64)
+    read = submodule(td, "core.formats.exr").read_single_channel
+    z = read(calibrated["folder"] / "z" / "z_0001.exr").astype(np.float64)
     rays = opencv_rays(calibration)
     rotation, origin = to_world[:3, :3], to_world[:3, 3]
     truth = cast_rays(bpy.data.scenes[calibrated["scene"]], origin, rays @ rotation.T, origin, rotation[:, 2],
@@ -131,7 +132,7 @@ def test_a_fresh_blender_without_the_extension_renders_the_same(td, calibrated: 
     farm.mkdir()
     shutil.copy(calibrated["blend"], farm / "shot.blend")
     render_in_fresh_blender(farm / "shot.blend", 1, 1, tmp_path)
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     assert np.array_equal(read(farm / "z" / "z_0001.exr"), read(calibrated["folder"] / "z" / "z_0001.exr"))
 
 
@@ -168,7 +169,7 @@ def test_the_jobs_convert_a_calibrated_cameras_depth_exactly(td, calibrated: dic
     assert run_cli(td, "render", calibrated["blend"], "--output", tmp_path / "render", "--outputs", outputs) == 0
     assert "rgb and depth from one render" in capsys.readouterr().out
     folder = tmp_path / "render" / calibrated["scene"]
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     depth, distance = read(folder / "depth_0001.exr"), read(folder / "distance_0001.exr")
     truth = truth_of(calibrated)
     hit = truth.distance > 0
@@ -193,7 +194,7 @@ def test_the_jobs_convert_a_calibrated_cameras_depth_exactly(td, calibrated: dic
     # pointcloud: each depth back along the model's rays gives the points the rays hit
     ply = tmp_path / "points.ply"
     assert run_cli(td, "pointcloud", folder / "depth_0001.exr", folder / "camera_0001.json", ply, "--world") == 0
-    points = submodule(td, "core.pointcloud").read_ply(ply).astype(np.float64)
+    points = submodule(td, "core.outputs.pointcloud").read_ply(ply).astype(np.float64)
     usable = hit & (depth != 0)
     want = truth.points[usable]
     assert points.shape == want.shape
@@ -326,7 +327,7 @@ def test_a_node_added_by_hand_is_exact_and_renders_on_a_farm(td, calibrated: dic
     farm.mkdir()
     bpy.ops.wm.save_as_mainfile(filepath=str(farm / "shot.blend"))
     render_in_fresh_blender(farm / "shot.blend", 1, 1, tmp_path)
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     depth, distance = read(farm / "hand" / "depth_0001.exr"), read(farm / "hand" / "distance_0001.exr")
     z = read(calibrated["folder"] / "z" / "z_0001.exr")
     truth = truth_of(calibrated)

@@ -38,7 +38,7 @@ def example(td, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_example_writes_every_file_and_a_flat_wall(td, example: Path) -> None:
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     for scene in ("wall", "suzanne"):
         for path in frame_files(example / scene, 1):
             assert path.is_file(), f"{path} missing"
@@ -57,8 +57,8 @@ def test_sidecar_k_matches_intrinsics_and_the_wall_back_projects_coplanar(td, ex
     for key in ("camera_to_world_blender", "camera_to_world_opencv", "clip_start", "clip_end", "unit_scale",
                 "depth_unit", "camera_model"):
         assert key in meta, key
-    depth = submodule(td, "core.exr").read_single_channel(example / "wall" / "depth_0001.exr")
-    points = submodule(td, "core.pointcloud").depth_to_points(depth, np.array(meta["K"]))
+    depth = submodule(td, "core.formats.exr").read_single_channel(example / "wall" / "depth_0001.exr")
+    points = submodule(td, "core.outputs.pointcloud").depth_to_points(depth, np.array(meta["K"]))
     centred = points - points.mean(axis=0)
     normal = np.linalg.svd(centred, full_matrices=False)[2][-1]
     assert np.max(np.abs(centred @ normal)) <= 1e-5 * WALL_DISTANCE
@@ -73,7 +73,7 @@ def test_suzanne_points_lie_on_the_mesh(td, example: Path, tmp_path: Path) -> No
     ply = tmp_path / "suzanne.ply"
     suzanne = example / "suzanne"
     assert run_cli(td, "pointcloud", suzanne / "depth_0001.exr", suzanne / "camera_0001.json", ply, "--world") == 0
-    points = submodule(td, "core.pointcloud").read_ply(ply)
+    points = submodule(td, "core.outputs.pointcloud").read_ply(ply)
     # Rebuild the example's geometry (the CLI ran in a file that is gone) and measure point-surface distances.
     bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
     scenes = submodule(td, "blender.scenes")
@@ -99,7 +99,7 @@ def test_exrs_read_identically_with_openexr_opencv_and_imageio(td, example: Path
     imageio = pytest.importorskip("imageio.v3", reason="imageio is a test dependency")
     for name in ("depth_0001.exr", "distance_0001.exr"):
         path = example / "suzanne" / name
-        with_openexr = submodule(td, "core.exr").read_single_channel(path)
+        with_openexr = submodule(td, "core.formats.exr").read_single_channel(path)
         with_opencv = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         with_imageio = imageio.imread(path, plugin="opencv", flags=cv2.IMREAD_UNCHANGED)
         assert with_opencv is not None, f"OpenCV cannot read {path}"
@@ -110,7 +110,7 @@ def test_exrs_read_identically_with_openexr_opencv_and_imageio(td, example: Path
 
 def test_summary_reads_exrs_without_openexr_like_with_it(td, example: Path, monkeypatch) -> None:
     """A user's Blender has no OpenEXR module: the CLI then reads its EXRs with Blender's loader."""
-    base, exr = submodule(td, "commands.base"), submodule(td, "core.exr")
+    base, exr = submodule(td, "commands.base"), submodule(td, "core.formats.exr")
     path = example / "suzanne" / "depth_0001.exr"
     with_openexr = base.read_exr(path)
 
@@ -143,8 +143,8 @@ def test_render_writes_every_frame_exactly_and_leaves_the_file_alone(td, animate
     assert run_cli(td, "render", animated_blend, "--output", tmp_path, "--frames", frames) == 0
     assert hashlib.sha256(animated_blend.read_bytes()).hexdigest() == before
     folder = tmp_path / "Shot_010"
-    read, reference = submodule(td, "core.exr").read_single_channel, submodule(td, "core.reference")
-    sidecar = submodule(td, "core.sidecar")
+    read, reference = submodule(td, "core.formats.exr").read_single_channel, submodule(td, "core.reference")
+    sidecar = submodule(td, "core.outputs.sidecar")
     projections = set()
     for frame in ANIMATION_FRAMES:
         assert all(path.is_file() for path in frame_files(folder, frame)), frame
@@ -159,7 +159,7 @@ def test_render_writes_every_frame_exactly_and_leaves_the_file_alone(td, animate
 
 def test_render_with_mist_source(td, animated_blend: Path, tmp_path: Path) -> None:
     assert run_cli(td, "render", animated_blend, "--output", tmp_path, "--frames", "1", "--source", "mist") == 0
-    depth = submodule(td, "core.exr").read_single_channel(tmp_path / "Shot_010" / "depth_0001.exr")
+    depth = submodule(td, "core.formats.exr").read_single_channel(tmp_path / "Shot_010" / "depth_0001.exr")
     # Mist is a 0..1 value over the clip range (here 100 units): float32 steps of ~1e-5 relative at 5 units.
     assert relative_error(depth, np.full(depth.shape, WALL_DISTANCE)) <= 1e-4
 
@@ -170,7 +170,7 @@ ENGINES = ("numpy", "node")
 @pytest.mark.parametrize("engine", ENGINES)
 def test_convert_equals_render(td, animated_blend: Path, tmp_path: Path, engine: str) -> None:
     """Both engines, an animated .blend camera (persp./ortho.) and a JSON camera, both directions."""
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     rendered, converted = tmp_path / "rendered", tmp_path / "converted"
     assert run_cli(td, "render", animated_blend, "--output", rendered, "--frames", "2-4") == 0
     pattern = rendered / "Shot_010" / "distance_####.exr"
@@ -356,7 +356,7 @@ def test_prepare_writes_a_farm_job_equal_to_render(td, animated_blend: Path, tmp
 
     before = hashlib.sha256(animated_blend.read_bytes()).hexdigest()
     assert run_cli(td, "render", animated_blend, "--output", tmp_path / "render", "--frames", "1-4") == 0
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     for name in ("whole", "split"):
         assert run_cli(td, "prepare", animated_blend, "--output", tmp_path / f"{name}-job" / "job.blend",
                        "--render-output", tmp_path / name, "--frames", "1-4") == 0
@@ -398,7 +398,7 @@ def test_both_convert_engines_write_the_same_files(td, animated_blend: Path, dis
         assert run_cli(td, *args, "--output", tmp_path / engine, "--engine", engine) == 0
     files = {engine: snapshot(tmp_path / engine) for engine in ENGINES}
     assert sorted(files["numpy"]) == sorted(files["node"]) and len(files["numpy"]) == 3 * 5
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     import cv2
 
     for name in files["numpy"]:
@@ -424,7 +424,7 @@ def test_jobs_split_over_worker_processes_equal_one_process(td, animated_blend: 
     assert run_cli(td, *args, "--output", tmp_path / "two", "--jobs", "2") == 0
     one, two = snapshot(tmp_path / "one"), snapshot(tmp_path / "two")
     assert sorted(one) == sorted(two) and len(one) >= 6
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     for name in one:
         if name.endswith(".exr"):
             assert np.array_equal(read(tmp_path / "one" / name), read(tmp_path / "two" / name)), name

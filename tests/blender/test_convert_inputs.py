@@ -57,7 +57,7 @@ def multilayer(td, tmp_path_factory: pytest.TempPathFactory) -> dict:
     with bpy.context.temp_override(scene=scene):
         bpy.ops.render.render(write_still=False)
     [exr] = list((folder / "ml").glob("ml_*.exr"))
-    names = submodule(td, "core.exr").part_channels(exr)
+    names = submodule(td, "core.formats.exr").part_channels(exr)
     return {"folder": folder, "blend": blend, "exr": exr, "names": names}
 
 
@@ -71,7 +71,7 @@ def run_cli(td, *args: object) -> int:
 
 def read_channel(td, path: Path, wanted: str) -> np.ndarray:
     """One channel of the multilayer file, by its full name (5.0 writes one part per layer, measured)."""
-    found = {name: pixels for _, channels in submodule(td, "core.exr").read_parts(path)
+    found = {name: pixels for _, channels in submodule(td, "core.formats.exr").read_parts(path)
              for name, pixels in channels.items()}
     return found[wanted].astype(np.float64)
 
@@ -84,7 +84,7 @@ def test_blenders_multilayer_depth_channel_round_trips(td, multilayer: dict, tmp
                    "--to", "distance", "--output", tmp_path / "distance") == 0
     distance_file = next((tmp_path / "distance").glob("*/distance_*.exr"))
     assert run_cli(td, "convert", distance_file, "--camera", multilayer["blend"], "--output", tmp_path / "depth") == 0
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     z = read_channel(td, multilayer["exr"], depth_channel)
     back = read(next((tmp_path / "depth").glob("*/depth_*.exr"))).astype(np.float64)
     surface = z < 1e9
@@ -101,7 +101,7 @@ def test_blenders_mist_pass_gives_the_depth_inside_the_mist_range(td, multilayer
     mist_channel = next(name for name in channels(multilayer) if "Mist" in name)
     assert run_cli(td, "convert", multilayer["exr"], "--camera", multilayer["blend"], "--channel", mist_channel,
                    "--mist", "--output", tmp_path / "mist") == 0
-    depth = submodule(td, "core.exr").read_single_channel(next((tmp_path / "mist").glob("*/depth_*.exr")))
+    depth = submodule(td, "core.formats.exr").read_single_channel(next((tmp_path / "mist").glob("*/depth_*.exr")))
     z = read_channel(td, multilayer["exr"], next(name for name in channels(multilayer) if "Depth" in name))
     mist = read_channel(td, multilayer["exr"], mist_channel)
     inside = (mist > 0) & (mist < 1)

@@ -52,7 +52,7 @@ def test_depth16_is_rounded_millimetres_read_by_opencv_and_imageio(td, rendered:
     import cv2
     import imageio.v3 as iio
 
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     for frame in (1, 2):
         depth = read(rendered / f"depth_{frame:04d}.exr").astype(np.float64)
         meta = json.loads((rendered / f"camera_{frame:04d}.json").read_text())
@@ -78,7 +78,7 @@ def test_colmap_files_reproduce_the_sidecar(td, rendered: Path) -> None:
               if line and not line.startswith("#")]
     assert [line.split()[-1] for line in images] == ["rgb/frame_0001.jpg", "rgb/frame_0002.jpg"]
     assert (rendered / "colmap" / "points3D.txt").is_file()
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     for frame, line in zip((1, 2), images, strict=True):
         _, qw, qx, qy, qz, tx, ty, tz, camera_id, _ = line.split()
         meta = json.loads((rendered / f"camera_{frame:04d}.json").read_text())
@@ -102,7 +102,7 @@ def test_colmap_files_reproduce_the_sidecar(td, rendered: Path) -> None:
 
 def test_nerfstudio_transforms_reproduce_the_sidecar(td, rendered: Path) -> None:
     document = json.loads((rendered / "transforms.json").read_text())
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     assert document["depth_unit_scale_factor"] == pytest.approx(1e-3)  # the 16-bit PNG is written: millimetres
     for frame, entry in zip((1, 2), document["frames"], strict=True):
         meta = json.loads((rendered / f"camera_{frame:04d}.json").read_text())
@@ -144,7 +144,7 @@ def test_disparity_warps_the_left_view_onto_the_right_views_surface_points(td, t
     blend = stereo_blend(tmp_path / "disparity.blend", mode)
     assert run_cli(td, "render", blend, "--output", tmp_path / "out", "--outputs", "depth,camera,disparity") == 0
     folder = tmp_path / "out" / "disparity"
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
     scene = bpy.data.scenes["disparity"]
     for frame in (1, 2):
@@ -183,7 +183,7 @@ def test_disparity_renders_on_a_farm_without_python(td, tmp_path: Path) -> None:
     assert run_cli(td, "prepare", blend, "--output", tmp_path / "job" / "job.blend", "--render-output",
                    tmp_path / "farm", *args) == 0
     render_in_fresh_blender(tmp_path / "job" / "job.blend", 1, 2, tmp_path)
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     for frame in (1, 2):
         for eye in ("_L", "_R"):
             name = f"disparity/disparity_{frame:04d}{eye}.exr"

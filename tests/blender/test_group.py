@@ -18,7 +18,7 @@ def group_nodes(tree):
 def test_group_is_built_from_the_description_and_stamped(td) -> None:
     scene = new_scene(CameraSetup())
     node = td.add_true_depth_node(scene)
-    spec = submodule(td, "core.graph_spec").build_spec("DISTANCE_TO_DEPTH")
+    spec = submodule(td, "core.graph.true_depth").build_spec("DISTANCE_TO_DEPTH")
     group = node.node_tree
     assert group.name == "True Depth"
     assert group["true_depth_version"] == spec.version
@@ -49,7 +49,7 @@ def test_every_camera_input_has_a_valid_simple_expression_driver_on_the_scene(td
     node = td.add_true_depth_node(scene)
     tree = submodule(td, "blender.compat").compositor_tree(scene)
     drivers = {fc.data_path: fc.driver for fc in tree.animation_data.drivers}
-    spec = submodule(td, "core.graph_spec").build_spec("DISTANCE_TO_DEPTH")
+    spec = submodule(td, "core.graph.true_depth").build_spec("DISTANCE_TO_DEPTH")
     for socket_spec in spec.camera_inputs:
         index = [s.name for s in node.inputs].index(socket_spec.name)
         driver = drivers[f'nodes["{node.name}"].inputs[{index}].default_value']
@@ -88,7 +88,7 @@ def test_hand_edited_group_is_rebuilt_when_a_node_is_added(td) -> None:
     node = td.add_true_depth_node(scene)
     group = node.node_tree
     graph = submodule(td, "blender.group")
-    spec = submodule(td, "core.graph_spec").build_spec("DISTANCE_TO_DEPTH")
+    spec = submodule(td, "core.graph.true_depth").build_spec("DISTANCE_TO_DEPTH")
     group.nodes["Depth"].operation = "MULTIPLY"  # a user's "fix"
     assert not graph.is_current(group, spec)
     td.add_true_depth_node(scene)
@@ -119,7 +119,7 @@ def test_old_version_is_upgraded_in_place_keeping_user_links(td, mode: str) -> N
     assert node.node_tree == group
     assert node.inputs[0].is_linked and node.outputs[0].is_linked
     assert submodule(td, "blender.binding").bound_scene(node, tree) == scene
-    assert len(tree.animation_data.drivers) == len(submodule(td, "core.graph_spec").CAMERA_INPUTS)
+    assert len(tree.animation_data.drivers) == len(submodule(td, "core.graph.true_depth").CAMERA_INPUTS)
 
 
 def test_a_stale_group_in_a_saved_file_is_upgraded_on_load(td, tmp_path: Path) -> None:
@@ -130,7 +130,7 @@ def test_a_stale_group_in_a_saved_file_is_upgraded_on_load(td, tmp_path: Path) -
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
     bpy.ops.wm.open_mainfile(filepath=str(path))
     group = bpy.data.node_groups["True Depth"]
-    spec = submodule(td, "core.graph_spec").build_spec("DISTANCE_TO_DEPTH")
+    spec = submodule(td, "core.graph.true_depth").build_spec("DISTANCE_TO_DEPTH")
     assert group["true_depth_version"] == spec.version
     assert submodule(td, "blender.group").is_current(group, spec)
 

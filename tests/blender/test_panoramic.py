@@ -111,7 +111,7 @@ def test_panoramic_node_matches_the_hit_points(td, out_dir: Path, settings: dict
     scene.frame_set(1)
     with bpy.context.temp_override(scene=scene):
         bpy.ops.render.render(write_still=False)
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     z, px, py, pz, depth, distance = (read(out_dir / f"{stem}_0001.exr").astype(np.float64) for stem in STEMS)
     want_depth, want_distance = truth(scene, np.stack([px, py, pz], axis=-1))
     hit = z < 1e9
@@ -144,7 +144,7 @@ def test_render_job_pointcloud_and_sidecar_of_a_fisheye(td, tmp_path: Path) -> N
     assert meta["K"] is None and meta["projection"] == "PANO"
     assert meta["projection_model"]["panorama_type"] == "FISHEYE_EQUISOLID"
     assert meta["projection_model"]["parameters"]["fisheye_lens"] == pytest.approx(7.0)
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     depth, distance = read(folder / "depth_0001.exr"), read(folder / "distance_0001.exr")
     bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
     scene = bpy.context.scene
@@ -164,7 +164,7 @@ def test_render_job_pointcloud_and_sidecar_of_a_fisheye(td, tmp_path: Path) -> N
     ply = tmp_path / "points.ply"
     assert cli.main(["pointcloud", str(folder / "depth_0001.exr"), str(folder / "camera_0001.json"), str(ply),
                      "--world"]) == 0
-    points = submodule(td, "core.pointcloud").read_ply(ply).astype(np.float64)
+    points = submodule(td, "core.outputs.pointcloud").read_ply(ply).astype(np.float64)
     want = np.stack([px, py, pz], axis=-1)[hit & (depth != 0)]
     assert points.shape == want.shape
     error = np.linalg.norm(points - want, axis=1) / want_distance[hit & (depth != 0)]

@@ -36,7 +36,7 @@ def truth_for(blend: Path, meta: dict, transparent=decal_is_transparent) -> Trut
 
 
 def read_frame(td, folder: Path, frame: int = 1) -> tuple[np.ndarray, np.ndarray, dict]:
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     meta = json.loads((folder / f"camera_{frame:04d}.json").read_text())
     return read(folder / f"depth_{frame:04d}.exr"), read(folder / f"distance_{frame:04d}.exr"), meta
 
@@ -75,7 +75,7 @@ def test_render_is_exact_on_real_scenes(td, blends: dict[str, Path], tmp_path: P
     # pointcloud: the back-projected world points are the surface points the rays hit
     ply = tmp_path / "points.ply"
     assert run_cli(td, "pointcloud", folder / "depth_0001.exr", folder / "camera_0001.json", ply, "--world") == 0
-    points = submodule(td, "core.pointcloud").read_ply(ply).astype(np.float64)
+    points = submodule(td, "core.outputs.pointcloud").read_ply(ply).astype(np.float64)
     want = truth.points[truth.hit & (depth > 0)]
     assert points.shape == want.shape
     error = np.linalg.norm(points - want, axis=1) / truth.distance[truth.hit & (depth > 0)]

@@ -192,7 +192,7 @@ def test_background_pixels_give_no_nan(td, out_dir: Path, mode: str) -> None:
 @pytest.mark.render
 def test_binding_is_live_lens_change_without_re_adding(td, out_dir: Path) -> None:
     import bpy
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
 
     scene = new_scene(CameraSetup(lens=30))
     render_through_node(scene, out_dir, td)
@@ -208,7 +208,7 @@ def test_binding_is_live_lens_change_without_re_adding(td, out_dir: Path) -> Non
 
 @pytest.mark.render
 def test_camera_type_without_projection_after_adding_gives_zero_and_a_visible_warning(td, out_dir: Path) -> None:
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     scene = new_scene(CameraSetup(lens=30))
     render_through_node(scene, out_dir, td)  # added while the camera was supported
     scene.camera.data.type = "CUSTOM"  # Cycles' OSL camera: no projection models it

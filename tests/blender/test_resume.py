@@ -50,7 +50,7 @@ def assert_same_files(td, got: Path, want: Path) -> None:
     """The same files; EXRs with equal pixels (bit for bit), every other file byte for byte."""
     names = sorted(str(path.relative_to(want)) for path in want.rglob("*") if path.is_file())
     assert sorted(str(path.relative_to(got)) for path in got.rglob("*") if path.is_file()) == names
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     for name in names:
         if name.endswith(".exr"):
             assert np.array_equal(read(got / name), read(want / name)), name

@@ -105,7 +105,7 @@ def read_png(path: Path) -> np.ndarray:
 def test_the_beauty_equals_a_plain_render_and_the_depth_the_ray_cast(td, rgbd, case: str) -> None:
     blend, folder, log = rgbd(case)
     assert CASES[case][3] in log, log
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     images = []
     for suffix in views_of(case):
         ours, plain = read_png(folder / f"rgb_0001{suffix}.png"), read_png(blend.parent / "plain" /
@@ -166,7 +166,7 @@ def test_prepare_with_rgb_renders_on_a_farm_as_render_does(td, rgbd, tmp_path: P
                    "--outputs", "rgb,depth,camera,colmap") == 0
     render_in_fresh_blender(tmp_path / "job.blend", 1, 1, tmp_path)
     farm = tmp_path / "farm" / "cycles-compositor"
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     assert np.array_equal(read(farm / "depth_0001.exr"), read(folder / "depth_0001.exr"))
     assert np.abs(read_png(farm / "rgb_0001.png") - read_png(folder / "rgb_0001.png")).max() <= 1
     assert json.loads((farm / "camera_0001.json").read_text())["image"] == "rgb_0001.png"
@@ -182,7 +182,7 @@ def test_the_depth_comes_from_the_rendered_view_layer(td, tmp_path: Path, capsys
     blend = save(scene, tmp_path)
     assert run_cli(td, "render", blend, "--output", tmp_path / "out", "--outputs", "depth,distance,camera") == 0
     folder = tmp_path / "out" / "layers"
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     meta = json.loads((folder / "camera_0001.json").read_text())
     bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
     truth = cast(bpy.data.scenes["layers"], meta, decal_is_transparent)
@@ -213,7 +213,7 @@ def test_example_writes_rgbd(td, tmp_path: Path, capsys: pytest.CaptureFixture) 
         assert sorted(path.name for path in (tmp_path / scene).iterdir()) == [
             "camera_0001.json", "depth_0001.exr", "rgb_0001.png"]
         assert read_png(tmp_path / scene / "rgb_0001.png").shape == (48, 64, 4)
-    depth = submodule(td, "core.exr").read_single_channel(tmp_path / "wall" / "depth_0001.exr")
+    depth = submodule(td, "core.formats.exr").read_single_channel(tmp_path / "wall" / "depth_0001.exr")
     assert np.allclose(depth, submodule(td, "commands.example").EXAMPLE_WALL_DISTANCE, rtol=5e-6)
 
 
@@ -245,7 +245,7 @@ def test_rgb_refusals(td, tmp_path: Path, capsys: pytest.CaptureFixture, command
             "prepare": ["prepare", blend, "--output", tmp_path / "job.blend", "--render-output", tmp_path / "out"],
             "convert": ["convert", tmp_path / "distance_####.exr", "--camera", blend, "--output", tmp_path / "out"]}
     if command == "convert":
-        submodule(td, "core.exr").write_single_channel(tmp_path / "distance_0001.exr",
+        submodule(td, "core.formats.exr").write_single_channel(tmp_path / "distance_0001.exr",
                                                        np.ones((48, 64), dtype=np.float32))
     capsys.readouterr()
     assert run_cli(td, *args[command], "--outputs", "rgb,depth") == 1
@@ -273,7 +273,7 @@ def test_each_engines_own_z_decides_one_render_or_two(td, tmp_path: Path, engine
     tree.links.new(layers.outputs["Depth"], sockets[0])
     with bpy.context.temp_override(scene=scene):
         bpy.ops.render.render(write_still=False)
-    z = submodule(td, "core.exr").read_single_channel(tmp_path / "z_0001.exr")
+    z = submodule(td, "core.formats.exr").read_single_channel(tmp_path / "z_0001.exr")
     camera = scene.camera
     meta = submodule(td, "commands.frames").camera_json(
         scene, 1, camera, submodule(td, "core.camera").camera_from_scene(scene, camera))
@@ -301,7 +301,7 @@ def test_rgb_split_over_worker_processes_equals_one_process(td, tmp_path: Path) 
     one, two = tmp_path / "one" / "jobs", tmp_path / "two" / "jobs"
     names = sorted(path.name for path in one.iterdir())
     assert names == sorted(path.name for path in two.iterdir()) and "rgb_0002.png" in names
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     for frame in (1, 2):
         assert np.array_equal(read_png(one / f"rgb_{frame:04d}.png"), read_png(two / f"rgb_{frame:04d}.png"))
         assert np.array_equal(read(one / f"depth_{frame:04d}.exr"), read(two / f"depth_{frame:04d}.exr"))

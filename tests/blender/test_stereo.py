@@ -113,7 +113,7 @@ def test_render_job_writes_each_multiview_view_with_its_camera(td, tmp_path: Pat
     assert submodule(td, "commands.cli").main(["render", str(blend), "--output", str(tmp_path / "out"),
                                                "--frames", "1"]) == 0
     folder = tmp_path / "out" / scene_name
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
     for suffix, camera_name in (("_A", "Cam_A"), ("_B", "Cam_B"), ("_C", "Cam_C")):
         meta = json.loads((folder / f"camera_0001{suffix}.json").read_text())
@@ -146,7 +146,7 @@ def test_render_job_writes_each_eye_exactly_with_its_own_sidecar(td, tmp_path: P
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     assert submodule(td, "commands.cli").main(["render", str(blend), "--output", str(tmp_path / "out")]) == 0
     folder = tmp_path / "out" / "stereo"
-    read = submodule(td, "core.exr").read_single_channel
+    read = submodule(td, "core.formats.exr").read_single_channel
     bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
     origins = {}
     for suffix in ("_L", "_R"):

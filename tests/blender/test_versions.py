@@ -102,7 +102,7 @@ def test_driven_inputs_follow_every_frame_with_the_compositor_frames_cache(td, o
         lens.keyframe_insert("lens", frame=frame)
     camera_module, reference = submodule(td, "core.camera"), submodule(td, "core.reference")
     render_through_node(scene, out_dir, td)  # wires the graph and renders frame 1
-    exr = submodule(td, "core.exr")
+    exr = submodule(td, "core.formats.exr")
     from render_helpers import render_frame
 
     for frame in (1, 2, 3, 2):

@@ -108,8 +108,63 @@ def test_core_module_imports_without_bpy(module: str) -> None:
 def test_core_lists_every_module() -> None:
     assert {"depth_node.core.camera", "depth_node.core.reference", "depth_node.core.graph.true_depth",
             "depth_node.core.formats.exr", "depth_node.core.outputs.sidecar", "depth_node.core.outputs.pointcloud",
-            "depth_node.core.calibration", "depth_node.core.calibration.osl",
+            "depth_node.core.projections.base", "depth_node.core.calibration", "depth_node.core.calibration.osl",
             "depth_node.core.calibration.formats.kalibr"} <= set(CORE_MODULES)
+
+
+def rooms(folder: Path) -> list[Path]:
+    """The packages below ``folder`` (at any depth), relative to it."""
+    return sorted(path.parent.relative_to(folder) for path in folder.rglob("__init__.py")
+                  if path.parent != folder and "__pycache__" not in path.parts)
+
+
+def test_core_keeps_at_most_eight_modules_at_its_top_level_and_the_rest_in_rooms() -> None:
+    top = sorted(path.name for path in (PACKAGE / "core").glob("*.py") if path.stem != "__init__")
+    assert len(top) <= 8, top
+    assert {"calibration", "calibration/formats", "formats", "graph", "outputs", "projections"} <= {
+        str(room) for room in rooms(PACKAGE / "core")}
+
+
+UNIT = REPO / "tests" / "unit"
+WHOLE_PACKAGE_TESTS = {"test_layout.py", "test_install.py", "test_docs.py"}
+"""Tests of the package as a whole (imports, pip install, documentation), not of one module."""
+
+
+def mirrored_source(test_file: Path) -> Path:
+    """The folder of depth_node whose modules a folder of tests/unit tests: core/ by default, commands/ itself."""
+    relative = test_file.parent.relative_to(UNIT)
+    if relative.parts[:1] == ("commands",):
+        return PACKAGE / relative
+    return PACKAGE / "core" / relative
+
+
+def test_every_room_of_core_and_commands_has_its_test_folder() -> None:
+    for package in (PACKAGE / "core", PACKAGE / "commands"):
+        for room in rooms(package):
+            folder = UNIT / room if package.name == "core" else UNIT / "commands" / room
+            assert folder.is_dir(), f"{package.name}/{room} has no test folder {folder.relative_to(REPO)}"
+
+
+def test_each_unit_test_file_is_named_after_the_module_or_room_it_tests() -> None:
+    """tests/unit/<room>/test_<module>.py tests depth_node/core/<room>/<module>.py (or the room's own __init__)."""
+    files = sorted(UNIT.rglob("test_*.py"))
+    assert len(files) > 20
+    for test_file in files:
+        if test_file.parent == UNIT and test_file.name in WHOLE_PACKAGE_TESTS:
+            continue
+        source = mirrored_source(test_file)
+        subject = test_file.stem.removeprefix("test_")
+        names_a_module = (source / f"{subject}.py").is_file()
+        names_its_room = subject == source.name and (source / "__init__.py").is_file()
+        assert names_a_module or names_its_room, (
+            f"{test_file.relative_to(REPO)} names no module of {source.relative_to(REPO)}")
+
+
+def test_no_test_file_is_named_after_a_testing_technique() -> None:
+    techniques = ("killing", "mutant", "survivor", "hardening", "found_fault", "regression")
+    named = [path.relative_to(REPO) for path in (REPO / "tests").rglob("*.py")
+             if any(word in path.stem for word in techniques)]
+    assert not named
 
 
 def test_core_imports_nothing_outside_core() -> None:

@@ -8,7 +8,7 @@ Two engines compute the same maths; both are tested against Blender's own passes
 * ``node``: every frame through the True Depth node in Blender's compositor, written by Blender's File
   Output node: what a user's own compositor writes (:mod:`.blend_file`).
 
-Why numpy is the default (BENCHMARKS.md, 1080p, 2 cores): Blender spends ~180 ms of CPU per frame
+Why numpy is the default (docs/benchmarks.md, 1080p, 2 cores): Blender spends ~180 ms of CPU per frame
 (EXR decode ~50, compositor ~37, ZIP write ~70), more than the whole numpy loop (~145), so no number of
 Blender processes reaches 2x that loop; the numpy engine needs ~125 ms of CPU per frame and overlaps
 two frames.

@@ -252,7 +252,7 @@ def test_hypersims_tilt_shift_camera_from_its_csv(tmp_path: Path) -> None:
     [-1, 1] at pixel centres, v up; rays M_cam_from_uv @ (u, v, 1), camera looking down -z), to planar depth."""
     import csv
 
-    table = Path(__file__).resolve().parents[2] / "data" / "cameras" / "hypersim_metadata_camera_parameters.csv"
+    table = Path(__file__).resolve().parents[3] / "data" / "cameras" / "hypersim_metadata_camera_parameters.csv"
     row = next(row for row in csv.DictReader(table.open()) if row["scene_name"] == "ai_037_002")
     width, height = int(float(row["settings_output_img_width"])), int(float(row["settings_output_img_height"]))
     M = np.array([float(row[f"M_cam_from_uv_{i}{j}"]) for i in range(3) for j in range(3)]).reshape(3, 3)

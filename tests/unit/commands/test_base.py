@@ -1,4 +1,4 @@
-"""Job machinery without Blender (commands/): frame splits for workers, progress lines, kept buffers."""
+"""What every job shares (commands/base.py): progress lines, and the buffers a job keeps for its next frame."""
 
 from __future__ import annotations
 
@@ -24,21 +24,6 @@ print((during - resident()) >> 20)  # MiB returned to the system when it was fre
 """
 
 
-def test_frames_split_into_contiguous_parts_and_worker_arguments() -> None:
-    from depth_node.commands.cli import worker_argv
-    from depth_node.commands.workers import chunks
-
-    assert chunks([1, 2, 3, 4, 5], 2) == [[1, 2, 3], [4, 5]]
-    assert chunks([7], 4) == [[7]]
-    assert sum(chunks(list(range(1, 101)), 3), []) == list(range(1, 101))
-    argv = ["render", "shot.blend", "--output", "out", "--frames", "1-9", "--jobs=3", "--resume", "--outputs",
-            "depth,colmap"]
-    # a worker makes exactly its frames: the parent checked the outputs (and chose them, with --resume)
-    assert worker_argv(argv, [4, 5, 6], ["depth", "camera"]) == [
-        "render", "shot.blend", "--output", "out", "--frames", "4,5,6", "--jobs", "1", "--outputs", "depth,camera",
-        "--overwrite"]
-
-
 def test_progress_lines_give_seconds_per_frame_and_time_left(capsys: pytest.CaptureFixture, monkeypatch) -> None:
     from depth_node.commands import base
 
@@ -56,7 +41,7 @@ def test_progress_lines_give_seconds_per_frame_and_time_left(capsys: pytest.Capt
 @pytest.mark.skipif(not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
                     reason="the setting is glibc's")
 def test_jobs_keep_frame_sized_buffers_for_the_next_frame() -> None:
-    """What the CLI sets for its jobs (BENCHMARKS.md: on 5.3 a 1080p buffer was mapped, faulted in (~6,100
+    """What the CLI sets for its jobs (docs/benchmarks.md: on 5.3 a 1080p buffer was mapped, faulted in (~6,100
     pages) and returned on every frame without it): a freed frame-sized buffer stays for reuse."""
     returned = {}
     for keep in (False, True):

@@ -13,7 +13,7 @@ import pytest
 from depth_node.core.calibration import CalibrationError
 from depth_node.core.calibration.ray_matrix import RayMatrix
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "cameras"
+DATA = Path(__file__).resolve().parents[3] / "data" / "cameras"
 
 
 def pixel_grid(width: int, height: int) -> np.ndarray:
