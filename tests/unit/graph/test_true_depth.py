@@ -434,8 +434,8 @@ def test_validate_names_each_problem() -> None:
 
 @pytest.mark.parametrize(("mode", "expected"), [("DISTANCE_TO_DEPTH", 5), ("DEPTH_TO_DISTANCE", 7)])
 def test_a_perspective_group_costs_five_nodes_per_pixel(mode: str, expected: int) -> None:
-    """README and core/projections/__init__.py: the perspective group has 5 per-pixel nodes (the inverse adds the 2 that
-    saturate at the float32 range)."""
+    """docs/cameras.md and core/projections/__init__.py: the perspective group has 5 per-pixel nodes (the inverse
+    adds the 2 that saturate at the float32 range)."""
     spec = build_spec(mode, "perspective")
     assert sum(node.frame == "Per pixel" for node in spec.nodes) == expected
 
