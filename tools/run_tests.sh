@@ -6,8 +6,10 @@
 # Without BLENDER: for each supported Blender (TD_VERSIONS in blender_env.sh) a cached virtual environment
 # (.venvs/, git-ignored) holds the bpy wheel and the test dependencies, and
 # pytest-blender starts "Blender" through tools/blender_launcher.py. The
-# bpy-free tests (tests/unit) also run once in plain Python, without bpy.
-# With BLENDER=/path/to/blender the same suite runs inside that Blender.
+# bpy-free tests (tests/unit) also run once in plain Python, without bpy. tests/slurm runs once (with
+# Blender 5.0's environment, or the first version asked for) against a one-node SLURM cluster it starts and
+# stops itself (tools/slurm_cluster.py); Debian's SLURM is installed with apt-get when missing (as root).
+# With BLENDER=/path/to/blender the same suite runs inside that Blender (tests/slurm not included).
 #
 #   TRUE_DEPTH_VERSIONS="5.0 5.2"   only these versions
 # A version whose Python is missing is skipped loudly, and fails the run when CI=true.
@@ -15,10 +17,12 @@ set -u
 source "$(dirname "$0")/blender_env.sh"
 cd "$TD_REPO" || exit 1
 
-# The suite is tests/ unless the arguments name test files or folders themselves.
-declare -a targets=(tests)
+# The suite is tests/ unless the arguments name test files or folders themselves. tests/slurm runs once, in a
+# stage of its own (a throw-away SLURM cluster, tools/slurm_cluster.py), not inside each Blender.
+declare -a targets=(tests --ignore=tests/slurm)
+slurm_wanted=1
 for arg in "$@"; do
-  case $arg in -*) ;; *) [ -e "${arg%%::*}" ] && targets=() ;; esac
+  case $arg in -*) ;; *) [ -e "${arg%%::*}" ] && targets=() && slurm_wanted=0 ;; esac
 done
 
 declare -a summary=()
@@ -51,6 +55,33 @@ record() {  # label, rc
   esac
 }
 
+td_ensure_slurm() {  # prints what is missing after trying Debian's packages (as root), nothing when all is there
+  local missing
+  missing=$(python3 "$TD_REPO/tools/slurm_cluster.py" missing)
+  if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    td_log "installing SLURM for tests/slurm (missing: $missing): apt-get install slurmctld slurmd slurm-client munge"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        slurmctld slurmd slurm-client munge; } >&2
+    missing=$(python3 "$TD_REPO/tools/slurm_cluster.py" missing)
+  fi
+  echo "$missing"
+}
+
+run_slurm_stage() {  # Blender series, its venv: tests/slurm once, rendering with that Blender
+  local missing
+  missing=$(td_ensure_slurm)
+  if [ -n "$missing" ]; then
+    td_log "SKIPPING tests/slurm: SLURM is not installed (missing: $missing)"
+    if [ "${CI:-}" = "true" ]; then record "SLURM (tests/slurm)" 1; else record "SLURM (tests/slurm)" skip \
+      "SLURM not installed"; fi
+    return
+  fi
+  td_log "== SLURM: tests/slurm on a one-node cluster, rendering with Blender $1"
+  TRUE_DEPTH_BLENDER=$1 "$2/bin/python" -m pytest -p no:pytest-blender -p no:cacheprovider -q \
+    --junitxml "$junit_dir/slurm.xml" tests/slurm
+  record "SLURM (tests/slurm, Blender $1)" $?
+}
+
 if [ -n "${BLENDER:-}" ]; then
   bversion=$(td_real_blender_version)
   if [ -z "$bversion" ]; then
@@ -64,6 +95,9 @@ if [ -n "${BLENDER:-}" ]; then
   record "$label" $?
 else
   read -r -a series_list <<<"${TRUE_DEPTH_VERSIONS:-${TD_SUPPORTED_SERIES[*]}}"
+  # tests/slurm renders with tools/true_depth.sh's default Blender (5.0), or the first version asked for
+  TD_SLURM_SERIES=${series_list[0]}
+  for series in "${series_list[@]}"; do [ "$series" = "5.0" ] && TD_SLURM_SERIES=5.0; done
   unit_done=0
   for series in "${series_list[@]}"; do
     venv=$(td_ensure_bpy_venv "$series")
@@ -86,6 +120,7 @@ else
     label="Blender $series (bpy $(td_bpy_pin "$series"))"
     run_suite "$label" "$venv/bin/blender" "$venv/bin/python" -- "${targets[@]}" "$@"
     record "$label" $?
+    if [ $slurm_wanted -eq 1 ] && [ "$series" = "$TD_SLURM_SERIES" ]; then run_slurm_stage "$series" "$venv"; fi
   done
 fi
 

@@ -7,6 +7,8 @@
 #   tools/true_depth.sh convert 'IN_####.exr' --camera camera.json|SCENE.blend --output DIR [--to depth|distance]
 #   tools/true_depth.sh pointcloud DEPTH.exr CAMERA.json OUT.ply [--stride N] [--world]
 #   tools/true_depth.sh build [--output-dir DIR]          # the extension zip (default dist/), validated
+#   tools/true_depth.sh slurm render|convert ... [--tasks N] [--wait]   # a SLURM job array (docs/slurm.md)
+#   tools/true_depth.sh slurm status DIR
 #   tools/true_depth.sh SUBCOMMAND --help
 #
 # Uses BLENDER=/path/to/blender when given (its Python gets OpenEXR in .venvs/blender-VERSION-site,
@@ -42,6 +44,7 @@ if [ "$1" = "build" ]; then  # Blender's own extension tool: build, then validat
   echo "$zip_path"
   exit 0
 fi
+export TRUE_DEPTH_LAUNCHER="$TD_REPO/tools/true_depth.sh"  # slurm: its tasks run this same launcher
 if [ -n "${BLENDER:-}" ]; then
   site=$(td_ensure_real_blender_site) || exit 1
   # Blender reads PYTHONPATH only with --python-use-system-env.

@@ -47,13 +47,19 @@ class Device:
     kind: str | None = None
     backend: str | None = None
 
-    def apply(self, scene: bpy.types.Scene) -> str:
-        """Set up Cycles' device for ``scene``'s renders; returns what renders, for the job's first line."""
+    def apply(self, scene: bpy.types.Scene, threads: int | None = None) -> str:
+        """Set up Cycles' device for ``scene``'s renders (``threads``: the CPU threads, e.g. a SLURM task's
+        allocation; None: Blender's choice); returns what renders, for the job's first line."""
         compat.use_cpu_compositor(scene)
+        allocated = ""
+        if threads is not None:
+            scene.render.threads_mode = "FIXED"
+            scene.render.threads = threads
+            allocated = f" ({scene.render.threads} thread{'s' if scene.render.threads > 1 else ''}: the task's CPUs)"
         wanted = self.kind == "gpu" or (self.kind is None and scene.cycles.device == "GPU")
         if not wanted:
             scene.cycles.device = "CPU"
-            return "the CPU"
+            return "the CPU" + allocated
         backends = (self.backend.upper(),) if self.backend else BACKENDS
         found = find_gpus(backends)
         if found is None:

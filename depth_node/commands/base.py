@@ -6,6 +6,7 @@ import ctypes
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -21,7 +22,7 @@ from ..core.outputs import DEFAULT_KINDS, OutputKind, frame_paths
 
 LOG_PREFIX = "[true-depth]"
 SOURCES = ("z", "aov", "mist")
-"""Where ``render`` takes depth or distance from (see the README's sources table); the first is the default.
+"""Where ``render`` takes depth or distance from (docs/cameras.md, "Which source to feed"); the first is the default.
 
 ``z``: Cycles' Z pass (planar depth, written once at the first surface at or above the alpha threshold),
 distance from the True Depth Inverse node; ``aov``: a Camera Data "View Distance" AOV (adds up through
@@ -99,14 +100,44 @@ class Progress:
         per_frame = (time.perf_counter() - self.start) / self.done
         left = per_frame * (self.total - self.done)
         log(f"{self.label}frame {frame} ({self.done}/{self.total}) {per_frame:.2f} s/frame, "
-            f"ETA {_clock(left)}{what}")
+            f"ETA {clock(left)}{what}")
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
     """``0:07``, ``12:05``, ``3:02:09``."""
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def frame_ranges(frames: Iterable[int]) -> str:
+    """``1-3,5,7-9``: frame numbers as ``--frames`` takes them (sorted, runs joined)."""
+    runs: list[list[int]] = []
+    for frame in sorted(set(frames)):
+        if runs and frame == runs[-1][1] + 1:
+            runs[-1][1] = frame
+        else:
+            runs.append([frame, frame])
+    return ",".join(str(first) if first == last else f"{first}-{last}" for first, last in runs)
+
+
+def slurm_cpus() -> int | None:
+    """A SLURM task's CPUs (``SLURM_CPUS_PER_TASK``, else the job's CPUs on this node); None outside SLURM.
+
+    Without a task plugin SLURM does not pin a task to its CPUs, so the allocation is read, not the affinity mask.
+    """
+    if not os.environ.get("SLURM_JOB_ID"):
+        return None
+    for name in ("SLURM_CPUS_PER_TASK", "SLURM_JOB_CPUS_PER_NODE"):
+        match = re.match(r"\d+", os.environ.get(name, ""))
+        if match and int(match[0]) > 0:
+            return int(match[0])
+    return None
+
+
+def allocated_cpus() -> int:
+    """The CPUs this job may use: a SLURM task's allocation, otherwise the cores this process may run on."""
+    return slurm_cpus() or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 def safe_folder_name(name: str) -> str:
@@ -131,12 +162,25 @@ def check_outputs_free(plan: Iterable[tuple[Path, int]], overwrite: bool,
         raise JobError(f"{existing[0]} exists{more}; pass --overwrite to replace")
 
 
+def staging_owner() -> str:
+    """Who a staging folder belongs to, so that ``--resume`` removes only dead jobs' folders: a SLURM array task
+    (``slurm-<array job>_<task>``: the same name when SLURM requeues it), a SLURM job (``slurm-<job>``), else this
+    host's process (``<host>-<pid>``)."""
+    array, task, job = (os.environ.get(name) for name in ("SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_JOB_ID"))
+    if array and task:
+        return f"slurm-{array}_{task}"
+    if job:
+        return f"slurm-{job}"
+    return f"{socket.gethostname().split('.')[0].replace('-', '_')}-{os.getpid()}"
+
+
 @contextmanager
 def staging(folder: Path) -> Iterator[Path]:
-    """A hidden folder inside ``folder`` for in-progress files; removed afterwards, whatever happens."""
+    """A hidden folder inside ``folder`` for in-progress files, named after its :func:`staging_owner`; removed
+    afterwards, whatever happens."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        path = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
+        path = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{staging_owner()}-", dir=folder))
     except OSError as error:
         raise JobError(f"cannot write to {folder}: {error.strerror or error}") from None
     try:

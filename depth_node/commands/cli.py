@@ -10,11 +10,13 @@ existing outputs are never replaced without ``--overwrite``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from ..core import formats, outputs
-from .base import ENGINES, SOURCES, JobError
+from .base import ENGINES, SOURCES, JobError, log
+from .slurm.batch import DEFAULT_FRAMES_PER_TASK
 
 PROG = "true_depth"
 
@@ -154,25 +156,8 @@ def _view_layer_option(parser: argparse.ArgumentParser) -> None:
                                              "rendered; several rendered layers need this choice)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    layout = ("Writes OUT/<scene>/<kind>_####.<ext> per frame (per eye with _L/_R for Stereo 3D) for the kinds "
-              "of --outputs.")
-
-    example = commands.add_parser("example", help="render the built-in example scenes",
-                                  description=f"Render a wall and Suzanne in front of it. {layout}")
-    example.add_argument("--output", type=Path, default=Path("true_depth_output"), help="output folder")
-    example.add_argument("--resolution", type=_resolution, default=(320, 240), help="WIDTHxHEIGHT (320x240)")
-    example.add_argument("--lens", type=float, default=35.0, help="focal length in mm (35)")
-    _resume_option(example)
-    _device_options(example)
-    _calibration_options(example)
-    _output_options(example, "example")
-
-    render = commands.add_parser("render", help="render true depth for a .blend (the file is not modified)",
-                                 description=f"Render a scene of a .blend through the True Depth node. {layout} "
-                                             "Works on an in-memory copy: the .blend is never written.")
+def _render_arguments(render: argparse.ArgumentParser) -> None:
+    """Every option of ``render`` but ``--jobs`` (``slurm render`` takes them too)."""
     render.add_argument("blend", type=Path, help="the .blend file")
     render.add_argument("--output", type=Path, required=True, help="output folder")
     render.add_argument("--frames", type=_frames, help="frames, e.g. 1-250 (default: the scene's range)")
@@ -187,12 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     _view_layer_option(render)
     _calibration_options(render)
     _output_options(render, "render")
-    render.add_argument("--jobs", type=_positive, default=1, help="worker processes splitting the frames (1)")
+    render.add_argument("--finish", type=Path, help=argparse.SUPPRESS)  # slurm's finishing job: see plan_frames
 
-    convert = commands.add_parser("convert", help="convert existing distance (or depth) images",
-                                  description=f"Convert distance (or depth) images with the node's maths, without "
-                                              f"rendering. {layout} Frame numbers come from the file names. "
-                                              "Needs no Blender with the numpy engine and a camera file.")
+
+def _convert_arguments(convert: argparse.ArgumentParser) -> None:
+    """Every option of ``convert`` but ``--jobs`` (``slurm convert`` takes them too)."""
     convert.add_argument("pattern", help="input files: distance_####.exr, distance_%%04d.pfm or a glob; EXR "
                                          "(single, multilayer, multi-part), PFM, .npy/.npz, 16-bit PNG/TIFF, HDF5")
     convert.add_argument("--camera", type=Path,
@@ -208,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--ray-matrix", type=_ray_matrix,
                          help="no camera file: 9 numbers, row-major, taking a pixel (x, y, 1) (pixel centres at "
                               "integers, y down) to its camera-space ray (x right, y down, z forward); e.g. "
-                              "inv(K) of a skewed K, or Hypersim's M_cam_from_uv mapped as the README shows")
+                              "inv(K) of a skewed K, or Hypersim's M_cam_from_uv mapped as docs/converting.md shows")
     convert.add_argument("--calibration-camera", help="which camera of a calibration file holding several")
     convert.add_argument("--scene", help="scene name in the .blend (default: the active scene), or the scene_name "
                                          "of Hypersim's metadata_camera_parameters.csv given as --camera")
@@ -236,6 +220,36 @@ def build_parser() -> argparse.ArgumentParser:
                          help="numpy (default): the reference maths, a frame per core at a time (about 2x the "
                               "frames/s of a plain numpy loop on 2 cores); node: every frame through the True Depth "
                               "node in Blender's compositor, written by its File Output node")
+    convert.add_argument("--finish", type=Path, help=argparse.SUPPRESS)  # slurm's finishing job: see plan_frames
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    layout = ("Writes OUT/<scene>/<kind>_####.<ext> per frame (per eye with _L/_R for Stereo 3D) for the kinds "
+              "of --outputs.")
+
+    example = commands.add_parser("example", help="render the built-in example scenes",
+                                  description=f"Render a wall and Suzanne in front of it. {layout}")
+    example.add_argument("--output", type=Path, default=Path("true_depth_output"), help="output folder")
+    example.add_argument("--resolution", type=_resolution, default=(320, 240), help="WIDTHxHEIGHT (320x240)")
+    example.add_argument("--lens", type=float, default=35.0, help="focal length in mm (35)")
+    _resume_option(example)
+    _device_options(example)
+    _calibration_options(example)
+    _output_options(example, "example")
+
+    render = commands.add_parser("render", help="render true depth for a .blend (the file is not modified)",
+                                 description=f"Render a scene of a .blend through the True Depth node. {layout} "
+                                             "Works on an in-memory copy: the .blend is never written.")
+    _render_arguments(render)
+    render.add_argument("--jobs", type=_positive, default=1, help="worker processes splitting the frames (1)")
+
+    convert = commands.add_parser("convert", help="convert existing distance (or depth) images",
+                                  description=f"Convert distance (or depth) images with the node's maths, without "
+                                              f"rendering. {layout} Frame numbers come from the file names. "
+                                              "Needs no Blender with the numpy engine and a camera file.")
+    _convert_arguments(convert)
     convert.add_argument("--jobs", type=_positive, default=1,
                          help="worker processes splitting the frames (1; the numpy engine already uses every core)")
 
@@ -267,7 +281,111 @@ def build_parser() -> argparse.ArgumentParser:
     cloud.add_argument("--stride", type=_positive, default=1, help="use every N-th row and column (1)")
     cloud.add_argument("--world", action="store_true", help="world coordinates (default: OpenCV camera frame)")
     cloud.add_argument("--overwrite", action="store_true", help="replace an existing .ply")
+
+    slurm = commands.add_parser("slurm", help="run render or convert as a SLURM job array",
+                                description="Submit a job's frames as one SLURM job array (each task a balanced block "
+                                            "of frames, run with --resume) and a finishing job after it (the "
+                                            "once-per-job files, the account of every frame). The nodes must share "
+                                            "the filesystem of the output, the .blend and this tool.")
+    slurm_commands = slurm.add_subparsers(dest="slurm_command", required=True, parser_class=_Parser)
+    slurm_render = slurm_commands.add_parser("render", allow_abbrev=False, help="render on SLURM",
+                                             description="render's job on SLURM: every option of render, and the "
+                                                         "scheduler's.")
+    _render_arguments(slurm_render)
+    _slurm_options(slurm_render, gpus=True)
+    slurm_convert = slurm_commands.add_parser("convert", allow_abbrev=False, help="convert on SLURM",
+                                              description="convert's job on SLURM: every option of convert, and the "
+                                                          "scheduler's.")
+    _convert_arguments(slurm_convert)
+    _slurm_options(slurm_convert, gpus=False)
+    slurm_status = slurm_commands.add_parser("status", help="what a submitted job has done",
+                                             description="Frames complete, jobs still queued, frames that failed and "
+                                                         "why. Exit 0: every frame complete; 3: still queued or "
+                                                         "running; 1: frames failed.")
+    slurm_status.add_argument("folder", type=Path, help="the job's --output folder (or a scene's folder in it)")
     return parser
+
+
+def _slurm_options(parser: argparse.ArgumentParser, gpus: bool) -> None:
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--tasks", type=_positive, help="array tasks: balanced blocks of frames (at most one per frame)")
+    size.add_argument("--frames-per-task", type=_positive,
+                      help=f"frames per task (default {DEFAULT_FRAMES_PER_TASK}: see docs/benchmarks.md)")
+    parser.add_argument("--wait", action="store_true",
+                        help="block until every task and the finishing job have ended, with progress; exit 0 when "
+                             "every frame is complete, 1 naming the frames and tasks that failed")
+    parser.add_argument("--partition", help="sbatch --partition")
+    parser.add_argument("--time", help="sbatch --time, per task (e.g. 2:00:00)")
+    parser.add_argument("--cpus-per-task", type=_positive,
+                        help="sbatch --cpus-per-task: Cycles renders with this many threads")
+    parser.add_argument("--mem", help="sbatch --mem, per task (e.g. 8G)")
+    if gpus:
+        parser.add_argument("--gpus", help="sbatch --gpus, per task; goes with --device gpu")
+    parser.add_argument("--sbatch-arg", action="append", default=[], metavar="ARG",
+                        help="another sbatch option for the tasks, as --sbatch-arg=--account=NAME (repeatable)")
+
+
+_SLURM_DESTS = frozenset({"tasks", "frames_per_task", "wait", "partition", "time", "cpus_per_task", "mem", "gpus",
+                          "sbatch_arg"})
+_TASK_SETS = frozenset({"frames", "overwrite", "resume", "finish", "outputs"})
+"""Options the batch scripts set (frames, --resume, the outputs of the tasks and of the finishing job)."""
+_PATH_DESTS = frozenset({"blend", "pattern", "output", "camera", "calibration"})
+
+
+def task_arguments(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """The arguments of ``slurm render|convert`` (``argv``, after the subcommand) for its tasks: without the
+    scheduler's options and the ones the batch script sets, paths made absolute."""
+    actions = {option: action for action in parser._actions for option in action.option_strings}
+    positionals = [action for action in parser._actions if not action.option_strings]
+    kept: list[str] = []
+    tokens = iter(argv)
+    position = 0
+    for token in tokens:
+        name, inline, value = token.partition("=") if token.startswith("--") else (token, "", "")
+        action = actions.get(name)
+        if action is None:
+            dest = positionals[position].dest if position < len(positionals) else None
+            position += 1
+            kept.append(os.path.abspath(token) if dest in _PATH_DESTS else token)
+            continue
+        takes_value = action.nargs != 0
+        if takes_value and not inline:
+            value = next(tokens)
+        if action.dest in _SLURM_DESTS | _TASK_SETS:
+            continue
+        if action.dest in _PATH_DESTS:
+            value = os.path.abspath(value)
+        kept += ([f"{name}={value}"] if inline else [name, value]) if takes_value else [name]
+    return kept
+
+
+def _slurm_split(args: argparse.Namespace, argv: list[str]):
+    """The :class:`~depth_node.commands.slurm.submit.Slurm` of ``slurm render|convert`` (checked first)."""
+    from .slurm import scheduler
+    from .slurm.batch import Resources
+    from .slurm.submit import Slurm
+
+    scheduler.sbatch()  # no sbatch: one line before anything else
+    gpus = getattr(args, "gpus", None)
+    if gpus is not None and args.device != "gpu":
+        raise JobError("--gpus goes with --device gpu (without it Cycles renders on the CPU)")
+    if not args.output.is_absolute():
+        log(f"slurm: --output {args.output} is relative: the tasks write to {args.output.absolute()}")
+        args.output = args.output.absolute()
+    if any(args.output.is_relative_to(local) for local in _NODE_LOCAL):
+        log(f"slurm: {args.output} is usually on each node's own disk: the tasks' files stay on their nodes "
+            "unless it is shared (give --output on a filesystem every node mounts)")
+    parser = build_parser()
+    sub = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    slurm = sub.choices["slurm"]
+    slurm_sub = next(action for action in slurm._actions if isinstance(action, argparse._SubParsersAction))
+    arguments = task_arguments(slurm_sub.choices[args.slurm_command], argv[2:])
+    resources = Resources(args.partition, args.time, args.cpus_per_task, args.mem, gpus, tuple(args.sbatch_arg))
+    return Slurm(args.slurm_command, tuple(arguments), args.tasks, args.frames_per_task, resources, args.wait,
+                 args.overwrite)
+
+
+_NODE_LOCAL = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
 
 
 _SPLIT_OPTIONS = ("--frames", "--jobs", "--outputs")
@@ -295,6 +413,14 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         from .pointcloud import run_pointcloud
 
         return run_pointcloud(args.depth, args.camera, args.ply, args.stride, args.world, args.overwrite)
+    split = None
+    if args.command == "slurm":
+        if args.slurm_command == "status":
+            from .slurm.status import run_status
+
+            return run_status(args.folder)
+        split = _slurm_split(args, list(argv or []))
+        args.command, args.jobs = args.slurm_command, 1
     from . import base
     from .convert.numpy_engine import has_blender
     from .frame_files import Request
@@ -323,7 +449,6 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
         return run_prepare(args.blend, args.output, args.render_output, args.frames, args.scene, args.source,
                            args.overwrite, request, args.view_layer, Calibrated(args.calibration,
                                                                                 args.calibration_camera))
-    split = None
     if getattr(args, "jobs", 1) > 1:
         from .workers import Split
 
@@ -333,7 +458,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
 
         return run_render(args.blend, args.output, args.frames, args.scene, args.source, args.overwrite,
                           request, split, args.view_layer, Calibrated(args.calibration, args.calibration_camera),
-                          args.resume, Device(args.device, args.gpu_backend))
+                          args.resume or args.finish is not None, Device(args.device, args.gpu_backend), args.finish)
     from .convert import run_convert
     from .convert.numpy_engine import Source
 
@@ -355,7 +480,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
                       if value is not None}
     return run_convert(args.pattern, args.camera, args.scene, args.output, args.to, args.frames, args.overwrite,
                        request, outputs.Options(args.depth16_scale, args.image_name), split, args.engine, source,
-                       camera_options, args.resume)
+                       camera_options, args.resume or args.finish is not None, args.finish)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,8 @@ failure never leaves a half-written frame under a final name. What a frame write
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from ..core import outputs
 from ..core.formats import exr
 from ..core.formats.complete import is_complete
 from ..core.outputs import DEFAULT_KINDS, OUTPUT_KINDS, FrameData, Options, OutputKind, exports, frame_paths, job_paths
-from .base import STAGING_PREFIX, JobError, log, read_exr
+from .base import STAGING_PREFIX, JobError, frame_ranges, log, read_exr, staging_owner
 
 _GRAPH_KINDS = tuple(kind for kind in OUTPUT_KINDS if kind.graph_value is not None)
 """Written by the File Output node (always staged)."""
@@ -218,20 +220,45 @@ def summarize(folder: Path, results: list[FrameResult], request: Request, frames
     return written
 
 
-def clear_stale_staging(folder: Path) -> int:
-    """Remove the staging folders a killed job left in ``folder``; returns how many."""
-    stale = [path for path in folder.glob(f"{STAGING_PREFIX}*") if path.is_dir()] if folder.is_dir() else []
+def is_stale(staging_folder: Path, finishing: bool = False) -> bool:
+    """Whether a staging folder (see :func:`~depth_node.commands.base.staging`) belongs to a job that ended: this
+    host's dead process, this SLURM task's own earlier run (requeued), or a folder without an owner (older
+    versions). Other SLURM tasks' folders are theirs while they run; the finishing job (``finishing``: every task
+    has ended) removes them all."""
+    if finishing:
+        return True
+    owner = staging_folder.name[len(STAGING_PREFIX):].rpartition("-")[0]  # mkdtemp's suffix has no "-"
+    if not owner:
+        return True
+    if owner.startswith("slurm-"):
+        return owner == staging_owner()
+    host, _, pid = owner.rpartition("-")
+    if host != staging_owner().rpartition("-")[0] or not pid.isdigit():
+        return False  # another host's job: this one cannot tell whether it still runs
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def clear_stale_staging(folder: Path, finishing: bool = False) -> int:
+    """Remove the staging folders that jobs which ended left in ``folder`` (:func:`is_stale`); returns how many."""
+    stale = [path for path in folder.glob(f"{STAGING_PREFIX}*") if path.is_dir() and is_stale(path, finishing)
+             ] if folder.is_dir() else []
     for path in stale:
         shutil.rmtree(path)
     return len(stale)
 
 
-def resume_plan(folder: Path, frames: list[int], request: Request, view_suffixes: Sequence[str] = ("",)
-                ) -> tuple[list[int], list[int]]:
+def resume_plan(folder: Path, frames: list[int], request: Request, view_suffixes: Sequence[str] = ("",),
+                finishing: bool = False) -> tuple[list[int], list[int]]:
     """``(frames to make, frames kept)`` for ``--resume``: a frame is kept when every per-frame file of every view
     exists and reads back whole (:func:`~depth_node.core.formats.complete.is_complete`); the views of a frame
     render together, so one missing view redoes the frame. Stale staging folders are removed first."""
-    stale = clear_stale_staging(folder)
+    stale = clear_stale_staging(folder, finishing)
     per_frame = [kind for kind in request.kinds if kind.per_frame]
     todo = [frame for frame in frames
             if not all(is_complete(path) for suffix in view_suffixes
@@ -240,6 +267,37 @@ def resume_plan(folder: Path, frames: list[int], request: Request, view_suffixes
     log(f"--resume: {len(kept)} complete frame(s) kept, {len(todo)} to make"
         + (f"; removed {stale} staging folder(s) of an interrupted run" if stale else ""))
     return todo, kept
+
+
+def plan_frames(folder: Path, frames: list[int], request: Request, view_suffixes: Sequence[str] = ("",),
+                resume: bool = False, finish: Path | None = None) -> tuple[list[int], list[int]]:
+    """``(frames to make, frames kept)``: every frame, or with ``resume`` see :func:`resume_plan`.
+
+    ``finish`` (``--finish ACCOUNT.json``, the finishing job of ``slurm``) makes no frame: it writes the account of
+    every frame there and refuses, naming them, when frames are not complete; otherwise only the once-per-job files
+    are left to write (from every frame).
+    """
+    if not resume and finish is None:
+        return list(frames), []
+    todo, kept = resume_plan(folder, frames, request, view_suffixes, finishing=finish is not None)
+    if finish is None:
+        return todo, kept
+    write_account(finish, frames, kept, todo)
+    if todo:
+        raise JobError(f"{len(todo)} of {len(frames)} frame(s) not complete: {frame_ranges(todo)}; the once-per-job "
+                       "files are written when every frame is (resubmit with --resume)")
+    return [], kept
+
+
+def write_account(path: Path, frames: Sequence[int], complete: Sequence[int], incomplete: Sequence[int]) -> None:
+    """The account of a job's frames as JSON (``complete`` / ``incomplete``: frame ranges), written whole or not at
+    all."""
+    document = {"frames": len(frames), "complete": frame_ranges(complete), "incomplete": frame_ranges(incomplete),
+                "complete_count": len(complete), "incomplete_count": len(incomplete)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(document, indent=1) + "\n")
+    partial.replace(path)
 
 
 def account(made: int, kept: int, failed: int = 0) -> str:

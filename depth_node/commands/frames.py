@@ -42,13 +42,13 @@ from .frame_files import (
     account,
     finish_job,
     kept_record,
+    plan_frames,
     publish_frame,
-    resume_plan,
     stage_frame,
     summarize,
     with_depth_file,
 )
-from .workers import Split
+from .workers import Split, Submit
 
 __all__ = ["DEFAULT_REQUEST", "FrameResult", "Request", "StagedFrame", "View", "finish_job", "publish_frame",
            "stage_frame", "summarize"]
@@ -254,25 +254,28 @@ Job = Callable[[Path, list[int], list[exports.Record]], list[FrameResult]]
 
 
 def frames_job(scene: bpy.types.Scene, output: Path, frames: list[int], overwrite: bool, announce: str,
-               job: Job, request: Request, split: Split | None = None, resume: bool = False,
-               records: Callable[[list[int]], list[exports.Record]] | None = None) -> int:
+               job: Job, request: Request, split: Split | Submit | None = None, resume: bool = False,
+               records: Callable[[list[int]], list[exports.Record]] | None = None, finish: Path | None = None) -> int:
     """OUT/<scene>/: refuse existing outputs (unless ``overwrite``; with ``resume``, make only the frames that are
     not complete), run ``job``, report.
 
     ``records`` describes frames without making them (default: :func:`scene_records`). With ``split`` the frames
-    go to worker processes instead (see :mod:`depth_node.commands.workers`).
+    go to worker processes instead (see :mod:`depth_node.commands.workers`), or to a cluster's scheduler (a
+    :class:`Submit`, see :mod:`depth_node.commands.slurm`). ``finish``: see :func:`plan_frames`.
     """
     folder = output / safe_folder_name(scene.name)
     views = render_views(scene)
     suffixes = [view.suffix for view in views]
-    kept: list[int] = []
-    if resume:
-        frames, kept = resume_plan(folder, frames, request, suffixes)
-        overwrite = True  # what is left of the frames to make is incomplete: it is replaced
+    job_frames = list(frames)
+    frames, kept = plan_frames(folder, frames, request, suffixes, resume, finish)
+    overwrite = overwrite or resume or finish is not None  # what is left of the frames to make is incomplete
     check_outputs_free(((folder, frame) for frame in frames), overwrite, request.kinds, suffixes)
     existing = [path for path in job_paths(folder, request.kinds) if path.exists()]
     if existing and not overwrite:
         raise JobError(f"{existing[0]} exists; pass --overwrite to replace")
+    if isinstance(split, Submit):
+        check_request(scene, camera_segments(scene), request)  # refused before anything is submitted
+        return split.submit(folder, job_frames, frames, suffixes, request)
     log(announce)
     describe = records or (lambda wanted: scene_records(scene, wanted, request))
     kept_records = describe(kept) if kept and any(not kind.per_frame for kind in request.kinds) else []

@@ -17,7 +17,7 @@ from ..blender import compat, job_graph
 from ..blender.binding import Segments, camera_at_frame, camera_segments
 from ..blender.devices import CPU, Device
 from ..core.outputs import exports
-from .base import SOURCES, JobError, log, staging
+from .base import SOURCES, JobError, log, slurm_cpus, staging
 from .frames import (
     DEFAULT_REQUEST,
     NO_CALIBRATION,
@@ -30,7 +30,7 @@ from .frames import (
     render_beauty_pass,
     run_frames,
 )
-from .workers import Split
+from .workers import Split, Submit
 
 
 @dataclass(frozen=True)
@@ -115,17 +115,17 @@ def for_scene(request: Request, scene: bpy.types.Scene) -> Request:
 
 
 def run_render(blend: Path, output: Path, frames: list[int] | None, scene_name: str | None, source: str,
-               overwrite: bool, request: Request = DEFAULT_REQUEST, split: Split | None = None,
+               overwrite: bool, request: Request = DEFAULT_REQUEST, split: Split | Submit | None = None,
                view_layer: str | None = None, calibration: Calibrated = NO_CALIBRATION, resume: bool = False,
-               device: Device = CPU) -> int:
+               device: Device = CPU, finish: Path | None = None) -> int:
     """Render true depth (and the beauty) for a scene of ``blend`` (an in-memory copy: the file is never
     written)."""
     scene = open_blend(blend, scene_name)
     calibration.apply(scene)
     frames = frames or list(range(scene.frame_start, scene.frame_end + 1))
     request = for_scene(request, scene)
-    used = device.apply(scene)
+    used = device.apply(scene, slurm_cpus())
     return frames_job(scene, output, frames, overwrite,
                       f"{blend}: scene {scene.name!r}, {len(frames)} frame(s), source: {source}, Cycles on {used}",
                       lambda folder, todo, kept: render_frames(scene, folder, todo, source, request, view_layer, kept),
-                      request, split, resume)
+                      request, split, resume, finish=finish)

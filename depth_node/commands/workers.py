@@ -12,7 +12,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,16 @@ from .base import JobError, log
 
 Argv = Callable[[list[int], list[str]], list[str]]
 """The worker's command-line arguments for its frames and output kinds."""
+
+
+class Submit(ABC):
+    """Frames made by a cluster's scheduler instead of here (``slurm render``, ``slurm convert``): the job checks
+    everything it checks before any work, then hands over the frames left to make."""
+
+    @abstractmethod
+    def submit(self, folder: Path, job_frames: list[int], todo: list[int], view_suffixes: Sequence[str],
+               request: object) -> int:
+        """Submit ``todo`` (of the job's ``job_frames``) writing into ``folder``; returns the exit code."""
 
 
 def chunks(frames: list[int], count: int) -> list[list[int]]:

@@ -26,7 +26,8 @@ from pathlib import Path
 from ...core import formats, outputs, reference
 from ...core.outputs import OUTPUT_KINDS, Options, sidecar
 from ..base import ENGINES, JobError, check_outputs_free, input_sequence, log, safe_folder_name, select_frames
-from ..frame_files import Request, account, kept_record, resume_plan, summarize
+from ..frame_files import Request, account, kept_record, plan_frames, summarize
+from ..workers import Submit
 from .numpy_engine import PLAIN_SOURCE, FrameInput, Source, convert_inputs, has_blender
 
 
@@ -41,7 +42,8 @@ def output_request(request: Request, output_format: str) -> Request:
 def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, output: Path, to: str,
                 frames: list[int] | None, overwrite: bool, request: Request | None = None,
                 options: Options | None = None, split: object = None, engine: str = ENGINES[0],
-                source: Source = PLAIN_SOURCE, camera_options: dict | None = None, resume: bool = False) -> int:
+                source: Source = PLAIN_SOURCE, camera_options: dict | None = None, resume: bool = False,
+                finish: Path | None = None) -> int:
     """Convert an image sequence with its camera (a .blend, a camera JSON, a calibration, a reconstruction, a
     field of view or a ray matrix)."""
     inputs = select_frames(input_sequence(pattern), frames)
@@ -66,7 +68,7 @@ def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, 
 
         return run_blender_convert(inputs, pattern, camera_path, scene_name, output, to, overwrite,
                                    output_request(request, source.output_format), split, engine, source,
-                                   camera_options or {}, resume)
+                                   camera_options or {}, resume, finish)
     from .cameras import frame_cameras
 
     cameras, name, description = frame_cameras(camera_path, inputs, source,
@@ -74,10 +76,10 @@ def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, 
     request = output_request(request, source.output_format)
     check_kinds(request, cameras)
     folder = output / safe_folder_name(name)
-    todo, kept = list(cameras), []
-    if resume:
-        todo, kept = resume_plan(folder, todo, request)
-    check_outputs_free(((folder, frame) for frame in todo), overwrite or resume, request.kinds)
+    todo, kept = plan_frames(folder, list(cameras), request, resume=resume, finish=finish)
+    check_outputs_free(((folder, frame) for frame in todo), overwrite or resume or finish is not None, request.kinds)
+    if isinstance(split, Submit):
+        return split.submit(folder, list(cameras), todo, ("",), request)
     log(f"converting {len(todo)} frame(s) of {pattern} to {to} with {description} (numpy engine)")
     items = [FrameInput(frame, inputs[frame], *cameras[frame]) for frame in todo]
     kept_records = [kept_record(frame, "", cameras[frame][0], request) for frame in kept]

@@ -28,7 +28,7 @@ from ..frames import (
     open_blend,
     scene_records,
 )
-from ..workers import Split
+from ..workers import Split, Submit
 from .node_engine import convert_frames
 from .numpy_engine import FrameInput, Source, convert_inputs
 
@@ -81,8 +81,9 @@ def world_mist(scene: bpy.types.Scene) -> tuple[float, float]:
 
 
 def run_blender_convert(inputs: dict[int, Path], pattern: str, camera_path: Path | None, scene_name: str | None,
-                        output: Path, to: str, overwrite: bool, request: Request, split: Split | None, engine: str,
-                        source: Source, camera_options: dict, resume: bool = False) -> int:
+                        output: Path, to: str, overwrite: bool, request: Request, split: Split | Submit | None,
+                        engine: str, source: Source, camera_options: dict, resume: bool = False,
+                        finish: Path | None = None) -> int:
     """Convert ``inputs`` with a .blend's scene camera (either engine) or a camera JSON (node engine)."""
     if camera_path is None or camera_options:
         raise JobError("--engine node takes its camera from --camera (a camera JSON or a .blend)")
@@ -114,4 +115,4 @@ def run_blender_convert(inputs: dict[int, Path], pattern: str, camera_path: Path
     return frames_job(scene, output, list(inputs), overwrite,
                       f"converting {len(inputs)} frame(s) of {pattern} to {to} with the camera of {camera_path} "
                       f"({engine} engine)", numpy_job if engine == "numpy" else node_job, request, split, resume,
-                      records)
+                      records, finish)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import os
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,7 +15,7 @@ import numpy as np
 
 from ...core import formats, reference
 from ...core.outputs import exports
-from ..base import JobError, Progress, log, staging
+from ..base import JobError, Progress, allocated_cpus, log, staging
 from ..frame_files import FrameResult, Request, StagedFrame, account, finish_job, publish_frame, stage_frame
 
 MAX_THREADS = 8
@@ -50,8 +49,8 @@ class FrameInput:
 
 
 def cores() -> int:
-    """The CPU cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """The CPU cores this job may use (a SLURM task's allocation: :func:`~depth_node.commands.base.allocated_cpus`)."""
+    return allocated_cpus()
 
 
 def has_blender() -> bool:
