@@ -100,7 +100,7 @@ def main() -> int:
     print("| command | seconds | / local |\n|---|---|---|")
     for name in variants:
         print(f"| {name} | {median[name]:.2f} | {median[name] / median['local']:.2f} |")
-    print("\n| a task's start-up | seconds |\n|---|---|")
+    print("\n| a task's start-up: whole commands, each doing more | seconds |\n|---|---|")
     for name in startup:
         print(f"| {name} | {median[name]:.2f} |")
     return 0

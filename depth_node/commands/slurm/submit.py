@@ -80,6 +80,9 @@ class Slurm(Submit):
             dependency = [f"--dependency=afterany:{submission.array_job}"]
             log(f"slurm: job array {submission.array_job}: {len(blocks)} task(s) over {len(todo)} frame(s) "
                 f"({frame_ranges(todo)}); batch script {array}")
+        elif todo:
+            log(f"slurm: {', '.join(kind.name for kind in request.kinds)} are written once per job: only the "
+                "finishing job is submitted")
         else:
             log(f"slurm: every frame of {folder} is complete; only the finishing job is submitted")
         try:
