@@ -7,6 +7,7 @@ finish.sbatch``). Paths are absolute: the nodes must share the output's filesyst
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shlex
 from collections.abc import Mapping, Sequence
@@ -87,9 +88,13 @@ def array_script(name: str, launcher: Sequence[str], environment: Mapping[str, s
 
 
 def finish_script(name: str, launcher: Sequence[str], environment: Mapping[str, str], arguments: Sequence[str],
-                  frames: Sequence[int], account: Path, log_dir: Path, workdir: Path) -> str:
-    """The finishing job: no frame is made; the once-per-job files from every frame, and the account."""
-    lines = _header(f"{name}-finish", str(log_dir / "finish-%j.out"), workdir, Resources(),
+                  frames: Sequence[int], account: Path, log_dir: Path, workdir: Path,
+                  resources: Resources = Resources()) -> str:
+    """The finishing job: no frame is made; the once-per-job files from every frame, and the account. It runs
+    where the tasks run (partition, time, memory, the other sbatch options such as an account) but renders
+    nothing, so it asks for no CPUs or GPUs of its own."""
+    placed = dataclasses.replace(resources, cpus_per_task=None, gpus=None)
+    lines = _header(f"{name}-finish", str(log_dir / "finish-%j.out"), workdir, placed,
                     "after the array (sbatch --dependency=afterany:ARRAY_ID): the once-per-job files and the account")
     lines += ["set -u"] + _environment(environment)
     finishing = [*launcher, *arguments, "--frames", frame_ranges(frames), "--finish", str(account)]

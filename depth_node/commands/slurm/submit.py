@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..base import JobError, frame_ranges, log
+from ..frame_files import Request
 from ..workers import Submit
 from . import batch, scheduler, status
 
@@ -50,7 +51,7 @@ class Slurm(Submit):
     overwrite: bool = False
 
     def submit(self, folder: Path, job_frames: list[int], todo: list[int], view_suffixes: Sequence[str],
-               request: object) -> int:
+               request: Request) -> int:
         per_frame = [kind for kind in request.kinds if kind.per_frame]
         blocks = []
         if todo and per_frame:
@@ -70,7 +71,8 @@ class Slurm(Submit):
         scripts = submission.slurm_folder
         finish = scripts / "finish.sbatch"
         finish.write_text(batch.finish_script(name, command, environment, arguments + every_kind, job_frames,
-                                              submission.account_path, submission.log_folder, workdir))
+                                              submission.account_path, submission.log_folder, workdir,
+                                              self.resources))
         dependency: list[str] = []
         if blocks:
             array = scripts / f"{self.command}.sbatch"

@@ -150,6 +150,15 @@ def test_the_finishing_job_writes_the_account_of_every_frame(tmp_path: Path, lau
     assert not any(option.startswith("--array") for option in options)
 
 
+def test_the_finishing_job_runs_where_the_tasks_run_but_asks_for_no_cpus_or_gpus(tmp_path: Path,
+                                                                                  launcher: Path) -> None:
+    resources = Resources("long queue", "4:00:00", 8, "16G", "2", ("--account=vision", "--qos=low"))
+    text = finish_script("n", [str(launcher)], {}, ["render"], [1], tmp_path / "a.json", tmp_path / "logs",
+                         tmp_path, resources)
+    assert sbatch_options(text)[5:] == ["--partition=long queue", "--time=4:00:00", "--mem=16G",
+                                        "--account=vision", "--qos=low"]
+
+
 def test_log_and_work_folders_with_a_space_reach_sbatch_whole(tmp_path: Path, launcher: Path) -> None:
     logs, work = tmp_path / "my renders" / "logs", tmp_path / "my work"
     text = array_script("n", [str(launcher)], {}, ["render"], [[1]], logs, work, Resources(), False)
