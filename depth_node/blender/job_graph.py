@@ -21,6 +21,7 @@ from ..core.outputs import OutputKind, preview
 from ..core.projections.stereo import Stereo
 from . import animation, compat, scenes
 from .binding import Segments, add_true_depth_node, camera_at_frame, check_cameras, scene_calibration
+from .flow import VECTOR_LAYER, VECTOR_PATTERN
 
 GraphValues = dict[str, bpy.types.NodeSocket]
 """Graph value (``depth``, ``distance``, ``disparity``) -> the socket that carries it."""
@@ -245,11 +246,13 @@ def wire_file_output(tree: bpy.types.NodeTree, values: GraphValues, location: tu
 
 
 def wire_render(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layer: bpy.types.ViewLayer, source: str,
-                segments: Segments, kinds: Sequence[OutputKind], frames: list[int]) -> bpy.types.Node:
+                segments: Segments, kinds: Sequence[OutputKind], frames: list[int], vector: bool = False
+                ) -> tuple[bpy.types.Node, bpy.types.Node | None]:
     """Add to ``tree``: ``layer``'s pass -> True Depth (either mode) -> File Output (the graph ``kinds``).
 
     ``z``: Z -> depth, True Depth Inverse -> distance; ``aov``/``mist``: distance -> True Depth -> depth;
-    disparity from the depth. Returns the File Output node.
+    disparity from the depth. With ``vector`` the layer's Vector pass goes to a multilayer EXR of its own (for
+    flow). Returns the File Output node and the Vector pass's (or None).
     """
     # Cycles' Z is planar depth for pinhole cameras but the ray distance for panoramic ones (measured).
     z_distance = z_is_distance(scene, segments) if source == "z" else False
@@ -262,6 +265,8 @@ def wire_render(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layer: bpy.typ
         scenes.setup_linear_mist(scene, 0.0, scene.camera.data.clip_end)
     else:
         add_z_pass(layer)
+    if vector:
+        layer.use_pass_vector = True
     layers = tree.nodes.new("CompositorNodeRLayers")  # after the passes: 5.3 shows enabled passes only
     layers.location = (0.0, -600.0)
     layers.scene = scene
@@ -277,7 +282,12 @@ def wire_render(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layer: bpy.typ
         values = {"depth": node.outputs[0], "distance": distance}
     if any(kind.graph_value == "disparity" for kind in kinds):
         values["disparity"] = _wire_disparity(scene, tree, values["depth"], frames, segments)
-    return wire_file_output(tree, values, (600.0, -600.0), kinds)
+    vector_output = None
+    if vector:
+        vector_output, (socket,) = compat.new_multilayer_file_output(tree, VECTOR_PATTERN, [VECTOR_LAYER])
+        vector_output.location = (600.0, -900.0)
+        tree.links.new(layers.outputs["Vector"], socket)
+    return wire_file_output(tree, values, (600.0, -600.0), kinds), vector_output
 
 
 def check_single_view(scene: bpy.types.Scene) -> None:

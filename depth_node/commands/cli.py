@@ -118,6 +118,10 @@ def _output_options(parser: argparse.ArgumentParser, command: str) -> None:
                         help=f"comma-separated kinds ({defaults} by default): {outputs.describe()}")
     parser.add_argument("--depth16-scale", type=_scale, default=outputs.Options.depth16_scale,
                         help="depth16 value = round(depth in metres x SCALE) (1000: millimetres)")
+    parser.add_argument("--flow-format", choices=outputs.FLOW_FORMATS, default=outputs.Options.flow_format,
+                        help="how flow is written: exr (float32 R = u, G = v, B = valid), flo (Middlebury, as "
+                             "Sintel ships it, with flow_*_valid_####.png beside) or kitti (16-bit PNG: u x 64 + "
+                             "2^15, v x 64 + 2^15, valid)")
     parser.add_argument("--image-name", default=outputs.Options.image_name,
                         help="the RGB frames named in colmap/nerf files (default: the rgb files when written, else "
                              f"{outputs.DEFAULT_IMAGE_NAME}); a pattern such as image_####.png names your own")
@@ -432,8 +436,8 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     base.keep_large_buffers()
     request = None
     if args.outputs is not None or args.command != "convert":
-        request = Request(outputs.select(args.outputs, args.command),
-                          outputs.Options(args.depth16_scale, args.image_name))
+        request = Request(outputs.select(args.outputs, args.command, args.flow_format),
+                          outputs.Options(args.depth16_scale, args.image_name, args.flow_format))
     if args.command != "convert":
         from ..blender.devices import Device
         from .frames import Calibrated

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..core import outputs
+from ..core.flow import Flow
 from ..core.formats import exr
 from ..core.formats.complete import is_complete
 from ..core.outputs import DEFAULT_KINDS, OUTPUT_KINDS, FrameData, Options, OutputKind, exports, frame_paths, job_paths
@@ -51,6 +52,11 @@ class Request:
     def reads_pixels(self) -> bool:
         """Whether a Python step reads the rendered images (then both graph values are written and read back)."""
         return any(kind.needs_pixels for kind in self.kinds)
+
+    @property
+    def flow(self) -> bool:
+        """Whether a kind needs the frame's flow (the data pass then renders the Vector pass)."""
+        return any(kind.flow for kind in self.kinds)
 
     @property
     def graph_kinds(self) -> tuple[OutputKind, ...]:
@@ -124,12 +130,17 @@ def describe_files(request: Request, frame: int, view_suffix: str, camera: dict)
     return camera
 
 
+FlowStep = Callable[[np.ndarray], tuple[dict[str, Flow], dict[str, int]]]
+"""The rendered depth -> the frame's flows and their counts for the summary (made inside Blender)."""
+
+
 def stage_frame(frame: int, camera: dict, stage: Path, request: Request, view: View = PLAIN_VIEW,
-                images: dict[str, np.ndarray | None] | None = None) -> StagedFrame:
+                images: dict[str, np.ndarray | None] | None = None, flows: FlowStep | None = None) -> StagedFrame:
     """Run the frame's Python steps into ``stage``; needs no bpy, so frames may be staged in parallel.
 
     ``images``: depth and distance as computed (their EXRs already staged); None when Blender rendered the
     frame: its files are checked, the EXRs made readable by OpenCV and read back if a step needs them.
+    ``flows``: the frame's flow from its depth (needed when the request writes flow).
     """
     staged = frame_paths(stage, frame, request.staged_kinds, view.suffix)
     if images is None:
@@ -145,7 +156,12 @@ def stage_frame(frame: int, camera: dict, stage: Path, request: Request, view: V
             if request.reads_pixels and kind.graph_value in images:
                 images[kind.graph_value] = read_exr(path)
     camera = describe_files(request, frame, view.suffix, camera)
-    data = FrameData(frame, images["depth"], images["distance"], camera, request.options)
+    flow, report = None, {}
+    if request.flow:
+        if flows is None:
+            raise JobError(f"frame {frame}: flow is written only by render and example (from Blender's Vector pass)")
+        flow, report = flows(images["depth"])
+    data = FrameData(frame, images["depth"], images["distance"], camera, request.options, report, flow)
     try:
         for kind in request.kinds:
             if kind.write is not None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..blender import calibrated
+from ..blender import calibrated, compat, flow
 from ..blender.binding import Segments, camera_at_frame, camera_segments
 from ..blender.job_graph import job_calibration, job_cameras, stereo_of
 from ..blender.views import view_cameras
@@ -35,6 +35,7 @@ from .base import (
 from .frame_files import (
     DEFAULT_REQUEST,
     PLAIN_VIEW,
+    FlowStep,
     FrameResult,
     Request,
     StagedFrame,
@@ -187,8 +188,9 @@ def run_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], segments
             render_frame(scene, frame, stage if beauty_here else None)
             if after_render is not None:
                 after_render(camera)
-            published = [publish_frame(stage_frame(frame, meta, stage, request, view), folder, request)
-                         for view, meta in view_sidecars(scene, frame, camera_object, views)]
+            published = [publish_frame(stage_frame(frame, meta, stage, request, view, flows=flows), folder, request)
+                         for view, meta, flows in _with_flows(scene, frame, segments, request, stage,
+                                                              view_sidecars(scene, frame, camera_object, views))]
         except JobError:
             log(f"{scene.name}: {account(len(results) // len(views), len(kept) // len(views), 1)} (frame {frame}); "
                 "the frames before it are complete")
@@ -197,6 +199,24 @@ def run_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], segments
         progress.tick(frame, f"{what} -> {next(iter(published[0].paths.values()))}")
     finish_job(folder, stage, request, results, kept)
     return results
+
+
+def _with_flows(scene: bpy.types.Scene, frame: int, segments: Segments, request: Request, stage: Path,
+                sidecars: list[tuple[View, dict]]) -> list[tuple[View, dict, FlowStep | None]]:
+    """Each view's sidecar (saying which frames its flow refers to) and its flow step, when the request writes
+    flow."""
+    if not request.flow:
+        return [(view, meta, None) for view, meta in sidecars]
+    cut = flow.camera_cuts(scene, frame, segments)
+    made = []
+    for view, meta in sidecars:
+        def sidecar_at(other: int, view: View = view) -> dict:
+            return view_sidecars(scene, other, camera_at_frame(scene, other, segments), (view,))[0][1]
+
+        meta = {**meta, "flow": flow.describe(frame, cut)}
+        made.append((view, meta, flow.frame_flows(scene, frame, meta, flow.vector_file(stage, frame), cut,
+                                                  sidecar_at)))
+    return made
 
 
 def scene_records(scene: bpy.types.Scene, frames: list[int], request: Request) -> list[exports.Record]:
@@ -227,11 +247,31 @@ def check_request(scene: bpy.types.Scene, segments: Segments, request: Request) 
             raise JobError(f"--outputs {kind.name} describes perspective cameras only; this scene's cameras are "
                            f"{', '.join(sorted({camera.model.label for camera in cameras}))}")
     calibration = job_calibration(scene, segments)
+    if request.flow:
+        _check_flow(scene, cameras, calibration)
     if request.has("nerf") and calibration is not None:
         try:  # what the nerfstudio writer will be given, refused now rather than after every frame
             exports.nerfstudio_camera({**calibration.to_dict(), "projection": "PERSP"})
         except ValueError as error:
             raise JobError(f"--outputs nerf: {error}; COLMAP's FULL_OPENCV holds it (--outputs colmap)") from None
+
+
+def _check_flow(scene: bpy.types.Scene, cameras: list[BlenderCamera], calibration: object | None) -> None:
+    """Refuse flow where this Blender's Vector pass is not exact or not measured."""
+    if calibration is not None:
+        raise JobError("--outputs flow: calibrated (OSL) cameras are not measured yet; flow is written for "
+                       "perspective and orthographic cameras")
+    if scene.render.use_multiview:
+        raise JobError("--outputs flow: stereo and multi-view renders are not measured yet; turn Stereoscopy off")
+    for camera in cameras:
+        reason = compat.vector_pass_refusal(camera.projection if camera.has_matrix else "PANO")
+        if reason is not None:
+            raise JobError(f"--outputs flow: {reason}")
+    try:
+        import OpenEXR  # noqa: F401, PLC0415  (reads the multilayer Vector pass)
+    except ImportError:
+        raise JobError("--outputs flow reads Blender's Vector pass with the OpenEXR package, which this Blender's "
+                       "Python lacks: install it there (python -m pip install OpenEXR)") from None
 
 
 def open_blend(path: Path, scene_name: str | None) -> bpy.types.Scene:

@@ -61,7 +61,7 @@ def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[
         tree = compat.tree_beside_user_compositor(scene)
     else:
         tree = compat.fresh_compositor_tree(scene)
-    file_output = job_graph.wire_render(scene, tree, layer, source, segments, request.graph_kinds, frames)
+    file_output, _ = job_graph.wire_render(scene, tree, layer, source, segments, request.graph_kinds, frames)
     if not plan.shared:
         job_graph.depth_only_settings(scene, layer)
     compat.set_output_directory(file_output, str(folder))

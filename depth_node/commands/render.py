@@ -13,7 +13,7 @@ from pathlib import Path
 
 import bpy
 
-from ..blender import compat, job_graph
+from ..blender import compat, flow, job_graph
 from ..blender.binding import Segments, camera_at_frame, camera_segments
 from ..blender.devices import CPU, Device
 from ..core.outputs import exports
@@ -61,6 +61,8 @@ def plan_render(scene: bpy.types.Scene, frames: list[int], source: str, request:
     if source == "z":
         job_graph.z_is_distance(scene, segments)  # refuses a mix of panoramic and other cameras
     reason = job_graph.shared_render_reason(scene, source, job_camera_objects(scene, frames, segments))
+    if request.flow and reason is None:
+        reason = "flow needs Cycles' Vector pass at one sample through each pixel centre (more samples average it)"
     if request.beauty is not None and scene.render.engine != "CYCLES" and job_graph.job_calibration(scene, segments):
         raise JobError(f"--outputs rgb: the file renders with {scene.render.engine}, which has no custom cameras, so "
                        "its beauty cannot show the calibrated camera; render the depth without rgb (it is rendered "
@@ -99,10 +101,13 @@ def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], sourc
             if request.beauty is not None:
                 render_beauty_pass(scene, frames, stage)
             tree = compat.fresh_compositor_tree(scene)
-        file_output = job_graph.wire_render(scene, tree, layer, source, segments, request.graph_kinds, frames)
+        file_output, vector_output = job_graph.wire_render(scene, tree, layer, source, segments,
+                                                           request.graph_kinds, frames, vector=request.flow)
         if not plan.shared:
             job_graph.depth_only_settings(scene, layer)
         compat.set_output_directory(file_output, str(stage))
+        if vector_output is not None:
+            compat.set_multilayer_directory(vector_output, str(stage), flow.VECTOR_PATTERN)
         return run_frames(scene, folder, frames, segments, request, stage, lambda frame, camera: "",
                           beauty_here=plan.shared, kept=kept)
 

@@ -51,3 +51,10 @@ def camera(K: list[list[float]], to_world: np.ndarray, distortion: dict | None =
     if distortion is not None:
         meta["distortion"] = distortion
     return meta
+
+
+def rotation_about(axis: list[float], angle: float) -> np.ndarray:
+    """The 3x3 rotation by ``angle`` radians about ``axis``."""
+    axis = np.asarray(axis, dtype=np.float64) / np.linalg.norm(axis)
+    cross = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross

@@ -216,6 +216,28 @@ def write_single_channel(path: str | Path, pixels: np.ndarray, channel: str = OP
     OpenEXR.File(header, {channel: np.ascontiguousarray(pixels, dtype=np.float32)}).write(str(path))
 
 
+def write_channels(path: str | Path, channels: dict[str, np.ndarray]) -> None:
+    """Write HxW arrays as the named float32 channels of one ZIP-compressed EXR (e.g. R, G, B of a flow)."""
+    import OpenEXR  # noqa: PLC0415  (optional dependency, see module docstring)
+
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    OpenEXR.File(header, {name: np.ascontiguousarray(pixels, dtype=np.float32)
+                          for name, pixels in channels.items()}).write(str(path))
+
+
+def read_vector_pass(path: str | Path) -> np.ndarray:
+    """Blender's Vector pass of a multilayer EXR (``<layer>.Vector.X`` ... ``.W``, or ``Vector.X`` ...) as
+    (H, W, 4) float32 X, Y, Z, W; :class:`ExrError` for any other layout."""
+    from ..flow.vector_pass import vector_channels  # noqa: PLC0415  (the flow room uses this module too)
+
+    channels = _read_channels(path)
+    try:
+        names = vector_channels(list(channels))
+    except ValueError as error:
+        raise ExrError(f"{path}: {error}") from None
+    return np.stack([channels[name] for name in names], axis=-1).astype(np.float32, copy=False)
+
+
 _CHUNK_LEADER = {"scanlineimage": 12, "tiledimage": 24}
 """Bytes before a multi-part chunk's data: part number, y (or four tile coordinates), data size."""
 

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..flow import BACKWARD, FORWARD, Flow, colour
+from ..flow import files as flow_files
+from ..formats.exr import write_channels
 from . import exports, preview
 
 DEPTH16_MAX = 65535
@@ -35,6 +38,9 @@ class Options:
     """The RGB frames named in COLMAP's and nerfstudio's files: None names the ``rgb`` files where the job
     writes them (each sidecar's ``image``), else :data:`DEFAULT_IMAGE_NAME`; a pattern (``image_####.png``)
     names the frames the user renders separately."""
+    flow_format: str = "exr"
+    """How ``flow`` is written: ``exr`` (R = u, G = v, B = valid), ``flo`` (Middlebury, with a validity PNG
+    beside) or ``kitti`` (16-bit PNG)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ class FrameData:
     options: Options = Options()
     report: dict[str, int] = field(default_factory=dict)
     """Counts a step reports for the job's summary (e.g. depth16 pixels above the range)."""
+    flows: dict[str, Flow] | None = None
+    """``{"forward": ..., "backward": ...}`` when the job writes flow (see :mod:`depth_node.core.flow`)."""
 
 
 def depth16(depth: np.ndarray, unit_scale: float, scale: float) -> tuple[np.ndarray, int]:
@@ -64,8 +72,36 @@ def depth16(depth: np.ndarray, unit_scale: float, scale: float) -> tuple[np.ndar
     return image, int(above.sum())
 
 
+FLOW_FORMATS = ("exr", "flo", "kitti")
+FLOW_EXTENSIONS = {"exr": "exr", "flo": "flo", "kitti": "png"}
+
+
 def _write_preview(path: Path, data: FrameData) -> None:
-    preview.write_png(path, preview.side_by_side(data.distance, data.depth))
+    image = preview.side_by_side(data.distance, data.depth)
+    if data.flows is not None:
+        forward = data.flows[FORWARD]
+        image = preview.panel_beside(image, colour.flow_to_colour(forward.uv, forward.valid), "FLOW")
+    preview.write_png(path, image)
+
+
+def _flow_writer(direction: str) -> Callable[[Path, FrameData], None]:
+    def write(path: Path, data: FrameData) -> None:
+        flow = data.flows[direction]
+        if data.options.flow_format == "flo":
+            flow_files.write_flo(path, flow.uv)
+        elif data.options.flow_format == "kitti":
+            lost = flow_files.write_kitti(path, flow.uv, flow.valid)
+            key = "flow pixels beyond KITTI's +-512 px (written invalid)"
+            data.report[key] = data.report.get(key, 0) + lost
+        else:
+            write_channels(path, flow.channels())
+    return write
+
+
+def _mask_writer(direction: str) -> Callable[[Path, FrameData], None]:
+    def write(path: Path, data: FrameData) -> None:
+        flow_files.write_mask(path, data.flows[direction].valid)
+    return write
 
 
 def write_sidecar(path: Path, camera: dict) -> None:
@@ -113,6 +149,12 @@ class OutputKind:
     pinhole_only: bool = False
     needs_pixels: bool = False
     """A Python step that reads the rendered images (so ``prepare`` cannot write it ahead of a farm render)."""
+    group: str | None = None
+    """The name ``--outputs`` also selects it by (``flow`` selects both directions)."""
+    flow: bool = False
+    """Needs the frame's flow (:attr:`FrameData.flows`): the job renders the Vector pass."""
+    flow_formats: tuple[str, ...] = FLOW_FORMATS
+    """The ``--flow-format`` values it is written for (a validity mask only beside ``.flo``)."""
     beauty: bool = False
     """Written by Blender's own render output (``render.filepath``) in the file's output format: its extension
     comes from the scene (:func:`with_extension`)."""
@@ -149,6 +191,13 @@ OUTPUT_KINDS: tuple[OutputKind, ...] = (
                write=_write_depth16, needs_pixels=True),
     OutputKind("disparity", "exr", "stereo disparity x_left - x_right in pixels, float32 (Stereo 3D renders)",
                graph_value="disparity", stereo_only=True),
+    *(OutputKind(f"flow_{direction}", "exr", f"optical flow to frame f{'+' if direction == FORWARD else '-'}1 in "
+                 "OpenCV pixels, float32 R = u, G = v, B = valid (see --flow-format)", write=_flow_writer(direction),
+                 group="flow", flow=True, needs_pixels=True) for direction in (FORWARD, BACKWARD)),
+    *(OutputKind(f"flow_{direction}_valid", "png", f"8-bit PNG beside each .flo: 255 where flow_{direction} is valid",
+                 write=_mask_writer(direction), group="flow", flow=True, needs_pixels=True,
+                 flow_formats=("flo",))
+      for direction in (FORWARD, BACKWARD)),
     OutputKind("colmap", "txt", "COLMAP text model (colmap/cameras.txt, images.txt, points3D.txt)",
                write_job=_write_colmap, job_files=("colmap/cameras.txt", "colmap/images.txt",
                                                    "colmap/points3D.txt"), pinhole_only=True),
@@ -156,19 +205,40 @@ OUTPUT_KINDS: tuple[OutputKind, ...] = (
                job_files=("transforms.json",), pinhole_only=True),
 )
 BY_NAME = {kind.name: kind for kind in OUTPUT_KINDS}
+GROUPS = {kind.group for kind in OUTPUT_KINDS if kind.group}
 DEFAULT_KINDS: tuple[OutputKind, ...] = tuple(kind for kind in OUTPUT_KINDS if "render" in kind.defaults)
 
 
-def select(names: Iterable[str] | None = None, command: str = "render") -> tuple[OutputKind, ...]:
-    """The kinds called ``names`` in table order (``command``'s defaults for None); ValueError for unknown names."""
+def select(names: Iterable[str] | None = None, command: str = "render", flow_format: str = "exr"
+           ) -> tuple[OutputKind, ...]:
+    """The kinds called ``names`` (or by their group's name: ``flow``) in table order (``command``'s defaults for
+    None), the flow files as ``flow_format`` gives them; ValueError for unknown names."""
     if names is None:
         return tuple(kind for kind in OUTPUT_KINDS if command in kind.defaults)
+    return with_flow_format(_named(names), flow_format)
+
+
+def _named(names: Iterable[str]) -> tuple[OutputKind, ...]:
     wanted = list(names)
-    unknown = [name for name in wanted if name not in BY_NAME]
+    unknown = [name for name in wanted if name not in BY_NAME and name not in GROUPS]
     if unknown or not wanted:
         raise ValueError(f"unknown output kind(s) {', '.join(unknown) or '(none given)'}; choose from "
-                         f"{', '.join(BY_NAME)}")
-    return tuple(kind for kind in OUTPUT_KINDS if kind.name in wanted)
+                         f"{', '.join(sorted(GROUPS) + [kind.name for kind in OUTPUT_KINDS])}")
+    return tuple(kind for kind in OUTPUT_KINDS if kind.name in wanted or kind.group in wanted)
+
+
+def with_flow_format(kinds: Iterable[OutputKind], flow_format: str) -> tuple[OutputKind, ...]:
+    """``kinds`` for ``--flow-format``: the flow files' extension, and the validity masks only beside ``.flo``."""
+    if flow_format not in FLOW_FORMATS:
+        raise ValueError(f"--flow-format must be one of {', '.join(FLOW_FORMATS)}, got {flow_format!r}")
+    chosen = []
+    for kind in kinds:
+        if kind.flow and flow_format not in kind.flow_formats:
+            continue
+        if kind.flow and kind.extension == "exr":
+            kind = dataclasses.replace(kind, extension=FLOW_EXTENSIONS[flow_format])
+        chosen.append(kind)
+    return tuple(chosen)
 
 
 def with_extension(kinds: Iterable[OutputKind], extension: str) -> tuple[OutputKind, ...]:

@@ -35,7 +35,8 @@ _GLYPHS = {
     "+": "000010111010000", "e": "000111101110011", " ": "000000000000000", "A": "010101111101101",
     "C": "111100100100111", "D": "110101101101110", "E": "111100111100111", "H": "101101111101101",
     "I": "111010010010111", "N": "110101101101101", "P": "111101111100100", "S": "111100111001111",
-    "T": "111010010010010", "m": "000111111101101",
+    "T": "111010010010010", "m": "000111111101101", "F": "111100111100100", "L": "100100100100111",
+    "O": "111101101101111", "W": "101101101111101",
 }
 _BACKGROUND_GREY = 96
 _SCALE = 2  # glyph pixel size
@@ -109,11 +110,29 @@ def side_by_side(distance: np.ndarray, depth: np.ndarray, unit: str = "m") -> np
     return canvas
 
 
+def panel_beside(canvas: np.ndarray, colours: np.ndarray, title: str) -> np.ndarray:
+    """``canvas`` (from :func:`side_by_side` of frames shaped like ``colours``) with one more panel on its right:
+    the RGB uint8 ``colours``, subsampled and zoomed as the others, titled ``title``."""
+    zoom = max(1, int(np.ceil(160 / max(colours.shape[1], 1))))
+    step = max(1, int(np.ceil(colours.shape[1] / MAX_PANEL_WIDTH)))
+    panel = np.kron(colours[::step, ::step], np.ones((zoom, zoom, 1), dtype=np.uint8))
+    gap, title_height = 8, 8 * _SCALE
+    height, width = panel.shape[:2]
+    if title_height + height > canvas.shape[0]:
+        raise ValueError(f"a {colours.shape[:2]} panel does not fit beside a preview of height {canvas.shape[0]}")
+    wider = np.full((canvas.shape[0], canvas.shape[1] + gap + width, 3), 32, dtype=np.uint8)
+    wider[:, :canvas.shape[1]] = canvas
+    wider[title_height:title_height + height, canvas.shape[1] + gap:] = panel
+    _draw_text(wider, title, 2, canvas.shape[1] + gap + 2)
+    return wider
+
+
 def write_png(path: str | Path, pixels: np.ndarray) -> None:
-    """Write an HxWx3 uint8 array as an 8-bit RGB PNG, or an HxW uint16 array as a 16-bit grey PNG."""
+    """Write an HxWx3 uint8 array as an 8-bit RGB PNG, an HxW uint16 array as a 16-bit grey PNG, or an HxWx3
+    uint16 array as a 16-bit RGB PNG."""
     pixels = np.asarray(pixels)
-    if pixels.ndim == 2 and pixels.dtype == np.uint16:
-        rows, depth, colour = pixels.astype(">u2"), 16, 0  # PNG stores 16-bit samples big-endian
+    if pixels.dtype == np.uint16 and (pixels.ndim == 2 or pixels.shape[2:] == (3,)):
+        rows, depth, colour = pixels.astype(">u2"), 16, 0 if pixels.ndim == 2 else 2  # PNG: 16 bits big-endian
     else:
         rows, depth, colour = np.ascontiguousarray(pixels, dtype=np.uint8), 8, 2
     height, width = rows.shape[:2]

@@ -1,0 +1,89 @@
+"""Flow inside Blender: the Vector pass of the job's data pass, made exact at the background and given a
+visibility decided by the scene's geometry (:mod:`.visibility`).
+
+The pass's flow is kept as Cycles wrote it (exact at one sample, measured: see
+:mod:`depth_node.core.flow.vector_pass`); rays that hit nothing take the flow of their direction
+(:mod:`depth_node.core.flow.infinity`); ``valid`` is 1 only where the geometry proves the point is the one
+the other frame sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from ...core.errors import JobError
+from ...core.flow import BACKWARD, DIRECTIONS, FORWARD, STEP, Flow, lands_inside
+from ...core.flow.infinity import infinity_flow
+from ...core.flow.vector_pass import from_vector_pass
+from ...core.formats import exr
+from ..binding import Segments, camera_at_frame
+from .visibility import UNDECIDED, first_hits, seen_from
+
+VECTOR_PATTERN = "vector_####"
+VECTOR_LAYER = "Vector"
+
+
+def vector_file(stage: Path, frame: int) -> Path:
+    """The multilayer EXR the data pass writes the Vector pass into (staged, never published)."""
+    return stage / f"{VECTOR_PATTERN.replace('####', f'{frame:04d}')}.exr"
+
+
+def describe(frame: int, cut: dict[str, bool]) -> dict:
+    """The sidecar's ``flow``: which frames each direction refers to (None across a camera cut)."""
+    return {"forward_frame": None if cut[FORWARD] else frame + 1,
+            "backward_frame": None if cut[BACKWARD] else frame - 1,
+            "convention": "u, v in this frame's OpenCV pixels (x right, y down, centres at integers), from pixel "
+                          "centre (x, y) to where the other frame sees the same surface point",
+            "valid": "1 where the point lies inside the other frame's image and is the surface seen there (decided "
+                     "by ray casts); 0 elsewhere, across a camera cut, and where it cannot be decided (deforming "
+                     "meshes, instances, surfaces the render saw through)"}
+
+
+def camera_cuts(scene: bpy.types.Scene, frame: int, segments: Segments) -> dict[str, bool]:
+    """Per direction: whether a timeline marker switches the camera between ``frame`` and the other frame."""
+    camera = camera_at_frame(scene, frame, segments)
+    return {direction: camera_at_frame(scene, frame + STEP[direction], segments) != camera
+            for direction in DIRECTIONS}
+
+
+def frame_flows(scene: bpy.types.Scene, frame: int, meta: dict, vector: Path, cut: dict[str, bool],
+                sidecar_at: Callable[[int], dict]) -> Callable[[np.ndarray], tuple[dict[str, Flow], dict[str, int]]]:
+    """What :func:`~depth_node.commands.frame_files.stage_frame` calls with the frame's rendered depth: both
+    directions' :class:`Flow` and the counts for the summary. ``sidecar_at(other)`` is the sidecar of this view
+    at another frame (the scene is at that frame when it is called)."""
+
+    def flows(depth: np.ndarray) -> tuple[dict[str, Flow], dict[str, int]]:
+        try:
+            pass_flow = from_vector_pass(exr.read_vector_pass(vector))
+        except exr.ExrError as error:
+            raise JobError(f"frame {frame}: {error}") from None
+        hits = first_hits(scene, meta, depth)
+        result, undecided = {}, 0
+        try:
+            for direction in DIRECTIONS:
+                uv = pass_flow[direction].astype(np.float64)
+                if cut[direction]:
+                    result[direction] = Flow(np.zeros_like(uv, dtype=np.float32), np.zeros(uv.shape[:2], bool))
+                    continue
+                other = frame + STEP[direction]
+                scene.frame_set(other)
+                other_meta = sidecar_at(other)
+                if meta.get("projection") == "PERSP":
+                    background, ahead = infinity_flow(meta, other_meta)
+                    uv = np.where(hits.background[..., None], background, uv)
+                else:
+                    uv = np.where(hits.background[..., None], 0.0, uv)  # a direction has no orthographic image
+                    ahead = ~hits.background
+                seen = seen_from(scene, hits, other_meta)
+                valid = (seen == 1) & ahead & lands_inside(uv)
+                undecided += int(((seen == UNDECIDED) & lands_inside(uv)).sum())
+                result[direction] = Flow(uv.astype(np.float32), valid)
+        finally:
+            scene.frame_set(frame)
+        return result, {"flow pixels undecided (deforming, instanced or seen-through surfaces: valid 0)": undecided}
+
+    return flows
