@@ -751,3 +751,22 @@ def test_multipart_parts_away_from_the_origin_keep_their_sizes(tmp_path: Path) -
                   for name, window, (w, h) in (("a", ((-4, -2), (6, 34)), (11, 37)),
                                                ("b", ((3, 5), (4, 5)), (2, 1)))]).write(str(path))
     assert exr.check_parts(path) == [("a", 11, 37), ("b", 2, 1)]
+
+
+def test_flow_channels_and_the_vector_pass_read_back(tmp_path: Path) -> None:
+    import OpenEXR
+
+    rng = np.random.default_rng(2)
+    channels = {name: rng.normal(size=(3, 4)).astype(np.float32) for name in ("R", "G", "B")}
+    exr.write_channels(tmp_path / "flow.exr", channels)
+    with OpenEXR.File(str(tmp_path / "flow.exr"), separate_channels=True) as read:
+        assert {name: channel.pixels.tolist() for name, channel in read.channels().items()} == {
+            name: pixels.tolist() for name, pixels in channels.items()}
+    layer = {f"ViewLayer.Vector.{c}": rng.normal(size=(3, 4)).astype(np.float32) for c in "XYZW"}
+    exr.write_channels(tmp_path / "vector.exr", {**layer, "ViewLayer.Depth.Z": np.ones((3, 4), np.float32)})
+    vector = exr.read_vector_pass(tmp_path / "vector.exr")
+    assert vector.shape == (3, 4, 4) and vector.dtype == np.float32
+    for index, c in enumerate("XYZW"):
+        assert np.array_equal(vector[..., index], layer[f"ViewLayer.Vector.{c}"])
+    with pytest.raises(exr.ExrError, match=r"flow.exr: no Vector pass"):
+        exr.read_vector_pass(tmp_path / "flow.exr")

@@ -99,10 +99,13 @@ def test_file_names_and_patterns() -> None:
     assert depth.file_output_pattern == "depth_####"
     assert depth.per_frame and not outputs.BY_NAME["colmap"].per_frame and not outputs.BY_NAME["nerf"].per_frame
     assert [kind.name for kind in outputs.OUTPUT_KINDS] == ["rgb", "depth", "distance", "preview", "camera", "depth16",
-                                                           "disparity", "colmap", "nerf"]
+                                                           "disparity", "flow_forward", "flow_backward",
+                                                           "flow_forward_valid", "flow_backward_valid", "colmap", "nerf"]
     assert [kind.extension for kind in outputs.OUTPUT_KINDS] == ["png", "exr", "exr", "png", "json", "png", "exr",
-                                                                "txt", "json"]
-    assert [kind.name for kind in outputs.OUTPUT_KINDS if kind.needs_pixels] == ["preview", "depth16"]
+                                                                "exr", "exr", "png", "png", "txt", "json"]
+    assert [kind.name for kind in outputs.OUTPUT_KINDS if kind.needs_pixels] == ["preview", "depth16", "flow_forward",
+                                                                             "flow_backward", "flow_forward_valid",
+                                                                             "flow_backward_valid"]
     assert [kind.name for kind in outputs.OUTPUT_KINDS if kind.pinhole_only] == ["colmap", "nerf"]
     assert [kind.name for kind in outputs.OUTPUT_KINDS if kind.stereo_only] == ["disparity"]
     assert [kind.name for kind in outputs.OUTPUT_KINDS if kind.beauty] == ["rgb"]
@@ -120,7 +123,8 @@ def test_defaults_per_command(command: str, names: list[str]) -> None:
 
 
 def test_select_refusals_name_the_choices() -> None:
-    choices = "rgb, depth, distance, preview, camera, depth16, disparity, colmap, nerf"
+    choices = ("flow, rgb, depth, distance, preview, camera, depth16, disparity, flow_forward, flow_backward, "
+               "flow_forward_valid, flow_backward_valid, colmap, nerf")
     with pytest.raises(ValueError, match=rf"^unknown output kind\(s\) normals, z; choose from {choices}$"):
         outputs.select(["depth", "normals", "z"])
     with pytest.raises(ValueError, match=rf"^unknown output kind\(s\) \(none given\); choose from {choices}$"):
@@ -130,10 +134,12 @@ def test_select_refusals_name_the_choices() -> None:
 
 def test_extension_switches() -> None:
     kinds = outputs.with_extension(outputs.OUTPUT_KINDS, "jpg")
-    assert [kind.extension for kind in kinds] == ["jpg", "exr", "exr", "png", "json", "png", "exr", "txt", "json"]
+    assert [kind.extension for kind in kinds] == ["jpg", "exr", "exr", "png", "json", "png", "exr", "exr", "exr", "png",
+                                                  "png", "txt", "json"]
     assert outputs.OUTPUT_KINDS[0].extension == "png", "the table itself is unchanged"
     kinds = outputs.with_value_extension(outputs.OUTPUT_KINDS, "npy")
-    assert [kind.extension for kind in kinds] == ["png", "npy", "npy", "png", "json", "png", "exr", "txt", "json"]
+    assert [kind.extension for kind in kinds] == ["png", "npy", "npy", "png", "json", "png", "exr", "exr", "exr", "png",
+                                                  "png", "txt", "json"]
     assert kinds[1].name == "depth" and kinds[1].graph_value == "depth"
 
 
@@ -193,3 +199,23 @@ def test_depth16_rounds_millimetres_and_zeroes_what_it_cannot_hold() -> None:
     assert above == 1
     image, _ = outputs.depth16(np.array([[2.0]]), unit_scale=0.01, scale=1000.0)  # centimetre scenes
     assert image.tolist() == [[20]]
+
+
+@pytest.mark.parametrize(("flow_format", "files"), [
+    ("exr", ["flow_forward_0003.exr", "flow_backward_0003.exr"]),
+    ("flo", ["flow_forward_0003.flo", "flow_backward_0003.flo", "flow_forward_valid_0003.png",
+             "flow_backward_valid_0003.png"]),
+    ("kitti", ["flow_forward_0003.png", "flow_backward_0003.png"]),
+])
+def test_flow_selects_both_directions_in_its_format(flow_format: str, files: list[str]) -> None:
+    kinds = outputs.select(["depth", "flow"], flow_format=flow_format)
+    assert [kind.filename(3) for kind in kinds] == ["depth_0003.exr", *files]
+    assert all(kind.flow and kind.needs_pixels for kind in kinds[1:]) and not kinds[0].flow
+    only_forward = outputs.select(["flow_forward"], flow_format=flow_format)
+    assert [kind.filename(3) for kind in only_forward] == [files[0]]
+    assert "flow" not in [kind.name for kind in outputs.select(None, "render")]
+
+
+def test_an_unknown_flow_format_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^--flow-format must be one of exr, flo, kitti, got 'png'$"):
+        outputs.select(["flow"], flow_format="png")

@@ -270,8 +270,10 @@ def test_sixteen_bit_png_decoded_by_libpng(tmp_path: Path) -> None:
     # a float image that is not uint16 is written as 8-bit RGB
     preview.write_png(tmp_path / "as8.png", np.full((2, 2, 3), 9.0))
     assert np.array_equal(cv2.imread(str(tmp_path / "as8.png"), cv2.IMREAD_UNCHANGED), np.full((2, 2, 3), 9))
-    preview.write_png(tmp_path / "rgb16.png", np.full((2, 2, 3), 9, dtype=np.uint16))  # 3 channels: 8-bit RGB
-    assert np.array_equal(cv2.imread(str(tmp_path / "rgb16.png"), cv2.IMREAD_UNCHANGED), np.full((2, 2, 3), 9))
+    rgb16 = np.arange(12, dtype=np.uint16).reshape(2, 2, 3) * 5000  # 3 channels of uint16: 16-bit RGB
+    preview.write_png(tmp_path / "rgb16.png", rgb16)
+    read = cv2.imread(str(tmp_path / "rgb16.png"), cv2.IMREAD_UNCHANGED)
+    assert read.dtype == np.uint16 and np.array_equal(read[..., ::-1], rgb16)
     preview.write_png(str(tmp_path / "str.png"), pixels)
     assert (tmp_path / "str.png").read_bytes() == path.read_bytes()
 
@@ -299,3 +301,20 @@ def test_viridis_endpoints_match_matplotlib() -> None:
     expected = np.array([[0x44, 0x01, 0x54], [0x21, 0x91, 0x8C], [0xFD, 0xE7, 0x25]])
     got = preview.viridis(np.array([0.0, 0.5, 1.0])).astype(int)
     assert np.max(np.abs(got - expected)) <= 4
+
+
+def test_a_panel_goes_beside_the_preview() -> None:
+    distance = np.tile(np.linspace(5.0, 6.0, 20), (10, 1)).astype(np.float32)
+    canvas = preview.side_by_side(distance, distance)
+    colours = np.zeros((10, 20, 3), dtype=np.uint8)
+    colours[2:5, 3:7] = (200, 10, 30)
+    wider = preview.panel_beside(canvas, colours, "FLOW")
+    zoom = 8  # 160 px for a 20-pixel frame
+    assert wider.shape == (canvas.shape[0], canvas.shape[1] + 8 + 20 * zoom, 3)
+    assert np.array_equal(wider[:, :canvas.shape[1]], canvas)
+    left, top = canvas.shape[1] + 8, 16
+    panel = wider[top:top + 10 * zoom, left:]
+    assert np.array_equal(panel[::zoom, ::zoom], colours)
+    assert (wider[2:12, left:left + 30] == 255).any(), "the title is drawn"
+    with pytest.raises(ValueError, match="does not fit"):
+        preview.panel_beside(canvas, np.zeros((40, 20, 3), dtype=np.uint8), "FLOW")
