@@ -30,6 +30,8 @@ class FlowTruth:
     flow: np.ndarray
     visible: np.ndarray
     hit: np.ndarray
+    objects: np.ndarray
+    """(H, W) the name of the object hit ("" where the ray escaped)."""
 
 
 @dataclass
@@ -142,8 +144,10 @@ def flow_truth(scene: bpy.types.Scene, frame: int, other: int) -> FlowTruth:
     flow = np.zeros((height, width, 2))
     visible = np.zeros((height, width), dtype=bool)
     hit_mask = np.zeros((height, width), dtype=bool)
+    objects = np.full((height, width), "", dtype=object)
     for (row, column), hit in hits.items():
         if isinstance(hit, _Hit):
+            objects[row, column] = hit.name
             before, after = triangle_points[hit.name], later[hit.name]
             moved = barycentric_transform(hit.local, *(Vector(before[i]) for i in hit.triangle),
                                           *(Vector(after[i]) for i in hit.triangle))
@@ -161,4 +165,4 @@ def flow_truth(scene: bpy.types.Scene, frame: int, other: int) -> FlowTruth:
         ahead = world_to_camera_view(scene, camera, point).z > 0
         visible[row, column] = inside and ahead and seen
     scene.frame_set(frame)
-    return FlowTruth(flow, visible, hit_mask)
+    return FlowTruth(flow, visible, hit_mask, objects)

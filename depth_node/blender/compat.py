@@ -212,17 +212,18 @@ def set_multilayer_directory(node: bpy.types.Node, directory: str, pattern: str)
 
 VECTOR_PASS_EXACT_SINCE = {"PERSP": (4, 5, 0), "ORTHO": (5, 2, 0)}
 """The first version whose Vector pass is exact at one sample, per camera type (measured against the tracked
-mesh hit: orthographic cameras are off by 3.5 px median, 6.6 px max on 4.5.15, 5.0.1 and 5.1.2, exact within
-1.5e-5 px on 5.2.3 and 5.3.0). Panoramic and custom (OSL) cameras are not measured: flow refuses them."""
+mesh hit: orthographic cameras are off by 3.5-4.1 px median, 6.6-14 px max on 4.5.15, 5.0.1 and 5.1.2, exact
+within 1.5e-5 px on 5.2.3 and 5.3.0). Panoramic and custom (OSL) cameras are not measured: flow refuses them."""
+_CAMERA_NAMES = {"PERSP": "perspective", "ORTHO": "orthographic", "PANO": "panoramic"}
 
 
 def vector_pass_refusal(camera_type: str) -> str | None:
     """Why this Blender's Vector pass cannot give exact flow for a camera type (None: it can)."""
     since = VECTOR_PASS_EXACT_SINCE.get(camera_type)
-    version = ".".join(map(str, BLENDER_VERSION))
+    version, name = ".".join(map(str, BLENDER_VERSION)), _CAMERA_NAMES.get(camera_type, camera_type.lower())
     if since is None:
-        return f"flow for {camera_type.lower()} cameras is not measured yet: only perspective and orthographic ones"
+        return f"flow for {name} cameras is not measured yet: only perspective and orthographic ones"
     if BLENDER_VERSION < since:
-        return (f"Blender {version}'s Vector pass is wrong for {camera_type.lower()} cameras (measured: 3.5 px median "
-                f"error); it is exact from {'.'.join(map(str, since[:2]))} on")
+        return (f"Blender {version}'s Vector pass is wrong for {name} cameras (measured: 3.5-4.1 px median error); "
+                f"it is exact from {'.'.join(map(str, since[:2]))} on")
     return None

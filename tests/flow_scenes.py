@@ -1,0 +1,54 @@
+"""A moving scene for the flow tests: camera motion, a rigidly moving and turning cube that passes over a
+wall, a shape-keyed flag, sky on the right and points that leave the view."""
+
+from __future__ import annotations
+
+import importlib
+
+import bpy
+
+FLAG = "Flag"
+CUBE = "Cube"
+
+
+def _scenes():
+    return importlib.import_module("bl_ext.user_default.true_depth.depth_node.blender.scenes")
+
+
+def _keyed(obj: bpy.types.Object, frame: int, **values: tuple[float, float, float]) -> None:
+    for name, value in values.items():
+        setattr(obj, name, value)
+        obj.keyframe_insert(name, frame=frame)
+
+
+def moving_scene(projection: str = "PERSP", samples: int = 16) -> bpy.types.Scene:
+    """Frames 1-3, 64 x 48, rendered by the file at ``samples`` samples with a 1.5 px filter."""
+    scenes = _scenes()
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    scene = bpy.context.scene
+    scenes.setup_cycles(scene, samples=samples, filter_width=1.5)
+    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 64, 48, 100
+    scene.frame_start, scene.frame_end = 1, 3
+    camera = scenes.add_camera(scene)
+    camera.data.type, camera.data.lens, camera.data.ortho_scale = projection, 30.0, 8.0
+    _keyed(camera, 1, location=(0.0, 0.0, 0.0), rotation_euler=(0.0, 0.0, 0.0))
+    _keyed(camera, 3, location=(0.3, 0.1, 0.2), rotation_euler=(0.02, 0.03, 0.05))
+    bpy.ops.mesh.primitive_plane_add(size=6, location=(-3.5, 0, -8))
+    bpy.ops.mesh.primitive_cube_add(size=1.5, location=(-0.5, 0, -5))
+    cube = bpy.context.object
+    cube.name = CUBE
+    _keyed(cube, 1, location=(-0.5, 0.0, -5.0), rotation_euler=(0.0, 0.0, 0.0))
+    _keyed(cube, 3, location=(0.8, 0.4, -4.5), rotation_euler=(0.3, 0.2, 0.1))
+    bpy.ops.mesh.primitive_plane_add(size=2, location=(1.8, -1, -6))
+    flag = bpy.context.object
+    flag.name = FLAG
+    flag.shape_key_add(name="Basis", from_mix=False)
+    bend = flag.shape_key_add(name="bend", from_mix=False)
+    for index, vertex in enumerate(bend.data):
+        vertex.co.z += 0.8 * (index % 2)
+        vertex.co.x += 0.2 * (index // 2)
+    bend.value = 0.0
+    bend.keyframe_insert("value", frame=1)
+    bend.value = 1.0
+    bend.keyframe_insert("value", frame=3)
+    return scene
