@@ -37,7 +37,9 @@ def moving_scene(projection: str = "PERSP", samples: int = 16) -> bpy.types.Scen
     bpy.ops.mesh.primitive_cube_add(size=1.5, location=(-0.5, 0, -5))
     cube = bpy.context.object
     cube.name = CUBE
-    _keyed(cube, 1, location=(-0.5, 0.0, -5.0), rotation_euler=(0.0, 0.0, 0.0))
+    # Turned at frame 1 too: an axis-aligned cube's side faces are edge-on to an unturned orthographic camera,
+    # where whether a point on the front face's edge is hidden is a tie of two equal distances.
+    _keyed(cube, 1, location=(-0.5, 0.0, -5.0), rotation_euler=(0.1, 0.15, 0.05))
     _keyed(cube, 3, location=(0.8, 0.4, -4.5), rotation_euler=(0.3, 0.2, 0.1))
     bpy.ops.mesh.primitive_plane_add(size=2, location=(1.8, -1, -6))
     flag = bpy.context.object

@@ -77,7 +77,7 @@ def check_flow(folder: Path, truth: FlowTruth, direction: str, background: bool 
 def test_flow_is_exact_and_its_visibility_never_lies(rendered: dict, direction: str,
                                                      capsys: pytest.CaptureFixture) -> None:
     truth = rendered["truths"][direction]
-    assert (~truth.hit).sum() > 200 and (truth.hit & ~truth.visible).sum() > 50, "sky and hidden points exist"
+    assert (~truth.hit).sum() > 200 and (truth.hit & ~truth.visible).sum() > 20, "sky and hidden points exist"
     share, missed = check_flow(rendered["folder"], truth, direction)
     flag_pixels = int((truth.objects == FLAG).sum())
     print(f"{direction}: {share:.2%} within {TOLERANCE} px (background included); {missed} of the flag's "
