@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-
 from depth_node.core.flow.infinity import infinity_flow, pixel_directions, pixel_rays
 
 from ..samples import rotation_about

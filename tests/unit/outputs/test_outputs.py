@@ -100,7 +100,8 @@ def test_file_names_and_patterns() -> None:
     assert depth.per_frame and not outputs.BY_NAME["colmap"].per_frame and not outputs.BY_NAME["nerf"].per_frame
     assert [kind.name for kind in outputs.OUTPUT_KINDS] == ["rgb", "depth", "distance", "preview", "camera", "depth16",
                                                            "disparity", "flow_forward", "flow_backward",
-                                                           "flow_forward_valid", "flow_backward_valid", "colmap", "nerf"]
+                                                           "flow_forward_valid", "flow_backward_valid", "colmap",
+                                                           "nerf"]
     assert [kind.extension for kind in outputs.OUTPUT_KINDS] == ["png", "exr", "exr", "png", "json", "png", "exr",
                                                                 "exr", "exr", "png", "png", "txt", "json"]
     assert [kind.name for kind in outputs.OUTPUT_KINDS if kind.needs_pixels] == ["preview", "depth16", "flow_forward",
