@@ -54,3 +54,28 @@ def moving_scene(projection: str = "PERSP", samples: int = 16) -> bpy.types.Scen
     bend.value = 1.0
     bend.keyframe_insert("value", frame=3)
     return scene
+
+
+def with_views(scene: bpy.types.Scene, kind: str) -> tuple[str, ...]:
+    """Make ``scene`` render two views: a Stereo 3D pair (off-axis, 0.3 apart) or two Multi-View cameras (the
+    second moving on its own path). Returns the views' file suffixes."""
+    render = scene.render
+    render.use_multiview = True
+    if kind == "stereo":
+        render.views_format = "STEREO_3D"
+        stereo = scene.camera.data.stereo
+        stereo.interocular_distance, stereo.convergence_mode, stereo.pivot = 0.3, "OFFAXIS", "CENTER"
+        return ("_L", "_R")
+    render.views_format = "MULTIVIEW"
+    for view in render.views:
+        view.use = False
+    first = scene.camera
+    first.name = "Camera_A"
+    second = bpy.data.objects.new("Camera_B", first.data.copy())
+    scene.collection.objects.link(second)
+    _keyed(second, 1, location=(0.5, 0.3, 0.5), rotation_euler=(0.05, -0.08, 0.0))
+    _keyed(second, 3, location=(0.7, 0.2, 0.4), rotation_euler=(0.03, -0.1, 0.02))
+    for name in ("A", "B"):
+        view = render.views.new(name)
+        view.file_suffix = view.camera_suffix = f"_{name}"
+    return ("_A", "_B")

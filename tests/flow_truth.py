@@ -2,11 +2,13 @@
 
 Per pixel centre of frame f: a BVH ray cast (``scene.ray_cast`` on the evaluated depsgraph) finds the surface
 point, its triangle of the evaluated mesh and its barycentric coordinates; at frame f+-1 the same triangle
-of the evaluated mesh (modifiers, shape keys, armatures) carries the point, which Blender's own
-``world_to_camera_view`` projects with that frame's camera. The point is visible there when a ray cast from
-that camera reaches it first. A ray that escapes gets the projection of its direction (a point at
-infinity, seen from that frame's camera position). Only perspective and orthographic cameras (what
-``world_to_camera_view`` projects).
+of the evaluated mesh (modifiers, shape keys, armatures) carries the point, which is projected with that
+frame's camera. The point is visible there when a ray cast from that camera reaches it first. A ray that
+escapes gets the projection of its direction (a point at infinity, seen from that frame's camera position).
+
+The camera of a frame is either the scene camera, through Blender's own ``view_frame`` and
+``world_to_camera_view`` (:class:`SceneCamera`), or a sidecar's K and pose (:class:`SidecarCamera`: stereo
+eyes and Multi-View cameras, whose sidecars other tests check against rays). Perspective and orthographic.
 """
 
 from __future__ import annotations
@@ -34,37 +36,75 @@ class FlowTruth:
     """(H, W) the name of the object hit ("" where the ray escaped)."""
 
 
+class SceneCamera:
+    """The scene's camera at the current frame, through Blender's own camera functions."""
+
+    def __init__(self, scene: bpy.types.Scene) -> None:
+        self.scene, self.camera = scene, scene.camera
+        render = scene.render
+        scale = render.resolution_percentage / 100
+        self.width, self.height = int(render.resolution_x * scale), int(render.resolution_y * scale)
+        self.matrix = self.camera.matrix_world.normalized()
+        self.orthographic = self.camera.data.type == "ORTHO"
+        self.axis = (self.matrix.to_3x3() @ Vector((0.0, 0.0, -1.0))).normalized()
+
+    def ray(self, x: float, y: float) -> tuple[Vector, Vector]:
+        frame = self.camera.data.view_frame(scene=self.scene)  # top-right, bottom-right, bottom-left, top-left
+        top_right, _, bottom_left, _ = frame
+        s, t = (x + 0.5) / self.width, (y + 0.5) / self.height
+        local = Vector((bottom_left.x + s * (top_right.x - bottom_left.x),
+                        top_right.y - t * (top_right.y - bottom_left.y), frame[0].z))
+        if self.orthographic:
+            return self.matrix @ Vector((local.x, local.y, 0.0)), self.axis
+        return self.matrix.translation.copy(), (self.matrix.to_3x3() @ local).normalized()
+
+    def project(self, point: Vector) -> tuple[float, float, float]:
+        ndc = world_to_camera_view(self.scene, self.camera, point)
+        return ndc.x * self.width - 0.5, (1.0 - ndc.y) * self.height - 0.5, ndc.z
+
+    @property
+    def position(self) -> Vector:
+        return self.matrix.translation.copy()
+
+
+class SidecarCamera:
+    """A camera sidecar's K and OpenCV camera-to-world pose (a pinhole or orthographic view)."""
+
+    def __init__(self, meta: dict) -> None:
+        self.K = np.asarray(meta["K"], dtype=np.float64)
+        to_world = np.asarray(meta["camera_to_world_opencv"], dtype=np.float64)
+        self.rotation, self.origin = to_world[:3, :3], to_world[:3, 3]
+        self.width, self.height = int(meta["width"]), int(meta["height"])
+        self.orthographic = meta["projection"] == "ORTHO"
+        self.axis = Vector(self.rotation[:, 2])
+
+    def ray(self, x: float, y: float) -> tuple[Vector, Vector]:
+        t = np.linalg.solve(self.K, [x, y, 1.0])
+        if self.orthographic:
+            return Vector(self.origin + self.rotation[:, :2] @ t[:2]), self.axis
+        return Vector(self.origin), Vector(self.rotation @ t).normalized()
+
+    def project(self, point: Vector) -> tuple[float, float, float]:
+        camera = (np.asarray(point) - self.origin) @ self.rotation
+        if self.orthographic:
+            x, y, _ = self.K @ [camera[0], camera[1], 1.0]
+            return x, y, camera[2]
+        image = self.K @ camera
+        return image[0] / image[2], image[1] / image[2], camera[2]
+
+    @property
+    def position(self) -> Vector:
+        return Vector(self.origin)
+
+
+Camera = SceneCamera | SidecarCamera
+
+
 @dataclass
 class _Hit:
     name: str
     triangle: tuple[int, int, int]
     local: Vector
-
-
-def _project(scene: bpy.types.Scene, camera: bpy.types.Object, point: Vector) -> tuple[float, float]:
-    ndc = world_to_camera_view(scene, camera, point)
-    width, height = _size(scene)
-    return ndc.x * width - 0.5, (1.0 - ndc.y) * height - 0.5
-
-
-def _size(scene: bpy.types.Scene) -> tuple[int, int]:
-    render = scene.render
-    scale = render.resolution_percentage / 100
-    return int(render.resolution_x * scale), int(render.resolution_y * scale)
-
-
-def _pixel_ray(scene: bpy.types.Scene, camera: bpy.types.Object, x: float, y: float) -> tuple[Vector, Vector]:
-    """The world ray through pixel centre (x, y), from the camera's own view frame (Blender's code)."""
-    width, height = _size(scene)
-    frame = camera.data.view_frame(scene=scene)  # top-right, bottom-right, bottom-left, top-left (camera space)
-    top_right, _, bottom_left, _ = frame
-    s, t = (x + 0.5) / width, (y + 0.5) / height
-    local = Vector((bottom_left.x + s * (top_right.x - bottom_left.x),
-                    top_right.y - t * (top_right.y - bottom_left.y), frame[0].z))
-    matrix = camera.matrix_world.normalized()
-    if camera.data.type == "ORTHO":
-        return matrix @ Vector((local.x, local.y, 0.0)), (matrix.to_3x3() @ Vector((0.0, 0.0, -1.0))).normalized()
-    return matrix.translation.copy(), (matrix.to_3x3() @ local).normalized()
 
 
 def _triangles(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> dict[int, list[tuple[int, int, int]]]:
@@ -83,16 +123,20 @@ def _vertices(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> np.ndarr
     return coordinates.reshape(-1, 3)
 
 
-def _first_hits(scene: bpy.types.Scene, camera: bpy.types.Object) -> dict[tuple[int, int], _Hit | Vector]:
+def _outside(point: Vector, vertices: np.ndarray, triangle: tuple[int, int, int]) -> float:
+    corners = [Vector(vertices[index]) for index in triangle]
+    return 0.0 if intersect_point_tri(point, *corners) is not None else min((point - c).length for c in corners)
+
+
+def _first_hits(scene: bpy.types.Scene, camera: Camera) -> dict[tuple[int, int], _Hit | Vector]:
     """Per pixel: the hit (object, triangle, local point), or the ray's direction where it escapes."""
     depsgraph = bpy.context.evaluated_depsgraph_get()
-    width, height = _size(scene)
     triangles: dict[str, dict] = {}
     vertices: dict[str, np.ndarray] = {}
     hits: dict[tuple[int, int], _Hit | Vector] = {}
-    for row in range(height):
-        for column in range(width):
-            start, direction = _pixel_ray(scene, camera, column, row)
+    for row in range(camera.height):
+        for column in range(camera.width):
+            start, direction = camera.ray(column, row)
             hit, location, _normal, index, obj, matrix = scene.ray_cast(depsgraph, start, direction)
             if not hit:
                 hits[row, column] = direction
@@ -107,62 +151,47 @@ def _first_hits(scene: bpy.types.Scene, camera: bpy.types.Object) -> dict[tuple[
     return hits
 
 
-def _outside(point: Vector, vertices: np.ndarray, triangle: tuple[int, int, int]) -> float:
-    corners = [Vector(vertices[index]) for index in triangle]
-    inside = intersect_point_tri(point, *corners)
-    return 0.0 if inside is not None else min((point - corner).length for corner in corners)
-
-
-def _visible(scene: bpy.types.Scene, camera: bpy.types.Object, point: Vector) -> bool:
+def _reaches(scene: bpy.types.Scene, camera: Camera, point: Vector) -> bool:
     depsgraph = bpy.context.evaluated_depsgraph_get()
-    matrix = camera.matrix_world.normalized()
-    if camera.data.type == "ORTHO":
-        axis = (matrix.to_3x3() @ Vector((0.0, 0.0, -1.0))).normalized()
-        start = point - axis * ((point - matrix.translation).dot(axis))
-    else:
-        start = matrix.translation
+    start = point - camera.axis * (point - camera.position).dot(camera.axis) if camera.orthographic \
+        else camera.position
     offset = point - start
     hit, location, *_ = scene.ray_cast(depsgraph, start, offset.normalized())
     return not hit or (location - start).length >= offset.length * (1 - TOLERANCE)
 
 
-def flow_truth(scene: bpy.types.Scene, frame: int, other: int) -> FlowTruth:
-    """The flow of ``frame`` to ``other`` (f+1 forward, f-1 backward) with the scene's camera of each frame."""
+def flow_truth(scene: bpy.types.Scene, frame: int, other: int, meta: dict | None = None,
+               other_meta: dict | None = None) -> FlowTruth:
+    """The flow of ``frame`` to ``other`` (f+1 forward, f-1 backward): with the scene camera of each frame, or
+    with the sidecars ``meta`` (of ``frame``) and ``other_meta`` (of ``other``)."""
     scene.frame_set(frame)
-    camera = scene.camera
+    camera = SceneCamera(scene) if meta is None else SidecarCamera(meta)
     hits = _first_hits(scene, camera)
-    width, height = _size(scene)
-    triangle_points = {}
-    for hit in hits.values():
-        if isinstance(hit, _Hit) and hit.name not in triangle_points:
-            triangle_points[hit.name] = _vertices(bpy.data.objects[hit.name], bpy.context.evaluated_depsgraph_get())
+    names = {hit.name for hit in hits.values() if isinstance(hit, _Hit)}
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    before = {name: _vertices(bpy.data.objects[name], depsgraph) for name in names}
     scene.frame_set(other)
     depsgraph = bpy.context.evaluated_depsgraph_get()
-    camera = scene.camera
-    position = camera.matrix_world.normalized().translation
-    later = {name: _vertices(bpy.data.objects[name], depsgraph) for name in triangle_points}
-    flow = np.zeros((height, width, 2))
-    visible = np.zeros((height, width), dtype=bool)
-    hit_mask = np.zeros((height, width), dtype=bool)
-    objects = np.full((height, width), "", dtype=object)
+    camera = SceneCamera(scene) if other_meta is None else SidecarCamera(other_meta)
+    after = {name: _vertices(bpy.data.objects[name], depsgraph) for name in names}
+    shape = (camera.height, camera.width)
+    flow, visible = np.zeros(shape + (2,)), np.zeros(shape, dtype=bool)
+    hit_mask, objects = np.zeros(shape, dtype=bool), np.full(shape, "", dtype=object)
     for (row, column), hit in hits.items():
         if isinstance(hit, _Hit):
-            objects[row, column] = hit.name
-            before, after = triangle_points[hit.name], later[hit.name]
-            moved = barycentric_transform(hit.local, *(Vector(before[i]) for i in hit.triangle),
-                                          *(Vector(after[i]) for i in hit.triangle))
+            moved = barycentric_transform(hit.local, *(Vector(before[hit.name][i]) for i in hit.triangle),
+                                          *(Vector(after[hit.name][i]) for i in hit.triangle))
             point = bpy.data.objects[hit.name].evaluated_get(depsgraph).matrix_world @ moved
-            hit_mask[row, column] = True
-            seen = _visible(scene, camera, point)
-        elif camera.data.type == "ORTHO":
+            hit_mask[row, column], objects[row, column] = True, hit.name
+            seen = _reaches(scene, camera, point)
+        elif camera.orthographic:
             continue  # a direction has no orthographic image
         else:
-            point = position + hit  # a direction, seen from the other frame's camera position
-            seen = not scene.ray_cast(depsgraph, position, hit)[0]
-        x, y = _project(scene, camera, point)
+            point = camera.position + hit  # a direction, seen from the other frame's camera position
+            seen = not scene.ray_cast(depsgraph, camera.position, hit)[0]
+        x, y, depth = camera.project(point)
         flow[row, column] = (x - column, y - row)
-        inside = -0.5 <= x < width - 0.5 and -0.5 <= y < height - 0.5
-        ahead = world_to_camera_view(scene, camera, point).z > 0
-        visible[row, column] = inside and ahead and seen
+        inside = -0.5 <= x < camera.width - 0.5 and -0.5 <= y < camera.height - 0.5
+        visible[row, column] = inside and depth > 0 and seen
     scene.frame_set(frame)
     return FlowTruth(flow, visible, hit_mask, objects)

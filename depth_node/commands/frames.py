@@ -214,8 +214,8 @@ def _with_flows(scene: bpy.types.Scene, frame: int, segments: Segments, request:
             return view_sidecars(scene, other, camera_at_frame(scene, other, segments), (view,))[0][1]
 
         meta = {**meta, "flow": flow.describe(frame, cut)}
-        made.append((view, meta, flow.frame_flows(scene, frame, meta, flow.vector_file(stage, frame), cut,
-                                                  sidecar_at)))
+        vector = flow.vector_file(stage, frame, view.suffix)
+        made.append((view, meta, flow.frame_flows(scene, frame, meta, vector, cut, sidecar_at)))
     return made
 
 
@@ -261,8 +261,6 @@ def _check_flow(scene: bpy.types.Scene, cameras: list[BlenderCamera], calibratio
     if calibration is not None:
         raise JobError("--outputs flow: calibrated (OSL) cameras are not measured yet; flow is written for "
                        "perspective and orthographic cameras")
-    if scene.render.use_multiview:
-        raise JobError("--outputs flow: stereo and multi-view renders are not measured yet; turn Stereoscopy off")
     for camera in cameras:
         reason = compat.vector_pass_refusal(camera.projection if camera.has_matrix else "PANO")
         if reason is not None:

@@ -16,7 +16,7 @@ import numpy as np
 import OpenEXR
 import pytest
 from conftest import submodule
-from flow_scenes import FLAG, moving_scene
+from flow_scenes import FLAG, moving_scene, with_views
 from flow_truth import FlowTruth, flow_truth
 
 bpy = pytest.importorskip("bpy")
@@ -58,9 +58,10 @@ def rendered(td, tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"blend": blend, "folder": out / "Scene", "truths": truths}
 
 
-def check_flow(folder: Path, truth: FlowTruth, direction: str, background: bool = True) -> tuple[float, int]:
+def check_flow(folder: Path, truth: FlowTruth, direction: str, background: bool = True, suffix: str = ""
+               ) -> tuple[float, int]:
     """Assert the flow and its visibility against the truth; returns (share within tolerance, undecided)."""
-    uv, valid = read_flow(folder / f"flow_{direction}_0002.exr")
+    uv, valid = read_flow(folder / f"flow_{direction}_0002{suffix}.exr")
     error = np.linalg.norm(uv - truth.flow, axis=-1)
     scored = np.ones(truth.hit.shape, dtype=bool) if background else truth.hit
     share = float((error[scored] <= TOLERANCE).mean())
@@ -160,3 +161,24 @@ def test_prepare_refuses_flow(td, rendered: dict, tmp_path: Path, capsys: pytest
     assert run_cli(td, "prepare", rendered["blend"], "--output", tmp_path, "--render-output", tmp_path / "farm",
                    "--outputs", "depth,flow") != 0
     assert "flow_forward" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["stereo", "multiview"])
+def test_each_view_has_its_own_exact_flow(td, tmp_path: Path, kind: str) -> None:
+    """Stereo 3D eyes and Multi-View cameras: each view's flow refers to that view's camera at f+-1 (the truth
+    projects with the views' sidecars of frames 1-3)."""
+    scene = moving_scene("PERSP")
+    suffixes = with_views(scene, kind)
+    blend = save(scene, tmp_path)
+    assert run_cli(td, "render", blend, "--output", tmp_path / "out", "--frames", "1-3", "--outputs", "flow,camera") == 0
+    folder = tmp_path / "out" / "Scene"
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    flows = []
+    for suffix in suffixes:
+        meta = json.loads((folder / f"camera_0002{suffix}.json").read_text())
+        for direction, other in OTHER.items():
+            other_meta = json.loads((folder / f"camera_{other:04d}{suffix}.json").read_text())
+            truth = flow_truth(bpy.context.scene, 2, other, meta, other_meta)
+            check_flow(folder, truth, direction, suffix=suffix)
+            flows.append(read_flow(folder / f"flow_{direction}_0002{suffix}.exr")[0])
+    assert np.abs(flows[0] - flows[2]).max() > 0.01, "the views' flows differ"

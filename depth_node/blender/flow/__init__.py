@@ -27,9 +27,10 @@ VECTOR_PATTERN = "vector_####"
 VECTOR_LAYER = "Vector"
 
 
-def vector_file(stage: Path, frame: int) -> Path:
-    """The multilayer EXR the data pass writes the Vector pass into (staged, never published)."""
-    return stage / f"{VECTOR_PATTERN.replace('####', f'{frame:04d}')}.exr"
+def vector_file(stage: Path, frame: int, view_suffix: str = "") -> Path:
+    """The multilayer EXR the data pass writes a view's Vector pass into (staged, never published; each view of
+    a stereo or multi-view render has its own, ``vector_0001_L.exr``, measured on 4.5 and 5.0)."""
+    return stage / f"{VECTOR_PATTERN.replace('####', f'{frame:04d}')}{view_suffix}.exr"
 
 
 def describe(frame: int, cut: dict[str, bool]) -> dict:
