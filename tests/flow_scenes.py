@@ -9,6 +9,9 @@ import bpy
 
 FLAG = "Flag"
 CUBE = "Cube"
+RIGGED = "Rigged"
+DEFORMING = (FLAG, RIGGED)
+"""The objects whose evaluated vertices change between frames (their visibility is undecided)."""
 
 
 def _scenes():
@@ -53,7 +56,33 @@ def moving_scene(projection: str = "PERSP", samples: int = 16) -> bpy.types.Scen
     bend.keyframe_insert("value", frame=1)
     bend.value = 1.0
     bend.keyframe_insert("value", frame=3)
+    _rigged_plane(scene)
     return scene
+
+
+def _rigged_plane(scene: bpy.types.Scene) -> None:
+    """A subdivided plane, half of it bent by an armature's bone (keyed)."""
+    bpy.ops.mesh.primitive_plane_add(size=1.5, location=(1.5, 1.0, -5.0))
+    mesh = bpy.context.object
+    mesh.name = RIGGED
+    mesh.modifiers.new("Subdivision", "SUBSURF").render_levels = 2  # the viewport's 1: the job must see 2
+    rig = bpy.data.objects.new("Rig", bpy.data.armatures.new("Rig"))
+    scene.collection.objects.link(rig)
+    rig.location = mesh.location
+    bpy.context.view_layer.objects.active = rig
+    bpy.ops.object.mode_set(mode="EDIT")
+    bone = rig.data.edit_bones.new("Bone")
+    bone.head, bone.tail = (-0.75, 0.0, 0.0), (0.75, 0.0, 0.0)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    mesh.modifiers.new("Armature", "ARMATURE").object = rig
+    mesh.modifiers.move(1, 0)  # the armature first, then the subdivision
+    mesh.vertex_groups.new(name="Bone").add([v.index for v in mesh.data.vertices if v.co.x > 0], 1.0, "REPLACE")
+    pose = rig.pose.bones["Bone"]
+    pose.rotation_mode = "XYZ"
+    pose.rotation_euler = (0.0, 0.0, 0.0)
+    pose.keyframe_insert("rotation_euler", frame=1)
+    pose.rotation_euler = (0.4, 0.2, 0.3)
+    pose.keyframe_insert("rotation_euler", frame=3)
 
 
 def with_views(scene: bpy.types.Scene, kind: str) -> tuple[str, ...]:
@@ -79,3 +108,13 @@ def with_views(scene: bpy.types.Scene, kind: str) -> tuple[str, ...]:
         view = render.views.new(name)
         view.file_suffix = view.camera_suffix = f"_{name}"
     return ("_A", "_B")
+
+
+def open_for_truth(blend) -> bpy.types.Scene:
+    """Open a saved moving scene with the viewport evaluation set to the render's where the scene differs (the
+    truth's ray casts see the viewport: the rigged plane subdivides twice when rendered, once in the viewport)."""
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    rigged = bpy.data.objects.get(RIGGED)
+    if rigged is not None:
+        rigged.modifiers["Subdivision"].levels = rigged.modifiers["Subdivision"].render_levels
+    return bpy.context.scene

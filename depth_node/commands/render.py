@@ -16,6 +16,7 @@ import bpy
 from ..blender import compat, flow, job_graph
 from ..blender.binding import Segments, camera_at_frame, camera_segments
 from ..blender.devices import CPU, Device
+from ..blender.flow.visibility import evaluate_as_rendered
 from ..core.outputs import exports
 from .base import SOURCES, JobError, log, slurm_cpus, staging
 from .frames import (
@@ -105,6 +106,11 @@ def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], sourc
                                                            request.graph_kinds, frames, vector=request.flow)
         if not plan.shared:
             job_graph.depth_only_settings(scene, layer)
+        if request.flow:
+            changed = evaluate_as_rendered(scene)
+            if changed:
+                log(f"{scene.name}: flow's ray casts see the scene as it renders ({changed} viewport setting(s) "
+                    "set to their render value in this in-memory copy)")
         compat.set_output_directory(file_output, str(stage))
         if vector_output is not None:
             compat.set_multilayer_directory(vector_output, str(stage), flow.VECTOR_PATTERN)
