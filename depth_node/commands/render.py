@@ -16,7 +16,7 @@ import bpy
 from ..blender import compat, flow, job_graph
 from ..blender.binding import Segments, camera_at_frame, camera_segments
 from ..blender.devices import CPU, Device
-from ..blender.flow.visibility import evaluate_as_rendered
+from ..blender.flow.visibility import evaluate_as_rendered, forget_geometry
 from ..core.outputs import exports
 from .base import SOURCES, JobError, log, slurm_cpus, staging
 from .frames import (
@@ -107,6 +107,7 @@ def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], sourc
         if not plan.shared:
             job_graph.depth_only_settings(scene, layer)
         if request.flow:
+            forget_geometry()
             changed = evaluate_as_rendered(scene)
             if changed:
                 log(f"{scene.name}: flow's ray casts see the scene as it renders ({changed} viewport setting(s) "

@@ -41,7 +41,7 @@ def describe(frame: int, cut: dict[str, bool]) -> dict:
                           "centre (x, y) to where the other frame sees the same surface point",
             "valid": "1 where the point lies inside the other frame's image and is the surface seen there (decided "
                      "by ray casts); 0 elsewhere, across a camera cut, and where it cannot be decided (deforming "
-                     "meshes, instances, surfaces the render saw through)"}
+                     "meshes, instances missing in the other frame, surfaces the render saw through)"}
 
 
 def camera_cuts(scene: bpy.types.Scene, frame: int, segments: Segments) -> dict[str, bool]:
@@ -62,7 +62,7 @@ def frame_flows(scene: bpy.types.Scene, frame: int, meta: dict, vector: Path, cu
             pass_flow = from_vector_pass(exr.read_vector_pass(vector))
         except exr.ExrError as error:
             raise JobError(f"frame {frame}: {error}") from None
-        hits = first_hits(scene, meta, depth)
+        hits = first_hits(scene, frame, meta, depth)
         result, undecided = {}, 0
         try:
             for direction in DIRECTIONS:
@@ -79,12 +79,12 @@ def frame_flows(scene: bpy.types.Scene, frame: int, meta: dict, vector: Path, cu
                 else:
                     uv = np.where(hits.background[..., None], 0.0, uv)  # a direction has no orthographic image
                     ahead = ~hits.background
-                seen = seen_from(scene, hits, other_meta)
+                seen = seen_from(scene, other, hits, other_meta)
                 valid = (seen == 1) & ahead & lands_inside(uv)
                 undecided += int(((seen == UNDECIDED) & lands_inside(uv)).sum())
                 result[direction] = Flow(uv.astype(np.float32), valid)
         finally:
             scene.frame_set(frame)
-        return result, {"flow pixels undecided (deforming, instanced or seen-through surfaces: valid 0)": undecided}
+        return result, {"flow pixels undecided (deforming or seen-through surfaces: valid 0)": undecided}
 
     return flows
