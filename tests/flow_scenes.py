@@ -1,5 +1,6 @@
 """A moving scene for the flow tests: camera motion, a rigidly moving and turning cube that passes over a
-wall, a shape-keyed flag, sky on the right and points that leave the view."""
+wall, a shape-keyed flag, an armature-bent plane, a sphere seen only as a moving collection instance, sky on
+the right and points that leave the view."""
 
 from __future__ import annotations
 
@@ -57,8 +58,31 @@ def moving_scene(projection: str = "PERSP", samples: int = 16) -> bpy.types.Scen
     bend.value = 1.0
     bend.keyframe_insert("value", frame=3)
     _rigged_plane(scene)
+    _instanced_sphere(scene)
     return scene
 
+
+INSTANCER = "Props Instance"
+INSTANCED = "Sphere"
+
+
+def _instanced_sphere(scene: bpy.types.Scene) -> None:
+    """A sphere seen only as an instance: a collection (not in the scene) instanced by a moving, turning empty."""
+    props = bpy.data.collections.new("Props")
+    mesh = bpy.data.meshes.new("Sphere")
+    sphere = bpy.data.objects.new(INSTANCED, mesh)
+    props.objects.link(sphere)
+    import bmesh  # noqa: PLC0415
+
+    shape = bmesh.new()
+    bmesh.ops.create_icosphere(shape, subdivisions=2, radius=0.6)
+    shape.to_mesh(mesh)
+    shape.free()
+    instancer = bpy.data.objects.new(INSTANCER, None)
+    instancer.instance_type, instancer.instance_collection = "COLLECTION", props
+    scene.collection.objects.link(instancer)
+    _keyed(instancer, 1, location=(-1.8, 1.0, -4.5), rotation_euler=(0.0, 0.2, 0.0))
+    _keyed(instancer, 3, location=(-1.4, 1.3, -4.2), rotation_euler=(0.3, 0.5, 0.1))
 
 def _rigged_plane(scene: bpy.types.Scene) -> None:
     """A subdivided plane, half of it bent by an armature's bone (keyed)."""

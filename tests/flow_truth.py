@@ -105,6 +105,15 @@ class _Hit:
     name: str
     triangle: tuple[int, int, int]
     local: Vector
+    instance: tuple | None = None
+    """(instancer, persistent id) of an instance's hit, found by its matrix among the frame's instances."""
+
+
+def _instances(depsgraph: bpy.types.Depsgraph) -> list[tuple[str, tuple, object]]:
+    """(object name, (instancer name, persistent id), world matrix) of every instance of the frame."""
+    return [(instance.object.original.name, (instance.parent.original.name, tuple(instance.persistent_id)),
+             instance.matrix_world.copy()) for instance in depsgraph.object_instances
+            if instance.is_instance and instance.parent is not None]
 
 
 def _triangles(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> dict[int, list[tuple[int, int, int]]]:
@@ -133,6 +142,7 @@ def _first_hits(scene: bpy.types.Scene, camera: Camera) -> dict[tuple[int, int],
     depsgraph = bpy.context.evaluated_depsgraph_get()
     triangles: dict[str, dict] = {}
     vertices: dict[str, np.ndarray] = {}
+    instances = _instances(depsgraph)
     hits: dict[tuple[int, int], _Hit | Vector] = {}
     for row in range(camera.height):
         for column in range(camera.width):
@@ -147,7 +157,10 @@ def _first_hits(scene: bpy.types.Scene, camera: Camera) -> dict[tuple[int, int],
                 vertices[name] = _vertices(obj.original, depsgraph)
             local = matrix.inverted() @ location
             triangle = min(triangles[name][index], key=lambda tri: _outside(local, vertices[name], tri))
-            hits[row, column] = _Hit(name, triangle, local)
+            instance = None
+            if matrix != obj.original.evaluated_get(depsgraph).matrix_world or name not in scene.objects:
+                (instance,) = [key for other, key, at in instances if other == name and at == matrix]
+            hits[row, column] = _Hit(name, triangle, local, instance)
     return hits
 
 
@@ -174,6 +187,7 @@ def flow_truth(scene: bpy.types.Scene, frame: int, other: int, meta: dict | None
     depsgraph = bpy.context.evaluated_depsgraph_get()
     camera = SceneCamera(scene) if other_meta is None else SidecarCamera(other_meta)
     after = {name: _vertices(bpy.data.objects[name], depsgraph) for name in names}
+    instance_matrices = {(name, key): at for name, key, at in _instances(depsgraph)}
     shape = (camera.height, camera.width)
     flow, visible = np.zeros(shape + (2,)), np.zeros(shape, dtype=bool)
     hit_mask, objects = np.zeros(shape, dtype=bool), np.full(shape, "", dtype=object)
@@ -181,7 +195,9 @@ def flow_truth(scene: bpy.types.Scene, frame: int, other: int, meta: dict | None
         if isinstance(hit, _Hit):
             moved = barycentric_transform(hit.local, *(Vector(before[hit.name][i]) for i in hit.triangle),
                                           *(Vector(after[hit.name][i]) for i in hit.triangle))
-            point = bpy.data.objects[hit.name].evaluated_get(depsgraph).matrix_world @ moved
+            matrix = (bpy.data.objects[hit.name].evaluated_get(depsgraph).matrix_world if hit.instance is None
+                      else instance_matrices[hit.name, hit.instance])
+            point = matrix @ moved
             hit_mask[row, column], objects[row, column] = True, hit.name
             seen = _reaches(scene, camera, point)
         elif camera.orthographic:

@@ -16,7 +16,7 @@ import numpy as np
 import OpenEXR
 import pytest
 from conftest import submodule
-from flow_scenes import CUBE, DEFORMING, moving_scene, open_for_truth, with_views
+from flow_scenes import CUBE, DEFORMING, INSTANCED, moving_scene, open_for_truth, with_views
 from flow_truth import FlowTruth, flow_truth
 
 bpy = pytest.importorskip("bpy")
@@ -81,7 +81,7 @@ def test_flow_is_exact_and_its_visibility_never_lies(rendered: dict, direction: 
     assert (~truth.hit).sum() > 200 and (truth.hit & ~truth.visible).sum() > 20, "sky and hidden points exist"
     share, missed = check_flow(rendered["folder"], truth, direction)
     deforming = int(np.isin(truth.objects, DEFORMING).sum())
-    assert {name for name in DEFORMING} <= set(truth.objects.ravel()), "both deforming meshes are in view"
+    assert {*DEFORMING, INSTANCED} <= set(truth.objects.ravel()), "the deforming meshes and the instance are in view"
     print(f"{direction}: {share:.2%} within {TOLERANCE} px (background included); {missed} of the deforming "
           f"meshes' {deforming} pixels undecided")
 
@@ -171,7 +171,8 @@ def test_each_view_has_its_own_exact_flow(td, tmp_path: Path, kind: str) -> None
     scene = moving_scene("PERSP")
     suffixes = with_views(scene, kind)
     blend = save(scene, tmp_path)
-    assert run_cli(td, "render", blend, "--output", tmp_path / "out", "--frames", "1-3", "--outputs", "flow,camera") == 0
+    assert run_cli(td, "render", blend, "--output", tmp_path / "out", "--frames", "1-3",
+                   "--outputs", "flow,camera") == 0
     folder = tmp_path / "out" / "Scene"
     open_for_truth(blend)
     flows = []

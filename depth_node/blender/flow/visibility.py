@@ -101,9 +101,11 @@ def _build(frame: int, kept: list[SceneGeometry]) -> SceneGeometry:
     for other in kept:
         if _same_parts(other, keys, matrices, shapes):
             return SceneGeometry(frame, other.tree, other.starts, keys, matrices, shapes)
-    by_name = {obj.name: obj for obj in depsgraph.objects}
-    triangles_of = {name: _local_triangles(by_name[name]) for name in local if name in by_name}
-    corners_of = [triangles_of.get(name, np.zeros((0, 3), dtype=np.int64)) for name in objects]
+    triangles_of: dict[str, np.ndarray] = {}
+    for instance in depsgraph.object_instances:  # instanced objects are not in depsgraph.objects
+        if instance.object.name in local and instance.object.name not in triangles_of:
+            triangles_of[instance.object.name] = _local_triangles(instance.object)
+    corners_of = [triangles_of[name] for name in objects]
     starts = np.cumsum([0] + [len(corners) for corners in corners_of[:-1]]).astype(np.int64) if keys else \
         np.zeros(0, dtype=np.int64)
     tree = None
