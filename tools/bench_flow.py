@@ -19,24 +19,20 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_rgbd import BUILD, environment, timed  # noqa: E402  (the same scene and timing)
+from bench_rgbd import build_scene, environment, timed  # noqa: E402  (the same scene and timing)
 
 
 def measure(series: str, args: argparse.Namespace) -> dict[str, float]:
     venv = environment(series)
     blender, python = str(venv / "bin" / "blender"), str(venv / "bin" / "python")
-    width, height = (int(part) for part in args.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="true-depth-bench-flow-") as temp:
         folder = Path(temp)
-        blend = folder / "scene.blend"
-        code = BUILD.format(samples=args.samples, width=width, height=height, frames=args.frames, dof=False)
-        subprocess.run([blender, "-b", "--python-expr", code, "--", str(blend)], check=True, capture_output=True)
+        blend = build_scene(blender, folder / "scene.blend", args)
         cli = [python, "-m", "depth_node", "render", str(blend), "--output", "{out}", "--outputs"]
         commands = {
             "plain": [blender, "-b", str(blend), "-a"],

@@ -93,18 +93,21 @@ def timed(command: list[str], cwd: Path = REPO) -> float:
     return elapsed
 
 
+def build_scene(blender: str, path: Path, args: argparse.Namespace, dof: bool = False) -> Path:
+    """The benchmark scene saved at ``path`` (``args``: size, samples, frames)."""
+    width, height = (int(part) for part in args.size.split("x"))
+    code = BUILD.format(samples=args.samples, width=width, height=height, frames=args.frames, dof=dof)
+    subprocess.run([blender, "-b", "--python-expr", code, "--", str(path)], check=True, capture_output=True)
+    return path
+
+
 def measure(series: str, args: argparse.Namespace) -> dict[str, float]:
     venv = environment(series)
     blender, python = str(venv / "bin" / "blender"), str(venv / "bin" / "python")
-    width, height = (int(part) for part in args.size.split("x"))
     with tempfile.TemporaryDirectory(prefix="true-depth-bench-rgbd-") as temp:
         folder = Path(temp)
-        blends = {}
-        for dof in (False, True):
-            blends[dof] = folder / ("dof.blend" if dof else "scene.blend")
-            code = BUILD.format(samples=args.samples, width=width, height=height, frames=args.frames, dof=dof)
-            subprocess.run([blender, "-b", "--python-expr", code, "--", str(blends[dof])], check=True,
-                           capture_output=True)
+        blends = {dof: build_scene(blender, folder / ("dof.blend" if dof else "scene.blend"), args, dof)
+                  for dof in (False, True)}
         cli = [python, "-m", "depth_node", "render"]
         before = []
         if args.before:

@@ -14,6 +14,8 @@ it (:func:`scene_geometry`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import bpy
@@ -118,27 +120,31 @@ def _build(frame: int, kept: list[SceneGeometry]) -> SceneGeometry:
     return SceneGeometry(frame, tree, starts, keys, matrices, shapes)
 
 
-def _local_vertices(obj: bpy.types.Object) -> np.ndarray:
-    """An evaluated object's vertices (object space, float64; a mesh's evaluated data is read in place)."""
-    mesh = obj.data if obj.type == "MESH" else obj.to_mesh()
+@contextmanager
+def _evaluated_mesh(obj: bpy.types.Object) -> Iterator[bpy.types.Mesh]:
+    """An evaluated object's mesh: a mesh's evaluated data read in place, other types through ``to_mesh``."""
+    if obj.type == "MESH":
+        yield obj.data
+        return
     try:
+        yield obj.to_mesh()
+    finally:
+        obj.to_mesh_clear()
+
+
+def _local_vertices(obj: bpy.types.Object) -> np.ndarray:
+    """An evaluated object's vertices (object space, float64)."""
+    with _evaluated_mesh(obj) as mesh:
         coordinates = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
         mesh.vertices.foreach_get("co", coordinates)
-    finally:
-        if obj.type != "MESH":
-            obj.to_mesh_clear()
     return coordinates.reshape(-1, 3).astype(np.float64)
 
 
 def _local_triangles(obj: bpy.types.Object) -> np.ndarray:
     """Its triangles (read only when a frame needs a tree of its own: triangulating cost 6 ms an object)."""
-    mesh = obj.data if obj.type == "MESH" else obj.to_mesh()
-    try:
+    with _evaluated_mesh(obj) as mesh:
         corners = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
         mesh.loop_triangles.foreach_get("vertices", corners)
-    finally:
-        if obj.type != "MESH":
-            obj.to_mesh_clear()
     return corners.reshape(-1, 3)
 
 
