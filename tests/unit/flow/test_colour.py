@@ -36,3 +36,11 @@ def test_invalid_and_non_finite_pixels_are_black_and_do_not_set_the_scale() -> N
     assert np.array_equal(got[0, 0], flow_vis.flow_to_color(uv[:, :1])[0, 0])  # the full colour: largest valid
     assert not flow_to_colour(np.zeros((2, 2, 2)), np.zeros((2, 2), dtype=bool)).any()
     assert np.array_equal(flow_to_colour(np.zeros((1, 1, 2)), np.ones((1, 1), dtype=bool)), [[[255, 255, 255]]])
+
+
+def test_invalid_pixels_do_not_tint_and_an_all_invalid_frame_is_black() -> None:
+    uv = np.array([[[0.0, 0.0], [3.0, 4.0]]])
+    got = flow_to_colour(uv, np.array([[True, False]]))
+    assert got[0, 0].tolist() == [255, 255, 255] and not got[0, 1].any()
+    got = flow_to_colour(np.array([[[-3.0, -4.0]]]), np.array([[1]]))  # an int mask
+    assert np.array_equal(got, flow_vis.flow_to_color(np.array([[[-3.0, -4.0]]]))) and got.dtype == np.uint8

@@ -4,6 +4,7 @@ KITTI devkit's formula."""
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -63,3 +64,29 @@ def test_the_mask_is_255_where_valid(tmp_path: Path) -> None:
     files.write_mask(tmp_path / "m.png", valid)
     image = cv2.imread(str(tmp_path / "m.png"), cv2.IMREAD_GRAYSCALE)
     assert np.array_equal(image, np.where(valid, 255, 0))
+
+
+def test_flo_edges_of_its_header(tmp_path: Path) -> None:
+    one = np.array([[[1.5, -2.5]]], dtype=np.float64)  # a 1x1 flow, given as float64
+    files.write_flo(tmp_path / "one.flo", one)
+    assert (tmp_path / "one.flo").stat().st_size == 20
+    assert files.read_flo(tmp_path / "one.flo").tolist() == [[[1.5, -2.5]]]
+    assert files.read_flo(tmp_path / "one.flo").dtype == np.float32
+    for width, height in ((0, 5), (5, 0), (-2, 3)):
+        (tmp_path / "odd.flo").write_bytes(struct.pack("<fii", files.FLO_MAGIC, width, height))
+        with pytest.raises(ValueError, match=rf"a {width}x{height} .flo needs 12 bytes, the file has 12$"):
+            files.read_flo(tmp_path / "odd.flo")
+    (tmp_path / "short.flo").write_bytes(struct.pack("<f", files.FLO_MAGIC) + bytes(7))
+    with pytest.raises(ValueError, match="not a Middlebury"):
+        files.read_flo(tmp_path / "short.flo")
+
+
+def test_kitti_range_ends_and_nan(tmp_path: Path) -> None:
+    uv = np.array([[[-512.0, 511.984375], [-512.01, 0.0], [0.0, 511.995], [np.nan, np.nan]]])
+    valid = np.array([[1, 1, 1, 0]])  # ints, as a mask read from another file
+    image, lost = files.kitti_image(uv, valid)
+    assert image.dtype == np.uint16
+    assert image[0, 0].tolist() == [0, 65535, 1], "both ends of the range fit"
+    assert image[0, 1].tolist() == [32768, 32768, 0] and image[0, 2].tolist() == [32768, 32768, 0]
+    assert lost == 2
+    assert image[0, 3].tolist() == [32768, 32768, 0], "no flow: the zero code, invalid"

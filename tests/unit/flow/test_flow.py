@@ -31,3 +31,16 @@ def test_lands_inside_uses_the_pixel_squares() -> None:
     assert lands_inside(uv).tolist() == [[True, False, True], [False, False, True]]
     uv[0, 2] = (0.5, 0.0)          # x = 2.5 = W - 0.5: outside
     assert not lands_inside(uv)[0, 2]
+
+
+def test_lands_inside_checks_every_row_and_both_lower_edges() -> None:
+    uv = np.zeros((3, 2, 2))
+    uv[2, 0] = (0.0, 0.49)       # y = 2.49: inside the last row
+    uv[0, 1] = (0.0, -0.51)      # y = -0.51: above the image
+    uv[1, 1] = (-1.51, 0.0)      # x = -0.51: left of it
+    assert lands_inside(uv).tolist() == [[True, False], [True, False], [True, True]]
+
+
+def test_channels_are_float32_whatever_the_flow_type() -> None:
+    channels = Flow(np.ones((1, 2, 2), dtype=np.float64), np.ones((1, 2), dtype=bool)).channels()
+    assert all(pixels.dtype == np.float32 for pixels in channels.values())

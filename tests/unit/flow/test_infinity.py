@@ -76,3 +76,22 @@ def test_pixel_rays_go_through_their_pixel_centres() -> None:
     ty = (rows - K2[1, 2]) / K2[1, 1]
     assert np.allclose(camera[..., 1], ty)
     assert np.allclose(camera[..., 0], (columns - K2[0, 2] - K2[0, 1] * ty) / K2[0, 0])
+
+
+def test_a_sidecar_without_projection_is_perspective() -> None:
+    meta = sidecar(K1, pose(np.eye(3), (0, 0, 0)))
+    del meta["projection"]
+    turned = sidecar(K1, pose(rotation_about([0.0, 1.0, 0.0], 0.05), (0, 0, 0)))
+    del turned["projection"]
+    uv, ahead = infinity_flow(meta, turned)
+    assert ahead.all() and np.abs(uv).max() > 0.1
+    starts, directions = pixel_rays(meta)
+    assert np.allclose(starts, 0.0) and not np.allclose(directions, directions[0, 0])
+
+
+def test_directions_exactly_sideways_are_not_ahead() -> None:
+    meta = sidecar(np.eye(3), pose(np.eye(3), (0, 0, 0)), size=(1, 1))  # the one pixel looks along +z
+    exactly = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])  # its view axis is world x
+    sideways = sidecar(K1, pose(exactly, (0, 0, 0)))
+    uv, ahead = infinity_flow(meta, sideways)
+    assert not ahead.any() and uv.tolist() == [[[0.0, 0.0]]]
