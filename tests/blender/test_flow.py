@@ -25,6 +25,19 @@ REQUIRED = 0.995
 TOLERANCE = 1e-3  # px
 ORTHO_EXACT = bpy.app.version >= (5, 2, 0)
 OTHER = {"forward": 3, "backward": 1}
+ROS_CALIBRATION = """image_width: 64
+image_height: 48
+camera_name: radtan
+camera_matrix:
+  rows: 3
+  cols: 3
+  data: [40.0, 0.0, 31.5, 0.0, 40.0, 23.5, 0.0, 0.0, 1.0]
+distortion_model: plumb_bob
+distortion_coefficients:
+  rows: 1
+  cols: 5
+  data: [-0.2, 0.05, 0.001, -0.001, 0.0]
+"""
 
 
 def run_cli(td, *args: object) -> int:
@@ -195,3 +208,54 @@ def test_an_object_hidden_only_in_the_viewport_still_hides(td, rendered: dict, t
     assert run_cli(td, "render", blend, "--output", tmp_path / "out", "--frames", "2", "--outputs", "flow") == 0
     for direction, truth in rendered["truths"].items():
         check_flow(tmp_path / "out" / "Scene", truth, direction)
+
+
+def test_the_example_writes_flow_of_its_still_scenes(td, tmp_path: Path) -> None:
+    """The built-in example does not move: its flow is the zero flow, valid wherever the point stays in view."""
+    assert run_cli(td, "example", "--output", tmp_path, "--resolution", "48x32",
+                   "--outputs", "depth,flow,camera") == 0
+    folders = [folder for folder in tmp_path.iterdir() if folder.is_dir()]
+    assert folders
+    for folder in folders:
+        for direction in OTHER:
+            uv, valid = read_flow(folder / f"flow_{direction}_0001.exr")
+            assert np.abs(uv).max() < 1e-4 and valid.mean() > 0.9, folder.name
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("PANO", r"flow for panoramic cameras is not measured yet: only perspective and orthographic ones"),
+    ("calibration", r"calibrated \(OSL\) cameras are not measured yet"),
+])
+def test_cameras_flow_cannot_serve_are_refused_before_rendering(td, rendered: dict, tmp_path: Path, change: str,
+                                                                message: str, capsys: pytest.CaptureFixture) -> None:
+    bpy.ops.wm.open_mainfile(filepath=str(rendered["blend"]), load_ui=False)
+    extra = []
+    if change == "PANO":
+        bpy.context.scene.camera.data.type = "PANO"
+    else:
+        (tmp_path / "calibration.yaml").write_text(ROS_CALIBRATION)
+        extra = ["--calibration", tmp_path / "calibration.yaml"]
+    blend = save(bpy.context.scene, tmp_path)
+    assert run_cli(td, "render", blend, "--output", tmp_path / "out", "--frames", "2", "--outputs", "flow",
+                   *extra) != 0
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "out" / "Scene").exists() or not any((tmp_path / "out" / "Scene").glob("flow_*"))
+
+
+def test_worker_processes_and_resume_write_the_same_flow(td, rendered: dict, tmp_path: Path) -> None:
+    """--jobs 2 splits the frames between processes; each frame's flow still refers to its neighbours, and
+    --resume keeps complete frames."""
+    out = tmp_path / "split"
+    assert run_cli(td, "render", rendered["blend"], "--output", out, "--frames", "1-3", "--jobs", "2",
+                   "--outputs", "flow,camera") == 0
+    folder = out / "Scene"
+    for direction in OTHER:
+        uv, valid = read_flow(folder / f"flow_{direction}_0002.exr")
+        want_uv, want_valid = read_flow(rendered["folder"] / f"flow_{direction}_0002.exr")
+        assert np.array_equal(uv, want_uv) and np.array_equal(valid, want_valid)
+    (folder / "flow_backward_0003.exr").unlink()
+    kept = (folder / "flow_forward_0001.exr").stat().st_mtime_ns
+    assert run_cli(td, "render", rendered["blend"], "--output", out, "--frames", "1-3", "--resume",
+                   "--outputs", "flow,camera") == 0
+    assert (folder / "flow_backward_0003.exr").is_file()
+    assert (folder / "flow_forward_0001.exr").stat().st_mtime_ns == kept

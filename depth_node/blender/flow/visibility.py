@@ -73,7 +73,7 @@ def scene_geometry(scene: bpy.types.Scene, frame: int) -> SceneGeometry:
     if key not in _KEPT:
         for old in [old for old in _KEPT if old[0] == scene.name and abs(old[1] - frame) > 2]:
             del _KEPT[old]
-        _KEPT[key] = _build(frame, [kept for name, kept in _KEPT.items() if name[0] == scene.name])
+        _KEPT[key] = _build(scene, frame, [kept for name, kept in _KEPT.items() if name[0] == scene.name])
     return _KEPT[key]
 
 
@@ -83,8 +83,18 @@ def _same_parts(first: SceneGeometry, keys: list[tuple], matrices: list[np.ndarr
         and all(np.array_equal(a, b) for a, b in zip(first.shapes, shapes, strict=True))
 
 
-def _build(frame: int, kept: list[SceneGeometry]) -> SceneGeometry:
-    depsgraph = bpy.context.evaluated_depsgraph_get()
+def rendered_depsgraph(scene: bpy.types.Scene) -> bpy.types.Depsgraph:
+    """The evaluated depsgraph of the view layer ``scene`` renders (the job leaves one on), brought to the
+    scene's frame. Not the context's: the built-in example renders two scenes from one file, and the context's
+    depsgraph is the first one's (measured: 876 of the second scene's pixels undecided)."""
+    layer = next((layer for layer in scene.view_layers if layer.use), scene.view_layers[0])
+    depsgraph = layer.depsgraph
+    depsgraph.update()
+    return depsgraph
+
+
+def _build(scene: bpy.types.Scene, frame: int, kept: list[SceneGeometry]) -> SceneGeometry:
+    depsgraph = rendered_depsgraph(scene)
     local: dict[str, np.ndarray] = {}
     keys, matrices, shapes, objects = [], [], [], []
     for instance in depsgraph.object_instances:
