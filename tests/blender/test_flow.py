@@ -225,13 +225,19 @@ def test_the_example_writes_flow_of_its_still_scenes(td, tmp_path: Path) -> None
 @pytest.mark.parametrize(("change", "message"), [
     ("PANO", r"flow for panoramic cameras is not measured yet: only perspective and orthographic ones"),
     ("calibration", r"calibrated \(OSL\) cameras are not measured yet"),
+    ("hair", r"'Hair' is one of the scene's hair curves, which flow's visibility cannot see yet"),
 ])
-def test_cameras_flow_cannot_serve_are_refused_before_rendering(td, rendered: dict, tmp_path: Path, change: str,
+def test_what_flow_cannot_serve_is_refused(td, rendered: dict, tmp_path: Path, change: str,
                                                                 message: str, capsys: pytest.CaptureFixture) -> None:
     bpy.ops.wm.open_mainfile(filepath=str(rendered["blend"]), load_ui=False)
     extra = []
     if change == "PANO":
         bpy.context.scene.camera.data.type = "PANO"
+    elif change == "hair":
+        hair = bpy.data.objects.new("Hair", bpy.data.hair_curves.new("Hair"))
+        hair.data.add_curves([2])
+        hair.data.position_data.foreach_set("vector", [0.0, 0.0, -3.0, 0.1, 0.0, -3.5])
+        bpy.context.scene.collection.objects.link(hair)
     else:
         (tmp_path / "calibration.yaml").write_text(ROS_CALIBRATION)
         extra = ["--calibration", tmp_path / "calibration.yaml"]
@@ -239,7 +245,7 @@ def test_cameras_flow_cannot_serve_are_refused_before_rendering(td, rendered: di
     assert run_cli(td, "render", blend, "--output", tmp_path / "out", "--frames", "2", "--outputs", "flow",
                    *extra) != 0
     assert re.search(message, capsys.readouterr().err)
-    assert not (tmp_path / "out" / "Scene").exists() or not any((tmp_path / "out" / "Scene").glob("flow_*"))
+    assert not (tmp_path / "out" / "Scene").exists() or not any((tmp_path / "out" / "Scene").glob("*.*"))
 
 
 def test_worker_processes_and_resume_write_the_same_flow(td, rendered: dict, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from ...core.flow.infinity import infinity_flow
 from ...core.flow.vector_pass import from_vector_pass
 from ...core.formats import exr
 from ..binding import Segments, camera_at_frame
-from .visibility import UNDECIDED, first_hits, seen_from
+from .visibility import SEEN, UNDECIDED, first_hits, seen_from
 
 VECTOR_PATTERN = "vector_####"
 VECTOR_LAYER = "Vector"
@@ -79,9 +79,9 @@ def frame_flows(scene: bpy.types.Scene, frame: int, meta: dict, vector: Path, cu
                 else:
                     uv = np.where(hits.background[..., None], 0.0, uv)  # a direction has no orthographic image
                     ahead = ~hits.background
-                seen = seen_from(scene, other, hits, other_meta)
-                valid = (seen == 1) & ahead & lands_inside(uv)
-                undecided += int(((seen == UNDECIDED) & lands_inside(uv)).sum())
+                seen, inside = seen_from(scene, other, hits, other_meta), lands_inside(uv)
+                valid = (seen == SEEN) & ahead & inside
+                undecided += int(((seen == UNDECIDED) & inside).sum())
                 result[direction] = Flow(uv.astype(np.float32), valid)
         finally:
             scene.frame_set(frame)

@@ -22,6 +22,7 @@ import bpy
 import numpy as np
 from mathutils.bvhtree import BVHTree
 
+from ...core.errors import JobError
 from ...core.flow.infinity import pixel_rays
 
 HIDDEN, SEEN, UNDECIDED = 0, 1, 2
@@ -31,7 +32,10 @@ DEPTH_RTOL = 1e-4
 is within 5e-6 relative of the BVH ray cast, measured on 4.5-5.3)."""
 MARGIN = 1e-4
 """How much nearer than the point (relative to its distance) another surface must be to hide it."""
-GEOMETRY_TYPES = {"MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLOUD", "VOLUME"}
+GEOMETRY_TYPES = {"MESH", "CURVE", "SURFACE", "META", "FONT"}
+"""What the tree holds: surfaces (a volume writes no depth and hides no surface from Cycles' Z)."""
+UNSUPPORTED_TYPES = {"CURVES": "hair curves", "POINTCLOUD": "point clouds"}
+"""Rendered geometry the tree cannot hold yet: it would hide points the tree calls visible, so flow refuses it."""
 
 
 @dataclass
@@ -99,6 +103,11 @@ def _build(scene: bpy.types.Scene, frame: int, kept: list[SceneGeometry]) -> Sce
     keys, matrices, shapes, objects = [], [], [], []
     for instance in depsgraph.object_instances:
         obj = instance.object
+        if obj.type in UNSUPPORTED_TYPES and obj.original.visible_camera:
+            raise JobError(f"--outputs flow: {obj.original.name!r} is one of the scene's "
+                           f"{UNSUPPORTED_TYPES[obj.type]}, which flow's visibility cannot see yet (they would hide "
+                           "points it calls visible); "
+                           "turn its camera visibility off for this render or leave flow out")
         if obj.type not in GEOMETRY_TYPES or not obj.original.visible_camera:
             continue
         if obj.name not in local:

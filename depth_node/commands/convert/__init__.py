@@ -51,6 +51,9 @@ def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, 
         request = Request(tuple(kind for kind in OUTPUT_KINDS if kind.name in (to, "camera")), options or Options())
     if request.beauty is not None:
         raise JobError("--outputs rgb: convert renders nothing (it converts existing images); use render")
+    if request.flow:
+        raise JobError("--outputs flow: convert does not write flow yet (its visibility needs the scene's geometry); "
+                       "render writes it")
     blend = camera_path is not None and camera_path.suffix.lower() == ".blend"
     if source.mist == "blend" and not blend:
         raise JobError("--mist without --mist-start and --mist-depth takes the World's mist settings of a .blend "
