@@ -20,7 +20,8 @@ from .core.modes import MODES
 for _name, _module in (("camera", camera), ("reference", reference)):
     sys.modules.setdefault(f"{__name__}.{_name}", _module)
 
-__all__ = ["MODES", "add_true_depth_node", "apply_calibration", "camera", "reference", "register", "unregister"]
+__all__ = ["MODES", "add_true_depth_node", "add_true_flow_node", "apply_calibration", "camera", "reference", "register",
+           "unregister"]
 
 
 def add_true_depth_node(scene: Any, mode: str = modes.DISTANCE_TO_DEPTH,
@@ -32,6 +33,14 @@ def add_true_depth_node(scene: Any, mode: str = modes.DISTANCE_TO_DEPTH,
     from .blender.binding import add_true_depth_node as add
 
     return add(scene, mode=mode, location=location)
+
+
+def add_true_flow_node(scene: Any, location: tuple[float, float] = (0.0, 0.0)) -> Any:
+    """Add a True Flow group node to ``scene``'s compositor: the Vector pass as forward and backward flow, keyed
+    with the cameras of f-1 and f+1. See :func:`depth_node.blender.flow.node.add_true_flow_node`."""
+    from .blender.flow.node import add_true_flow_node as add
+
+    return add(scene, location=location)
 
 
 def apply_calibration(target: Any, source: Any, camera: str | None = None) -> Any:

@@ -188,7 +188,7 @@ def check_cameras(scene: bpy.types.Scene, segments: Segments) -> list[BlenderCam
     return models
 
 
-def _drive(socket: bpy.types.NodeSocket, socket_spec: SocketSpec, scene: bpy.types.Scene,
+def drive_input(socket: bpy.types.NodeSocket, socket_spec: SocketSpec, scene: bpy.types.Scene,
            camera: bpy.types.Object | None = None) -> None:
     """A simple-expression driver reading the scene (``camera.…`` paths: ``camera`` itself when given)."""
     fcurve = socket.driver_add("default_value")
@@ -244,7 +244,7 @@ def bind_to_scene(node: bpy.types.Node, scene: bpy.types.Scene, segments: Segmen
             _swap_group(node, group)
         socket = node.inputs[calibrated.FRAME_CHECK]
         socket.driver_remove("default_value")
-        _drive(socket, calibrated.frame_check(calibration), scene)
+        drive_input(socket, calibrated.frame_check(calibration), scene)
         node[BINDING_PROPERTY] = binding_signature(scene, segments)
         return
     variant = needed_variant(scene, segments)
@@ -267,7 +267,7 @@ def bind_to_scene(node: bpy.types.Node, scene: bpy.types.Scene, segments: Segmen
             animation.set_constant_keys(tree, value_path, [frame for frame, _ in keys],
                                         [_value_at(cameras[number], path, frame) for frame, number in keys])
         else:
-            _drive(socket, socket_spec, scene)
+            drive_input(socket, socket_spec, scene)
     node[BINDING_PROPERTY] = binding_signature(scene, segments)
 
 
@@ -327,7 +327,7 @@ def _add_views_node(scene: bpy.types.Scene, tree: bpy.types.NodeTree, mode: str,
         inner.location = (200.0, -260.0 * row)
         spec = spec_of(inner.node_tree)
         for socket_spec in spec.camera_inputs:
-            _drive(inner.inputs[socket_spec.name], socket_spec, scene, camera)
+            drive_input(inner.inputs[socket_spec.name], socket_spec, scene, camera)
         wrapper.links.new(group_input.outputs[0], inner.inputs[0])
         wrapper.links.new(inner.outputs[0], switch.inputs[view])
     wrapper.links.new(switch.outputs[0], group_output.inputs[0])

@@ -210,6 +210,11 @@ def set_multilayer_directory(node: bpy.types.Node, directory: str, pattern: str)
         node.base_path = f"{directory}/{pattern}"
 
 
+COMPOSITOR_KEEPS_VECTOR_W = BLENDER_VERSION >= (5, 1, 0)
+"""Whether the compositor hands a node the Vector pass's 4th component (W: the forward flow's y). Measured with
+Separate Color on the Render Layers' Vector, inside a group and outside: 5.1.2, 5.2.3 and 5.3.0 give W as Alpha;
+4.5.15 and 5.0.1 give 1 (a File Output linked to the pass itself still writes all four)."""
+
 VECTOR_PASS_EXACT_SINCE = {"PERSP": (4, 5, 0), "ORTHO": (5, 2, 0)}
 """The first version whose Vector pass is exact at one sample, per camera type (measured against the tracked
 mesh hit: orthographic cameras are off by 3.5-4.1 px median, 6.6-14 px max on 4.5.15, 5.0.1 and 5.1.2, exact

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import bpy
 
+from ..core.graph import true_flow
 from ..core.graph.true_depth import (
     FINGERPRINT_PROPERTY,
     GROUP_INPUT,
@@ -19,6 +20,7 @@ from ..core.graph.true_depth import (
     VERSION_PROPERTY,
     GroupSpec,
     SocketRef,
+    SocketSpec,
     build_spec,
 )
 from . import compat
@@ -27,10 +29,14 @@ _COLUMN_WIDTH = 190.0
 _ROW_HEIGHT = 110.0
 
 
+GROUP_MODES = (*MODES, true_flow.FLOW_MODE)
+"""Every mode a group of this extension is stamped with: True Depth's two, and True Flow."""
+
+
 @functools.cache
 def group_spec(mode: str, variant: str = PINHOLE) -> GroupSpec:
     """The declarative description for ``mode`` and ``variant`` (ValueError for unknown ones); built once."""
-    return build_spec(mode, variant)
+    return true_flow.build_spec() if mode == true_flow.FLOW_MODE else build_spec(mode, variant)
 
 
 def spec_of(group: bpy.types.NodeTree) -> GroupSpec:
@@ -77,22 +83,30 @@ def is_current(group: bpy.types.NodeTree, spec: GroupSpec) -> bool:
     )
 
 
+def _interface_socket(interface: bpy.types.NodeTreeInterface, in_out: str, socket: SocketSpec
+                      ) -> bpy.types.NodeTreeInterfaceSocket | None:
+    return next((existing for existing in interface.items_tree
+                 if existing.item_type == "SOCKET" and existing.in_out == in_out
+                 and existing.name == socket.name and existing.socket_type == socket.socket_type), None)
+
+
 def _sync_interface(group: bpy.types.NodeTree, spec: GroupSpec) -> None:
     """Make the interface match the spec, keeping matching sockets so user links survive."""
     interface = group.interface
     wanted = [("OUTPUT", socket) for socket in spec.outputs] + [("INPUT", socket) for socket in spec.inputs]
     kept = []
     for in_out, socket in wanted:
-        item = next(
-            (existing for existing in interface.items_tree
-             if existing.item_type == "SOCKET" and existing.in_out == in_out
-             and existing.name == socket.name and existing.socket_type == socket.socket_type),
-            None,
-        )
+        item = _interface_socket(interface, in_out, socket)
         if item is None:
             item = interface.new_socket(socket.name, in_out=in_out, socket_type=socket.socket_type)
+        if socket.dimensions > 1 and item.dimensions != socket.dimensions:
+            item.dimensions = socket.dimensions
+            item = _interface_socket(interface, in_out, socket)  # measured on 5.3: the item is made anew
         item.description = socket.description
-        item.default_value = socket.default
+        if socket.dimensions > 1:
+            item.default_value = (socket.default,) * len(item.default_value)  # 3 on 4.5-5.3, whatever the dims
+        else:
+            item.default_value = socket.default
         item.min_value = socket.min_value
         item.max_value = socket.max_value
         kept.append(item)
@@ -183,19 +197,29 @@ def ensure_group(mode: str, variant: str = PINHOLE) -> bpy.types.NodeTree:
     return group
 
 
-def true_depth_nodes(tree: bpy.types.NodeTree) -> Iterator[bpy.types.Node]:
-    """The True Depth group nodes (any mode) directly inside ``tree``."""
+def _group_nodes(tree: bpy.types.NodeTree, flow: bool) -> Iterator[bpy.types.Node]:
     for node in tree.nodes:
         group = getattr(node, "node_tree", None)
-        if node.bl_idname == compat.GROUP_NODE_IDNAME and group is not None and MODE_PROPERTY in group:
+        if (node.bl_idname == compat.GROUP_NODE_IDNAME and group is not None and MODE_PROPERTY in group
+                and (group[MODE_PROPERTY] == true_flow.FLOW_MODE) == flow):
             yield node
+
+
+def true_depth_nodes(tree: bpy.types.NodeTree) -> Iterator[bpy.types.Node]:
+    """The True Depth group nodes (either mode) directly inside ``tree``."""
+    return _group_nodes(tree, flow=False)
+
+
+def true_flow_nodes(tree: bpy.types.NodeTree) -> Iterator[bpy.types.Node]:
+    """The True Flow group nodes directly inside ``tree``."""
+    return _group_nodes(tree, flow=True)
 
 
 def rebuild_outdated() -> list[bpy.types.NodeTree]:
     """Rebuild (in place) every True Depth group of the file stamped with another version; returns them."""
     rebuilt = []
     for group in bpy.data.node_groups:
-        if group.get(MODE_PROPERTY) in MODES and group.get(VERSION_PROPERTY) != spec_of(group).version:
+        if group.get(MODE_PROPERTY) in GROUP_MODES and group.get(VERSION_PROPERTY) != spec_of(group).version:
             _populate(group, spec_of(group))
             rebuilt.append(group)
     return rebuilt

@@ -9,6 +9,7 @@ from bpy.app.handlers import persistent
 
 from ..core.camera import UnsupportedCameraError
 from ..core.graph.true_depth import MODE_PROPERTY
+from ..core.graph.true_flow import FLOW_MODE
 from ..core.modes import DISTANCE_TO_DEPTH, MODE_TABLE
 from . import compat
 from .binding import (
@@ -23,7 +24,8 @@ from .binding import (
     upgrade_groups,
     views_problem,
 )
-from .group import true_depth_nodes
+from .flow.node import add_true_flow_node, flow_problem, refresh_flow_bindings
+from .group import true_depth_nodes, true_flow_nodes
 from .views import views_nodes
 
 WARNING_COLOR = (0.75, 0.12, 0.1)
@@ -36,14 +38,10 @@ def _in_compositor(context: bpy.types.Context) -> bool:
     return space is not None and space.type == "NODE_EDITOR" and space.tree_type == compat.COMPOSITOR_TREE_IDNAME
 
 
-class NODE_OT_true_depth_add(bpy.types.Operator):
-    """Add a True Depth node bound to this scene's camera"""
+class _AddNode:
+    """What adding either node shares: where it may be added, and where it lands."""
 
-    bl_idname = "node.true_depth_add"
-    bl_label = "True Depth"
     bl_options = {"REGISTER", "UNDO"}
-
-    mode: bpy.props.EnumProperty(name="Mode", items=_MODE_ITEMS, default=DISTANCE_TO_DEPTH)
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
@@ -66,11 +64,15 @@ class NODE_OT_true_depth_add(bpy.types.Operator):
         self.store_mouse_cursor(context, event)
         return self.execute(context)
 
+    def add(self, context: bpy.types.Context, location: tuple[float, float],
+            tree: bpy.types.NodeTree) -> bpy.types.Node:
+        raise NotImplementedError
+
     def execute(self, context: bpy.types.Context) -> set[str]:
         space = context.space_data
         tree = space.edit_tree
         try:
-            node = add_true_depth_node(context.scene, mode=self.mode, location=tuple(space.cursor_location), tree=tree)
+            node = self.add(context, tuple(space.cursor_location), tree)
         except UnsupportedCameraError as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
@@ -81,6 +83,31 @@ class NODE_OT_true_depth_add(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class NODE_OT_true_depth_add(_AddNode, bpy.types.Operator):
+    """Add a True Depth node bound to this scene's camera"""
+
+    bl_idname = "node.true_depth_add"
+    bl_label = "True Depth"
+
+    mode: bpy.props.EnumProperty(name="Mode", items=_MODE_ITEMS, default=DISTANCE_TO_DEPTH)
+
+    def add(self, context: bpy.types.Context, location: tuple[float, float],
+            tree: bpy.types.NodeTree) -> bpy.types.Node:
+        return add_true_depth_node(context.scene, mode=self.mode, location=location, tree=tree)
+
+
+class NODE_OT_true_flow_add(_AddNode, bpy.types.Operator):
+    """Add a True Flow node: the Vector pass as forward and backward flow in OpenCV pixels, bound to this scene's
+    cameras"""
+
+    bl_idname = "node.true_flow_add"
+    bl_label = "True Flow"
+
+    def add(self, context: bpy.types.Context, location: tuple[float, float],
+            tree: bpy.types.NodeTree) -> bpy.types.Node:
+        return add_true_flow_node(context.scene, location=location, tree=tree)
+
+
 def draw_add_menu(menu: bpy.types.Menu, context: bpy.types.Context) -> None:
     if not _in_compositor(context):
         return
@@ -88,6 +115,7 @@ def draw_add_menu(menu: bpy.types.Menu, context: bpy.types.Context) -> None:
     layout.separator()
     for mode, label, _ in _MODE_ITEMS:
         layout.operator(NODE_OT_true_depth_add.bl_idname, text=f"True Depth ({label})", icon="CAMERA_DATA").mode = mode
+    layout.operator(NODE_OT_true_flow_add.bl_idname, text="True Flow", icon="ORIENTATION_VIEW")
 
 
 class NODE_PT_true_depth(bpy.types.Panel):
@@ -109,6 +137,9 @@ class NODE_PT_true_depth(bpy.types.Panel):
         layout = self.layout
         tree = context.space_data.edit_tree
         node = tree.nodes.active
+        if node.node_tree[MODE_PROPERTY] == FLOW_MODE:
+            self.draw_flow(node)
+            return
         scene = bound_scene(node, tree)
         layout.label(text=f"Mode: {node.node_tree[MODE_PROPERTY]}")
         if scene is None:
@@ -135,6 +166,18 @@ class NODE_PT_true_depth(bpy.types.Panel):
                 layout.label(text=line, icon="INFO" if index == 0 else "BLANK1")
 
 
+    def draw_flow(self, node: bpy.types.Node) -> None:
+        layout = self.layout
+        layout.label(text="True Flow: (u, v, in view) in OpenCV pixels")
+        problem = flow_problem(node)
+        for index, line in enumerate(textwrap.wrap(problem or "Exact at every pixel centre.", 48)):
+            layout.label(text=line, icon=("ERROR" if problem else "CHECKMARK") if index == 0 else "BLANK1")
+        for index, line in enumerate(textwrap.wrap(
+                "In view is not the render job's valid: whether another surface hides the point in the other "
+                "frame needs the scene's geometry (true-depth render --outputs flow).", 48)):
+            layout.label(text=line, icon="INFO" if index == 0 else "BLANK1")
+
+
 def refresh_warnings() -> int:
     """Label and colour every True Depth node that cannot give exact values; returns how many."""
     warned = 0
@@ -142,6 +185,7 @@ def refresh_warnings() -> int:
     for scene, tree in compat.compositor_trees():
         checks = [(node, node_problem(node, tree, current_groups)) for node in true_depth_nodes(tree)]
         checks += [(node, views_problem(node, scene)) for node in views_nodes(tree)]
+        checks += [(node, flow_problem(node)) for node in true_flow_nodes(tree)]
         for node, problem in checks:
             ok = problem is None
             label = node.node_tree.name if ok else f"{node.node_tree.name}: {WARNING_LABEL}"
@@ -158,13 +202,15 @@ def refresh_warnings() -> int:
 @persistent
 def _on_depsgraph_update(_scene: bpy.types.Scene, _depsgraph: bpy.types.Depsgraph | None = None) -> None:
     refresh_bindings()
+    refresh_flow_bindings()
     refresh_warnings()
 
 
 @persistent
 def _on_save(_filepath: str = "", *_args: object) -> None:
-    # A saved file must render right without this extension: bind to the current markers.
+    # A saved file must render right without this extension: bind to the current markers and cameras.
     refresh_bindings()
+    refresh_flow_bindings()
     refresh_warnings()
 
 
@@ -172,6 +218,7 @@ def _on_save(_filepath: str = "", *_args: object) -> None:
 def _on_load(_filepath: str = "", *_args: object) -> None:
     upgrade_groups()
     refresh_bindings()
+    refresh_flow_bindings()
     refresh_warnings()
 
 
@@ -182,7 +229,7 @@ def run_cli_command(argv: list[str]) -> int:
     return main(argv)
 
 
-CLASSES = (NODE_OT_true_depth_add, NODE_PT_true_depth)
+CLASSES = (NODE_OT_true_depth_add, NODE_OT_true_flow_add, NODE_PT_true_depth)
 CLI_COMMANDS = (("true_depth", run_cli_command),)
 _cli_handles: list[object] = []
 MENUS = ((bpy.types.NODE_MT_add, draw_add_menu),)

@@ -74,7 +74,7 @@ def test_disable_removes_everything_and_reenable_restores_it(td) -> None:
         assert len(_cli_handles()) == 1
 
 
-def test_add_menu_draws_both_modes_only_in_the_compositor(td) -> None:
+def test_add_menu_draws_both_modes_and_true_flow_only_in_the_compositor(td) -> None:
     ui = submodule(td, "blender.ui")
     drawn = []
 
@@ -93,7 +93,8 @@ def test_add_menu_draws_both_modes_only_in_the_compositor(td) -> None:
     assert drawn == []
     ui.draw_add_menu(SimpleNamespace(layout=Layout()), context("CompositorNodeTree"))
     assert drawn == [("node.true_depth_add", "True Depth (Distance to Depth)"),
-                     ("node.true_depth_add", "True Depth (Depth to Distance)")]
+                     ("node.true_depth_add", "True Depth (Depth to Distance)"),
+                     ("node.true_flow_add", "True Flow")]
 
 
 def node_editor(tree, region_type: str = "WINDOW", tree_type: str = "CompositorNodeTree") -> dict:
@@ -125,6 +126,24 @@ def test_operator_through_bpy_ops_inserts_a_bound_node_at_the_cursor(td, mode: s
     assert tuple(node.location) == (123.0, -45.0) and node.select
     assert submodule(td, "blender.binding").bound_scene(node, tree) == scene
     assert {"REGISTER", "UNDO"} <= bpy.types.NODE_OT_true_depth_add.bl_options
+
+
+def test_the_true_flow_operator_inserts_a_keyed_node_at_the_cursor(td) -> None:
+    from render_helpers import CameraSetup, new_scene
+
+    scene = new_scene(CameraSetup())
+    scene.frame_start, scene.frame_end = 1, 4
+    tree = submodule(td, "blender.compat").compositor_tree(scene)
+    override = node_editor(tree)
+    override["space_data"].cursor_location = (50.0, 10.0)
+    with bpy.context.temp_override(**override):
+        assert bpy.ops.node.true_flow_add.poll()
+        assert bpy.ops.node.true_flow_add("EXEC_DEFAULT") == {"FINISHED"}
+    node = tree.nodes.active
+    assert node.node_tree.name == "True Flow" and tuple(node.location) == (50.0, 10.0)
+    assert submodule(td, "blender.flow.node").bound_scene(node) == scene
+    keys = submodule(td, "blender.animation").find_fcurve(tree, node.inputs["Width"].path_from_id("default_value"))
+    assert [point.co[0] for point in keys.keyframe_points] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
 
 
 def test_invoke_stores_the_cursor_like_blenders_add_operators(td) -> None:

@@ -37,6 +37,8 @@ class SocketSpec:
     max_value: float = 1e9
     driver: DriverSpec | None = None
     socket_type: str = "NodeSocketFloat"
+    dimensions: int = 1
+    """Components of a ``NodeSocketVector`` (4 for the Vector pass); every component defaults to ``default``."""
 
 
 def driven_input(name: str, description: str, default: float, minimum: float, maximum: float,
@@ -121,6 +123,11 @@ class GraphBuilder:
         """The compositor's Switch View node: ``left`` in the left eye's pass, ``right`` in the right's."""
         return self._add(NodeSpec(name, "CompositorNodeSwitchView", label=name, inputs=((0, left), (1, right)),
                                   frame=frame))
+
+    def separate_color(self, name: str, image: Operand, frame: str = "") -> tuple[SocketRef, ...]:
+        """The compositor's Separate Color node (RGB mode): its Red, Green, Blue and Alpha outputs."""
+        ref = self._add(NodeSpec(name, "CompositorNodeSeparateColor", label=name, inputs=((0, image),), frame=frame))
+        return tuple(SocketRef(ref.node, index) for index in range(4))
 
     def combine(self, name: str, x: Operand, y: Operand, z: Operand, frame: str = "") -> SocketRef:
         """A Combine XYZ node."""

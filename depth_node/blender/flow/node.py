@@ -1,0 +1,241 @@
+"""The "True Flow" compositor node: the group described by :mod:`depth_node.core.graph.true_flow`, bound to a scene.
+
+What the group needs of the cameras of f-1 and f+1 (:mod:`depth_node.core.flow.camera_pair`) cannot come from a
+driver, which reads the current frame only: the binding keys it, CONSTANT, on every frame of the scene's range
+(and 0, invalid, outside it), so a saved .blend renders right without this extension. ``Input Exact`` stays a
+driver of the render settings. The extension re-keys a node when the cameras' animation, the markers, the frame
+range or the resolution change (:func:`refresh_flow_bindings`, on every depsgraph update and before saving); a
+render job binds its own copy before it renders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import bpy
+
+from ...core.camera import UnsupportedCameraError, camera_from_scene
+from ...core.flow import BACKWARD, DIRECTIONS, FORWARD, STEP
+from ...core.flow.camera_pair import CameraPair, across_cut, camera_pair
+from ...core.graph import true_flow
+from ...core.outputs import sidecar
+from .. import animation, calibrated, compat
+from ..binding import Segments, camera_at_frame, camera_segments, drive_input
+from ..group import ensure_group, group_spec, true_flow_nodes
+
+FLOW_BINDING_PROPERTY = "true_flow_binding"
+"""Stored on each bound True Flow node: what its keys were made from (see :func:`flow_signature`)."""
+SCENE_PROPERTY = "true_flow_scene"
+"""Stored on each bound True Flow node: the name of the scene it is bound to."""
+_PAIRED_TYPES = ("PERSP", "ORTHO")
+
+
+def _frame_sidecar(scene: bpy.types.Scene, camera_object: bpy.types.Object) -> dict:
+    """The camera sidecar of the scene's current frame as seen by ``camera_object``."""
+    camera = camera_from_scene(scene, camera_object)
+    return sidecar.camera_metadata(camera, camera_object.matrix_world.normalized(), camera_object.data.clip_start,
+                                   camera_object.data.clip_end, scene.unit_settings.scale_length)
+
+
+def frame_pairs(scene: bpy.types.Scene, segments: Segments) -> dict[int, dict[str, CameraPair]]:
+    """Per frame of the scene's range, each direction's :class:`CameraPair` (the scene is left at its frame)."""
+    first, last = scene.frame_start, scene.frame_end
+    current = scene.frame_current
+    cameras, sidecars = {}, {}
+    try:
+        for frame in range(first - 1, last + 2):
+            scene.frame_set(frame)
+            camera_object = cameras[frame] = camera_at_frame(scene, frame, segments)
+            paired = camera_object is not None and camera_object.data.type in _PAIRED_TYPES and (
+                calibrated.calibration_of(camera_object.data) is None)
+            sidecars[frame] = _frame_sidecar(scene, camera_object) if paired else None
+    finally:
+        scene.frame_set(current)
+    pairs = {}
+    for frame in range(first, last + 1):
+        pairs[frame] = {}
+        for direction in DIRECTIONS:
+            other = frame + STEP[direction]
+            usable = (cameras[other] == cameras[frame] and sidecars[frame] is not None and sidecars[other] is not None
+                      and (direction == BACKWARD or compat.COMPOSITOR_KEEPS_VECTOR_W))
+            pairs[frame][direction] = camera_pair(sidecars[frame], sidecars[other]) if usable else across_cut()
+    return pairs
+
+
+_TRANSFORMS = ("location", "rotation_mode", "rotation_euler", "rotation_quaternion", "rotation_axis_angle", "scale",
+               "delta_location", "delta_rotation_euler", "delta_rotation_quaternion", "delta_scale")
+_CAMERA_SETTINGS = ("type", "lens", "ortho_scale", "sensor_width", "sensor_height", "sensor_fit", "shift_x", "shift_y",
+                    "clip_start", "clip_end")
+
+
+def _settings(id_data: bpy.types.ID, names: tuple[str, ...]) -> tuple:
+    """Keyframes of ``id_data``, and its values of ``names`` that are not keyframed (the keyed ones change with
+    the frame; their keys stand for them)."""
+    curves = animation.fcurves(id_data)
+    keyed = [(curve.data_path, curve.array_index, tuple(tuple(point.co) for point in curve.keyframe_points))
+             for curve in curves or ()]
+    animated = {path for path, _, _ in keyed}
+    values = []
+    for name in names:
+        if name not in animated:
+            value = getattr(id_data, name)
+            values.append((name, value if isinstance(value, str | float | int) else tuple(value)))
+    return tuple(keyed), tuple(values)
+
+
+def flow_signature(scene: bpy.types.Scene, segments: Segments) -> str:
+    """A hash of what a True Flow node's keys depend on: frame range, resolution, markers, and each camera's (and
+    its parents') transform, settings, constraints and keyframes. (What a driver or a constraint's target does to
+    a camera is not in it: a render job re-binds before it renders.)"""
+    render = scene.render
+    parts: list[object] = [scene.frame_start, scene.frame_end, render.resolution_x, render.resolution_y,
+                           render.resolution_percentage, render.pixel_aspect_x, render.pixel_aspect_y,
+                           render.use_border, render.use_crop_to_border,
+                           (render.border_min_x, render.border_max_x, render.border_min_y, render.border_max_y),
+                           [(frame, camera.name) for frame, camera in segments], compat.BLENDER_VERSION]
+    cameras = list(dict.fromkeys([camera for _, camera in segments] + [scene.camera]))
+    for camera in cameras:
+        owner = camera
+        while owner is not None:
+            parts += [owner.name, _settings(owner, _TRANSFORMS),
+                      [(constraint.type, getattr(getattr(constraint, "target", None), "name", None))
+                       for constraint in owner.constraints]]
+            owner = owner.parent
+        if camera is not None:
+            parts.append(_settings(camera.data, _CAMERA_SETTINGS))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def bind_flow(node: bpy.types.Node, scene: bpy.types.Scene, segments: Segments | None = None) -> None:
+    """Key the True Flow node's camera inputs for every frame of ``scene``'s range and drive ``Input Exact``."""
+    if segments is None:
+        segments = camera_segments(scene)
+    spec = group_spec(true_flow.FLOW_MODE)
+    tree = node.id_data
+    pairs = frame_pairs(scene, segments)
+    # one frame either side of the range: CONSTANT extrapolation then gives 0 and invalid outside it
+    frames = [scene.frame_start - 1, *pairs, scene.frame_end + 1]
+    outside = {direction: across_cut() for direction in DIRECTIONS}
+    columns: dict[str, list[float]] = {}
+    for frame in frames:
+        per_direction = pairs.get(frame, outside)
+        for direction in DIRECTIONS:
+            for name, value in zip(true_flow.keyed_inputs(direction), true_flow.keyed_values(per_direction[direction]),
+                                   strict=True):
+                columns.setdefault(name, []).append(value)
+    width, height = _image_size(scene)
+    for name in true_flow.SIZE_INPUTS:
+        columns[name] = [float(width if name == "Width" else height)] * len(frames)
+    for name, values in columns.items():
+        socket = node.inputs[name]
+        socket.driver_remove("default_value")
+        animation.set_constant_keys(tree, socket.path_from_id("default_value"), frames, values)
+    for socket_spec in spec.camera_inputs:
+        socket = node.inputs[socket_spec.name]
+        socket.driver_remove("default_value")
+        drive_input(socket, socket_spec, scene)
+    node[FLOW_BINDING_PROPERTY] = flow_signature(scene, segments)
+    node[SCENE_PROPERTY] = scene.name
+
+
+def _image_size(scene: bpy.types.Scene) -> tuple[int, int]:
+    camera = camera_from_scene(scene, scene.camera) if scene.camera is not None else None
+    if camera is None:
+        raise UnsupportedCameraError(f"scene {scene.name!r} has no active camera")
+    return camera.width, camera.height
+
+
+def add_true_flow_node(scene: bpy.types.Scene, location: tuple[float, float] = (0.0, 0.0),
+                       tree: bpy.types.NodeTree | None = None) -> bpy.types.Node:
+    """Add a True Flow node to ``scene``'s compositor (or ``tree``), bound to the scene's cameras.
+
+    Raises :class:`~depth_node.core.camera.UnsupportedCameraError` when the scene has no camera.
+    """
+    _image_size(scene)  # fail early, before anything is added
+    if tree is None:
+        tree = compat.compositor_tree(scene)
+    group = ensure_group(true_flow.FLOW_MODE)
+    node = tree.nodes.new(compat.GROUP_NODE_IDNAME)
+    node.node_tree = group
+    node.name = node.label = group.name
+    node.location = location
+    node.width = 220
+    bind_flow(node, scene)
+    return node
+
+
+def bound_scene(node: bpy.types.Node) -> bpy.types.Scene | None:
+    """The scene a True Flow node was bound to (None when unbound or the scene is gone)."""
+    return bpy.data.scenes.get(node.get(SCENE_PROPERTY, ""))
+
+
+def flow_problem(node: bpy.types.Node) -> str | None:
+    """Why the True Flow node cannot give exact flow right now (None when it can)."""
+    scene = bound_scene(node)
+    if scene is None:
+        return "not bound to a scene"
+    segments = camera_segments(scene)
+    if node.get(FLOW_BINDING_PROPERTY) != flow_signature(scene, segments):
+        return "the cameras, markers, frame range or resolution changed since the node was bound"
+    cycles = scene.cycles
+    if scene.render.engine != "CYCLES":
+        return "the Vector pass is exact in Cycles only (EEVEE's is half precision: measured up to 0.013 px)"
+    if scene.render.use_motion_blur:
+        return "motion blur is on: the Vector pass is 0 (measured); flow is 0 and not in view"
+    if cycles.samples > 1 or cycles.filter_width > 0.01:
+        return ("the Vector pass is averaged over the samples and the pixel filter (measured: up to 4.7 px wrong at "
+                "silhouettes): render 1 sample with a 0.01 px filter; flow is 0 and not in view")
+    if scene.render.use_multiview:
+        return "Stereo 3D and Multi-View: the node knows one camera; the render job writes each view's flow"
+    for camera in {camera_at_frame(scene, frame, segments) for frame in range(scene.frame_start, scene.frame_end + 1)}:
+        if camera is None:
+            return "a frame has no camera"
+        if calibrated.calibration_of(camera.data) is not None or camera.data.type not in _PAIRED_TYPES:
+            return (f"camera {camera.name!r}: the node knows perspective and orthographic cameras; the render job "
+                    "refuses the others too")
+        refusal = compat.vector_pass_refusal(camera.data.type)
+        if refusal is not None:
+            return refusal
+        if camera.data.dof.use_dof:
+            return f"camera {camera.name!r} has depth of field on: the pass samples the aperture, not the pixel's ray"
+    if not compat.COMPOSITOR_KEEPS_VECTOR_W:
+        return (f"Blender {bpy.app.version_string}'s compositor drops the Vector pass's 4th component (measured: it "
+                "arrives as 1): Forward is 0 and not in view; Backward is exact")
+    return None
+
+
+_refreshing: list[bool] = []
+"""Not empty while :func:`refresh_flow_bindings` runs (binding sets frames, which calls the handlers again)."""
+
+
+def refresh_flow_bindings() -> int:
+    """Re-key every True Flow node whose cameras, markers, range or resolution changed; returns how many."""
+    if _refreshing:
+        return 0
+    _refreshing.append(True)
+    try:
+        return _refresh()
+    finally:
+        _refreshing.clear()
+
+
+def _refresh() -> int:
+    rebound = 0
+    for _scene, tree in compat.compositor_trees():
+        for node in true_flow_nodes(tree):
+            scene = bound_scene(node)
+            if scene is None:
+                continue  # reported by flow_problem
+            segments = camera_segments(scene)
+            if node.get(FLOW_BINDING_PROPERTY) == flow_signature(scene, segments):
+                continue
+            try:
+                bind_flow(node, scene, segments)
+            except UnsupportedCameraError:
+                continue  # reported by flow_problem
+            rebound += 1
+    return rebound
+
+
+__all__ = ["FLOW_BINDING_PROPERTY", "FORWARD", "add_true_flow_node", "bind_flow", "bound_scene", "flow_problem",
+           "flow_signature", "frame_pairs", "refresh_flow_bindings"]
