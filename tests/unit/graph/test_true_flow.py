@@ -27,7 +27,6 @@ from ..samples import rotation_about
 from .interpreter import evaluate
 
 SIZE = (9, 6)  # width, height
-SPEC = build_spec()
 K = np.array([[8.0, 0.0, 4.3], [0.0, 8.5, 2.4], [0.0, 0.0, 1.0]])
 K_OTHER = np.array([[8.5, 0.0, 3.9], [0.0, 9.0, 2.7], [0.0, 0.0, 1.0]])
 K_ORTHO = np.array([[2.0, 0.0, 4.0], [0.0, 2.0, 2.5], [0.0, 0.0, 1.0]])  # pixels per scene unit
@@ -60,7 +59,7 @@ def run(meta: dict, others: dict[str, dict | None], vector: np.ndarray, depth: n
         if active is not None:
             values = (active[direction],) + values[1:]
         inputs.update(zip(keyed_inputs(direction), values, strict=True))
-    result = evaluate(SPEC, inputs, (SIZE[1], SIZE[0]), results=True)
+    result = evaluate(build_spec(), inputs, (SIZE[1], SIZE[0]), results=True)
     return {direction: result[OUTPUTS[direction]] for direction in DIRECTIONS}
 
 
@@ -140,16 +139,18 @@ def test_only_perspective_and_orthographic_cameras() -> None:
 
 
 def test_the_exactness_input_is_a_driver_of_the_render_settings() -> None:
-    (exact,) = [socket for socket in SPEC.inputs if socket.name == EXACT_INPUT]
+    spec = build_spec()  # built in the test (not at import), so that mutation testing sees it
+    (exact,) = [socket for socket in spec.inputs if socket.name == EXACT_INPUT]
     paths = {path for _, path in exact.driver.variables}
     assert paths == {"render.use_motion_blur", "cycles.samples", "cycles.filter_width"}
     keyed = {name for direction in DIRECTIONS for name in keyed_inputs(direction)} | set(SIZE_INPUTS)
-    assert {socket.name for socket in SPEC.inputs if socket.driver is None} == keyed | {VECTOR_INPUT, DEPTH_INPUT}
+    assert {socket.name for socket in spec.inputs if socket.driver is None} == keyed | {VECTOR_INPUT, DEPTH_INPUT}
 
 
 def test_every_node_reads_defined_sockets_and_each_output_is_a_flow() -> None:
-    names = [node.name for node in SPEC.nodes]
+    spec = build_spec()
+    names = [node.name for node in spec.nodes]
     assert len(names) == len(set(names))
     for output in OUTPUTS.values():
-        ref = SPEC.result[output]
+        ref = spec.result[output]
         assert isinstance(ref, SocketRef) and ref.node.endswith("Flow")
