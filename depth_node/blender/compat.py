@@ -186,20 +186,26 @@ def new_multilayer_file_output(tree: bpy.types.NodeTree, pattern: str, layers: l
     """
     node = tree.nodes.new("CompositorNodeOutputFile")
     node.name = node.label = name
-    image_format = node.format
+    use_multilayer_exr(node.format)
     if USES_COMPOSITING_NODE_GROUP:
-        image_format.media_type = "MULTI_LAYER_IMAGE"
         node.file_name = pattern
         for layer in layers:
             node.file_output_items.new("VECTOR", layer).vector_socket_dimensions = 4
     else:
-        image_format.file_format = "OPEN_EXR_MULTILAYER"
         node.layer_slots.clear()
         for layer in layers:
             node.layer_slots.new(layer)
+    return node, [node.inputs[index] for index in range(len(layers))]
+
+
+def use_multilayer_exr(image_format: bpy.types.ImageFormatSettings) -> None:
+    """Make ``image_format`` (a File Output node's, or ``scene.render.image_settings``) a float32 ZIP multilayer
+    EXR, every pass in its own channels; 5.0 chooses the media type before the format."""
+    if USES_COMPOSITING_NODE_GROUP:
+        image_format.media_type = "MULTI_LAYER_IMAGE"
+    image_format.file_format = "OPEN_EXR_MULTILAYER"
     image_format.color_depth = "32"
     image_format.exr_codec = "ZIP"
-    return node, [node.inputs[index] for index in range(len(layers))]
 
 
 def set_multilayer_directory(node: bpy.types.Node, directory: str, pattern: str) -> None:

@@ -201,8 +201,10 @@ def _convert_arguments(convert: argparse.ArgumentParser) -> None:
     convert.add_argument("--scene", help="scene name in the .blend (default: the active scene), or the scene_name "
                                          "of Hypersim's metadata_camera_parameters.csv given as --camera")
     convert.add_argument("--output", type=Path, required=True, help="output folder")
-    convert.add_argument("--to", choices=("depth", "distance"), default="depth",
-                         help="depth: the inputs are distances (default); distance: the inputs are depths")
+    convert.add_argument("--to", choices=("depth", "distance", "flow"), default="depth",
+                         help="depth: the inputs are distances (default); distance: the inputs are depths; flow: "
+                              "the inputs are multilayer EXRs with Blender's Vector and Depth passes, the camera a "
+                              ".blend or the camera JSONs of every frame ('camera_####.json')")
     convert.add_argument("--channel", help="the EXR channel (multilayer: ViewLayer.Depth.Z; multi-part: "
                                            "part.channel); or R, G, B of a color PFM")
     convert.add_argument("--key", help="the array of an .npz holding several")
@@ -483,7 +485,8 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
                                                       ("calibration_camera", args.calibration_camera))
                       if value is not None}
     return run_convert(args.pattern, args.camera, args.scene, args.output, args.to, args.frames, args.overwrite,
-                       request, outputs.Options(args.depth16_scale, args.image_name), split, args.engine, source,
+                       request, outputs.Options(args.depth16_scale, args.image_name, args.flow_format), split,
+                       args.engine, source,
                        camera_options, args.resume or args.finish is not None, args.finish)
 
 

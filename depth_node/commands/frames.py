@@ -22,6 +22,7 @@ from ..blender.views import view_cameras
 from ..core import outputs
 from ..core.calibration import CalibrationError
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene, stereo_views
+from ..core.flow import describe as describe_flow
 from ..core.outputs import exports, job_paths, sidecar
 from .base import (
     JobError,
@@ -213,7 +214,7 @@ def _with_flows(scene: bpy.types.Scene, frame: int, segments: Segments, request:
         def sidecar_at(other: int, view: View = view) -> dict:
             return view_sidecars(scene, other, camera_at_frame(scene, other, segments), (view,))[0][1]
 
-        meta = {**meta, "flow": flow.describe(frame, cut)}
+        meta = {**meta, "flow": describe_flow(frame, cut)}
         vector = flow.vector_file(stage, frame, view.suffix)
         made.append((view, meta, flow.frame_flows(scene, frame, meta, vector, cut, sidecar_at)))
     return made

@@ -16,8 +16,8 @@ import bpy
 import numpy as np
 
 from ...core.errors import JobError
-from ...core.flow import BACKWARD, DIRECTIONS, FORWARD, STEP, Flow, lands_inside
-from ...core.flow.infinity import infinity_flow
+from ...core.flow import DIRECTIONS, STEP, Flow, lands_inside
+from ...core.flow.infinity import with_background
 from ...core.flow.vector_pass import from_vector_pass
 from ...core.formats import exr
 from ..binding import Segments, camera_at_frame
@@ -33,17 +33,6 @@ def vector_file(stage: Path, frame: int, view_suffix: str = "") -> Path:
     return stage / f"{VECTOR_PATTERN.replace('####', f'{frame:04d}')}{view_suffix}.exr"
 
 
-def describe(frame: int, cut: dict[str, bool]) -> dict:
-    """The sidecar's ``flow``: which frames each direction refers to (None across a camera cut)."""
-    return {"forward_frame": None if cut[FORWARD] else frame + 1,
-            "backward_frame": None if cut[BACKWARD] else frame - 1,
-            "convention": "u, v in this frame's OpenCV pixels (x right, y down, centres at integers), from pixel "
-                          "centre (x, y) to where the other frame sees the same surface point",
-            "valid": "1 where the point lies inside the other frame's image and is the surface seen there (decided "
-                     "by ray casts); 0 elsewhere, across a camera cut, and where it cannot be decided (deforming "
-                     "meshes, instances missing in the other frame, surfaces the render saw through)"}
-
-
 def camera_cuts(scene: bpy.types.Scene, frame: int, segments: Segments) -> dict[str, bool]:
     """Per direction: whether a timeline marker switches the camera between ``frame`` and the other frame."""
     camera = camera_at_frame(scene, frame, segments)
@@ -51,7 +40,7 @@ def camera_cuts(scene: bpy.types.Scene, frame: int, segments: Segments) -> dict[
             for direction in DIRECTIONS}
 
 
-def frame_flows(scene: bpy.types.Scene, frame: int, meta: dict, vector: Path, cut: dict[str, bool],
+def frame_flows(scene: bpy.types.Scene, frame: int, meta: dict, vector: Path | np.ndarray, cut: dict[str, bool],
                 sidecar_at: Callable[[int], dict]) -> Callable[[np.ndarray], tuple[dict[str, Flow], dict[str, int]]]:
     """What :func:`~depth_node.commands.frame_files.stage_frame` calls with the frame's rendered depth: both
     directions' :class:`Flow` and the counts for the summary. ``sidecar_at(other)`` is the sidecar of this view
@@ -59,7 +48,7 @@ def frame_flows(scene: bpy.types.Scene, frame: int, meta: dict, vector: Path, cu
 
     def flows(depth: np.ndarray) -> tuple[dict[str, Flow], dict[str, int]]:
         try:
-            pass_flow = from_vector_pass(exr.read_vector_pass(vector))
+            pass_flow = from_vector_pass(vector if isinstance(vector, np.ndarray) else exr.read_vector_pass(vector))
         except exr.ExrError as error:
             raise JobError(f"frame {frame}: {error}") from None
         hits = first_hits(scene, frame, meta, depth)
@@ -73,12 +62,7 @@ def frame_flows(scene: bpy.types.Scene, frame: int, meta: dict, vector: Path, cu
                 other = frame + STEP[direction]
                 scene.frame_set(other)
                 other_meta = sidecar_at(other)
-                if meta.get("projection") == "PERSP":
-                    background, ahead = infinity_flow(meta, other_meta)
-                    uv = np.where(hits.background[..., None], background, uv)
-                else:
-                    uv = np.where(hits.background[..., None], 0.0, uv)  # a direction has no orthographic image
-                    ahead = ~hits.background
+                uv, ahead = with_background(uv, hits.background, meta, other_meta)
                 seen, inside = seen_from(scene, other, hits, other_meta), lands_inside(uv)
                 valid = (seen == SEEN) & ahead & inside
                 undecided += int(((seen == UNDECIDED) & inside).sum())

@@ -24,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...core import formats, outputs, reference
-from ...core.outputs import OUTPUT_KINDS, Options, sidecar
+from ...core.outputs import Options, sidecar
 from ..base import ENGINES, JobError, check_outputs_free, input_sequence, log, safe_folder_name, select_frames
 from ..frame_files import Request, account, kept_record, plan_frames, summarize
 from ..workers import Submit
@@ -47,13 +47,17 @@ def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, 
     """Convert an image sequence with its camera (a .blend, a camera JSON, a calibration, a reconstruction, a
     field of view or a ray matrix)."""
     inputs = select_frames(input_sequence(pattern), frames)
-    if request is None:  # convert's defaults: the converted image and the sidecar
-        request = Request(tuple(kind for kind in OUTPUT_KINDS if kind.name in (to, "camera")), options or Options())
+    options = options or Options()
+    if request is None:  # convert's defaults: the converted image (both flow directions) and the sidecar
+        names = ("flow", "camera") if to == "flow" else (to, "camera")
+        request = Request(outputs.select(names, "convert", options.flow_format), options)
     if request.beauty is not None:
         raise JobError("--outputs rgb: convert renders nothing (it converts existing images); use render")
+    if to == "flow":
+        return convert_flow(inputs, pattern, camera_path, scene_name, output, overwrite, request, split, engine,
+                            resume, finish)
     if request.flow:
-        raise JobError("--outputs flow: convert does not write flow yet (its visibility needs the scene's geometry); "
-                       "render writes it")
+        raise JobError("--outputs flow: convert writes flow from Blender's Vector pass with --to flow")
     blend = camera_path is not None and camera_path.suffix.lower() == ".blend"
     if source.mist == "blend" and not blend:
         raise JobError("--mist without --mist-start and --mist-depth takes the World's mist settings of a .blend "
@@ -101,3 +105,28 @@ def check_kinds(request: Request, cameras: dict[int, tuple[dict, reference.Pixel
         if kind.name in ("colmap", "nerf") and any(meta.get("K") is None or sidecar.ray_camera_from_metadata(meta)
                                                    for meta in metas):
             raise JobError(f"--outputs {kind.name} describes cameras with a K without skew only")
+
+
+def convert_flow(inputs: dict[int, Path], pattern: str, camera_path: Path | None, scene_name: str | None,
+                 output: Path, overwrite: bool, request: Request, split: object, engine: str, resume: bool,
+                 finish: Path | None) -> int:
+    """``convert --to flow`` (:mod:`.flow`): with a .blend inside Blender, with camera JSONs without it."""
+    from .flow import check_flow_request, run_sidecar_flow  # noqa: PLC0415  (numpy only: convert needs no bpy)
+
+    check_flow_request(request)
+    if camera_path is None:
+        raise JobError("convert --to flow needs the cameras of f-1, f and f+1: --camera 'camera_####.json' (the "
+                       "camera JSONs this tool writes) or --camera SCENE.blend")
+    if engine != ENGINES[0]:
+        raise JobError("convert --to flow has one engine (the Vector pass is read, not composited): drop --engine")
+    if split is not None:
+        raise JobError("convert --to flow runs in one process: drop --jobs (or split the frames with --frames)")
+    if camera_path.suffix.lower() == ".blend":
+        if not has_blender():
+            raise JobError("convert --to flow with a .blend needs Blender: run it through tools/true_depth.sh (or "
+                           "blender -c true_depth); with the camera JSONs it needs none")
+        from .blend_file import run_blender_flow  # noqa: PLC0415
+
+        return run_blender_flow(inputs, pattern, camera_path, scene_name, output, overwrite, request, None,
+                                resume, finish)
+    return run_sidecar_flow(inputs, pattern, camera_path, output, overwrite, request, resume, finish)

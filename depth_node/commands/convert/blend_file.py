@@ -7,17 +7,20 @@ import dataclasses
 from pathlib import Path
 
 import bpy
+import numpy as np
 
-from ...blender import scenes
-from ...blender.binding import camera_segments
+from ...blender import flow, scenes
+from ...blender.binding import camera_at_frame, camera_segments
 from ...blender.calibrated import apply_calibration
-from ...blender.job_graph import check_single_view, job_calibration
+from ...blender.flow.visibility import evaluate_as_rendered, forget_geometry
+from ...blender.job_graph import check_single_view, job_calibration, job_cameras
 from ...core import reference
 from ...core.calibration import CalibrationError, from_sidecar
 from ...core.camera import BlenderCamera
+from ...core.flow import DIRECTIONS, STEP, describe
 from ...core.outputs import exports, sidecar
-from ..base import JobError
-from ..frame_files import kept_record
+from ..base import JobError, log, staging
+from ..frame_files import PLAIN_VIEW, finish_job, kept_record, publish_frame, stage_frame
 from ..frames import (
     FrameResult,
     Request,
@@ -27,8 +30,10 @@ from ..frames import (
     frames_job,
     open_blend,
     scene_records,
+    view_sidecars,
 )
 from ..workers import Split, Submit
+from .flow import check_moving_pass, planar_depth, read_pass, samples_note
 from .node_engine import convert_frames
 from .numpy_engine import FrameInput, Source, convert_inputs
 
@@ -116,3 +121,66 @@ def run_blender_convert(inputs: dict[int, Path], pattern: str, camera_path: Path
                       f"converting {len(inputs)} frame(s) of {pattern} to {to} with the camera of {camera_path} "
                       f"({engine} engine)", numpy_job if engine == "numpy" else node_job, request, split, resume,
                       records, finish)
+
+
+def run_blender_flow(inputs: dict[int, Path], pattern: str, camera_path: Path, scene_name: str | None,
+                     output: Path, overwrite: bool, request: Request, split: Split | Submit | None = None,
+                     resume: bool = False, finish: Path | None = None) -> int:
+    """``convert --to flow`` with a .blend: each frame's pass with the scene's cameras of f-1, f and f+1 (markers
+    included), visibility by ray casts on its geometry, as ``render`` decides it."""
+    scene = open_blend(camera_path, scene_name)
+    check_single_view(scene)
+    segments = camera_segments(scene)
+    cameras = job_cameras(scene, segments)
+    if job_calibration(scene, segments) is not None or any(camera.projection != "PERSP" or not camera.has_matrix
+                                                           for camera in cameras):
+        raise JobError(f"{camera_path}: convert --to flow takes perspective cameras (this scene's are "
+                       f"{', '.join(sorted({camera.model.label for camera in cameras}))}): the Vector pass of "
+                       "orthographic cameras is wrong before Blender 5.2 and a file does not say which Blender wrote "
+                       "it; panoramic and calibrated cameras are not measured (render --outputs flow writes them "
+                       "where they are exact)")
+    forget_geometry()
+    changed = evaluate_as_rendered(scene)
+    if changed:
+        log(f"{scene.name}: flow's ray casts see the scene as it renders ({changed} viewport setting(s) set to "
+            "their render value in this in-memory copy)")
+
+    def sidecar_of(frame: int) -> dict:
+        """The sidecar of ``frame`` (the scene is at it)."""
+        return view_sidecars(scene, frame, camera_at_frame(scene, frame, segments), (PLAIN_VIEW,))[0][1]
+
+    def sidecar_at(frame: int) -> dict:
+        scene.frame_set(frame)
+        return sidecar_of(frame)
+
+    def job(folder: Path, todo: list[int], kept: list[exports.Record]) -> list[FrameResult]:
+        said, results = False, []
+        with staging(folder) as stage:
+            for frame in todo:
+                rendered = read_pass(inputs[frame])
+                meta, cut = sidecar_at(frame), flow.camera_cuts(scene, frame, segments)
+                height, width = rendered.vector.shape[:2]
+                if (width, height) != (int(meta["width"]), int(meta["height"])):
+                    raise JobError(f"{inputs[frame]}: the pass is {width}x{height}, the scene's camera renders "
+                                   f"{meta['width']}x{meta['height']} at frame {frame}")
+                others = {direction: None if cut[direction] else sidecar_at(frame + STEP[direction])
+                          for direction in DIRECTIONS}
+                scene.frame_set(frame)
+                check_moving_pass(rendered, meta, others, inputs[frame])
+                note = samples_note(rendered, inputs[frame])
+                if note is not None and not said:
+                    said = True
+                    log(note)
+                meta = {**meta, "flow": describe(frame, cut, samples=rendered.samples, source=inputs[frame].name)}
+                step = flow.frame_flows(scene, frame, meta, rendered.vector, cut, sidecar_of)
+                staged = stage_frame(frame, meta, stage, request,
+                                     images={"depth": planar_depth(rendered).astype(np.float32), "distance": None},
+                                     flows=step)
+                results.append(publish_frame(staged, folder, request))
+            finish_job(folder, stage, request, results, kept)
+        return results
+
+    return frames_job(scene, output, list(inputs), overwrite,
+                      f"converting {len(inputs)} Vector pass(es) of {pattern} to flow with the scene of {camera_path}",
+                      job, request, split, resume, lambda frames: [kept_record(frame, "", sidecar_at(frame), request)
+                                                                   for frame in frames], finish)

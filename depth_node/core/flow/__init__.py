@@ -42,3 +42,18 @@ def lands_inside(uv: np.ndarray) -> np.ndarray:
     x, y = columns + uv[..., 0], rows + uv[..., 1]
     with np.errstate(invalid="ignore"):
         return (x >= -0.5) & (x < width - 0.5) & (y >= -0.5) & (y < height - 0.5)
+
+
+VALID_BY_RAY_CASTS = ("1 where the point lies inside the other frame's image and is the surface seen there (decided by "
+                      "ray casts); 0 elsewhere, across a camera cut, and where it cannot be decided (deforming meshes, "
+                      "instances missing in the other frame, surfaces the render saw through)")
+
+
+def describe(frame: int, cut: dict[str, bool], valid: str = VALID_BY_RAY_CASTS, **more: object) -> dict:
+    """The sidecar's ``flow``: which frames each direction refers to (None across a camera cut), the convention,
+    what ``valid`` means, and ``more`` (what a converted pass says of itself)."""
+    return {"forward_frame": None if cut[FORWARD] else frame + 1,
+            "backward_frame": None if cut[BACKWARD] else frame - 1,
+            "convention": "u, v in this frame's OpenCV pixels (x right, y down, centres at integers), from pixel "
+                          "centre (x, y) to where the other frame sees the same surface point",
+            "valid": valid, **more}

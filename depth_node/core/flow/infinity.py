@@ -53,3 +53,13 @@ def infinity_flow(meta: dict, other: dict) -> tuple[np.ndarray, np.ndarray]:
     rows, columns = np.mgrid[0:int(meta["height"]), 0:int(meta["width"])].astype(np.float64)
     uv = image - np.stack([columns, rows], axis=-1)
     return np.where(ahead[..., None], uv, 0.0), ahead
+
+
+def with_background(uv: np.ndarray, background: np.ndarray, meta: dict, other: dict) -> tuple[np.ndarray, np.ndarray]:
+    """``(uv, ahead)`` of a pass's (H, W, 2) flow towards ``other``'s camera: the pixels that hit nothing
+    (``background``) take their direction's flow (a perspective camera; an orthographic image has no directions:
+    0 there), ``ahead`` says where the pixel can be in front of the other camera at all."""
+    if meta.get("projection", "PERSP") == "PERSP":
+        directions, ahead = infinity_flow(meta, other)
+        return np.where(background[..., None], directions, uv), ahead
+    return np.where(background[..., None], 0.0, uv), ~background

@@ -18,11 +18,14 @@ import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from .reader import FormatError, ImageFormat, ReadOptions
+
+if TYPE_CHECKING:
+    from ..flow.vector_pass import RenderedPass
 
 _MAGIC = 20000630
 _LINES_PER_CHUNK = {0: 1, 1: 1, 2: 1, 3: 16, 4: 32, 5: 16, 6: 32, 7: 32, 8: 32, 9: 256}
@@ -228,14 +231,39 @@ def write_channels(path: str | Path, channels: dict[str, np.ndarray]) -> None:
 def read_vector_pass(path: str | Path) -> np.ndarray:
     """Blender's Vector pass of a multilayer EXR (``<layer>.Vector.X`` ... ``.W``, or ``Vector.X`` ...) as
     (H, W, 4) float32 X, Y, Z, W; :class:`ExrError` for any other layout."""
-    from ..flow.vector_pass import vector_channels  # noqa: PLC0415  (the flow room uses this module too)
+    return read_rendered_pass(path).vector
 
-    channels = _read_channels(path)
+
+def read_rendered_pass(path: str | Path) -> RenderedPass:
+    """The Vector pass of a multilayer EXR with its layer's Z and the samples its header names (see
+    :func:`depth_node.core.flow.vector_pass.rendered_pass`); :class:`ExrError` for any other layout.
+
+    Every part is read: 5.3 writes a render's multilayer EXR as one part per pass (``ViewLayer.Vector``...,
+    the samples in the first part's header), 4.5 as one part (measured)."""
+    import OpenEXR  # noqa: PLC0415  (optional dependency, see module docstring)
+
+    from ..flow.vector_pass import rendered_pass  # noqa: PLC0415  (the flow room uses this module too)
+
+    path, _ = _checked_parts(path)
+    channels: dict[str, np.ndarray] = {}
+    header: dict[str, object] = {}
     try:
-        names = vector_channels(list(channels))
+        with OpenEXR.File(str(path), separate_channels=True) as exr_file:
+            for part in exr_file.parts:
+                header.update({key: value for key, value in part.header.items() if isinstance(value, str)})
+                for name, channel in part.channels.items():
+                    if name in channels:
+                        raise ExrError(f"{path}: channel {name!r} is in several parts (one view per part?); "
+                                       "flow reads one view's passes per file")
+                    channels[name] = np.asarray(channel.pixels)
+    except ExrError:
+        raise
+    except Exception as error:  # OpenEXR raises plain exceptions for corrupt files
+        raise ExrDecodeError(f"{path}: cannot read EXR ({error})") from error
+    try:
+        return rendered_pass(channels, header)
     except ValueError as error:
         raise ExrError(f"{path}: {error}") from None
-    return np.stack([channels[name] for name in names], axis=-1).astype(np.float32, copy=False)
 
 
 _CHUNK_LEADER = {"scanlineimage": 12, "tiledimage": 24}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from depth_node.core.flow import DIRECTIONS, STEP, Flow, lands_inside
+from depth_node.core.flow import DIRECTIONS, STEP, VALID_BY_RAY_CASTS, Flow, describe, lands_inside
 
 
 def test_channels_are_u_v_valid() -> None:
@@ -44,3 +44,13 @@ def test_lands_inside_checks_every_row_and_both_lower_edges() -> None:
 def test_channels_are_float32_whatever_the_flow_type() -> None:
     channels = Flow(np.ones((1, 2, 2), dtype=np.float64), np.ones((1, 2), dtype=bool)).channels()
     assert all(pixels.dtype == np.float32 for pixels in channels.values())
+
+
+def test_the_sidecar_description_names_the_other_frames_or_none_across_a_cut() -> None:
+    described = describe(7, {"forward": False, "backward": True}, "mine", samples=1)
+    assert (described["forward_frame"], described["backward_frame"]) == (8, None)
+    assert described["valid"] == "mine" and described["samples"] == 1
+    assert "OpenCV pixels" in described["convention"]
+    default = describe(7, {"forward": True, "backward": False})
+    assert (default["forward_frame"], default["backward_frame"]) == (None, 6)
+    assert default["valid"] == VALID_BY_RAY_CASTS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from depth_node.core.flow.infinity import infinity_flow, pixel_directions, pixel_rays
+from depth_node.core.flow.infinity import infinity_flow, pixel_directions, pixel_rays, with_background
 
 from ..samples import rotation_about
 
@@ -95,3 +95,35 @@ def test_directions_exactly_sideways_are_not_ahead() -> None:
     sideways = sidecar(K1, pose(exactly, (0, 0, 0)))
     uv, ahead = infinity_flow(meta, sideways)
     assert not ahead.any() and uv.tolist() == [[[0.0, 0.0]]]
+
+
+def test_with_background_replaces_only_the_sky() -> None:
+    first = pose(rotation_about([0.2, 1.0, 0.1], 0.1), (0.0, 0.0, 0.0))
+    second = pose(rotation_about([1.0, 0.3, 0.0], 0.15), (5.0, -3.0, 2.0))
+    meta, other = sidecar(K1, first), sidecar(K2, second)
+    uv = np.full((5, 7, 2), 7.0)
+    background = np.zeros((5, 7), dtype=bool)
+    background[1:3, 2:6] = True
+    merged, ahead = with_background(uv, background, meta, other)
+    want, want_ahead = infinity_flow(meta, other)
+    assert np.array_equal(merged[background], want[background])
+    assert np.array_equal(merged[~background], uv[~background])
+    assert np.array_equal(ahead, want_ahead)
+
+
+def test_with_background_of_an_orthographic_camera_is_zero_and_never_ahead() -> None:
+    meta = sidecar(K1, np.eye(4), "ORTHO")
+    uv = np.full((5, 7, 2), 3.0)
+    background = np.zeros((5, 7), dtype=bool)
+    background[0, :4] = True
+    merged, ahead = with_background(uv, background, meta, sidecar(K1, np.eye(4), "ORTHO"))
+    assert not merged[background].any() and (merged[~background] == 3.0).all()
+    assert np.array_equal(ahead, ~background)
+
+
+def test_with_background_takes_a_sidecar_without_projection_as_perspective() -> None:
+    meta = sidecar(K1, np.eye(4))
+    del meta["projection"]
+    other = sidecar(K1, pose(rotation_about([0.0, 1.0, 0.0], 0.1), (0, 0, 0)))
+    merged, _ = with_background(np.zeros((5, 7, 2)), np.ones((5, 7), dtype=bool), meta, other)
+    assert np.abs(merged).max() > 0.5

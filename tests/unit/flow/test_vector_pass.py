@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from depth_node.core.flow import BACKWARD, FORWARD
-from depth_node.core.flow.vector_pass import from_vector_pass, to_vector_pass, vector_channels
+from depth_node.core.flow.vector_pass import from_vector_pass, rendered_pass, to_vector_pass, vector_channels
 
 
 def test_the_pass_components_become_both_flows() -> None:
@@ -47,3 +47,34 @@ def test_vector_channels_refuse_what_is_not_one_whole_pass() -> None:
     many = [f"C{index}" for index in range(20)]
     with pytest.raises(ValueError, match=r"C19 \.\.\.$"):
         vector_channels(many)
+
+
+def pass_channels(prefix: str, depth: bool = True) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(5)
+    channels = {f"{prefix}Vector.{axis}": rng.normal(size=(3, 4)).astype(np.float32) for axis in "XYZW"}
+    if depth:
+        channels[f"{prefix}Depth.Z"] = np.full((3, 4), 2.5, dtype=np.float32)
+    channels[f"{prefix}Combined.R"] = np.zeros((3, 4), dtype=np.float32)
+    return channels
+
+
+def test_a_rendered_pass_keeps_its_layer_depth_and_samples() -> None:
+    channels = pass_channels("View Layer 2.")
+    rendered = rendered_pass(channels, {"cycles.View Layer 2.samples": "1", "cycles.Other.samples": "64"})
+    assert rendered.layer == "View Layer 2" and rendered.samples == 1
+    assert rendered.vector.shape == (3, 4, 4) and rendered.vector.dtype == np.float32
+    for index, axis in enumerate("XYZW"):
+        assert np.array_equal(rendered.vector[..., index], channels[f"View Layer 2.Vector.{axis}"])
+    assert rendered.depth is not None and rendered.depth.dtype == np.float32 and (rendered.depth == 2.5).all()
+
+
+def test_a_rendered_pass_without_depth_or_samples_says_none() -> None:
+    rendered = rendered_pass(pass_channels("", depth=False), {"cycles.samples": "not a number"})
+    assert rendered.layer == "" and rendered.depth is None and rendered.samples is None
+    assert rendered_pass(pass_channels("L."), {"cycles.L.samples": "x"}).samples is None
+    assert rendered_pass(pass_channels("L."), {}).samples is None
+
+
+def test_another_layers_depth_is_not_taken() -> None:
+    channels = {**pass_channels("A.", depth=False), "B.Depth.Z": np.ones((3, 4), dtype=np.float32)}
+    assert rendered_pass(channels, {}).depth is None

@@ -770,3 +770,29 @@ def test_flow_channels_and_the_vector_pass_read_back(tmp_path: Path) -> None:
         assert np.array_equal(vector[..., index], layer[f"ViewLayer.Vector.{c}"])
     with pytest.raises(exr.ExrError, match=r"flow.exr: no Vector pass"):
         exr.read_vector_pass(tmp_path / "flow.exr")
+
+
+def test_a_render_written_one_pass_per_part_reads_as_one_pass(tmp_path: Path) -> None:
+    """5.3 writes a render's multilayer EXR as a part per pass, the samples in the first part's header."""
+    rng = np.random.default_rng(4)
+    vector = {f"ViewLayer.Vector.{c}": rng.normal(size=(3, 4)).astype(np.float32) for c in "XYZW"}
+    depth = {"ViewLayer.Depth.Z": np.full((3, 4), 4.0, dtype=np.float32)}
+    path = tmp_path / "render_0001.exr"
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    OpenEXR.File([OpenEXR.Part({**header, "cycles.ViewLayer.samples": "1"},
+                               {"ViewLayer.Combined.R": np.zeros((3, 4), np.float32)}, "ViewLayer.Combined"),
+                  OpenEXR.Part(dict(header), dict(depth), "ViewLayer.Depth"),  # Part makes the arrays Channels
+                  OpenEXR.Part(dict(header), dict(vector), "ViewLayer.Vector")]).write(str(path))
+    rendered = exr.read_rendered_pass(path)
+    assert rendered.samples == 1 and rendered.layer == "ViewLayer"
+    assert np.array_equal(rendered.vector[..., 3], vector["ViewLayer.Vector.W"]) and (rendered.depth == 4.0).all()
+    assert np.array_equal(exr.read_vector_pass(path), rendered.vector)
+
+
+def test_a_channel_in_two_parts_is_refused(tmp_path: Path) -> None:
+    vector = {f"Vector.{c}": np.zeros((3, 4), np.float32) for c in "XYZW"}
+    path = multipart_file(tmp_path / "views.exr", {"left": vector, "right": vector})
+    with pytest.raises(exr.ExrError, match=r"views.exr: channel 'Vector.[XYZW]' is in several parts"):
+        exr.read_rendered_pass(path)
+    with pytest.raises(exr.ExrError, match="no such file"):
+        exr.read_rendered_pass(tmp_path / "missing.exr")

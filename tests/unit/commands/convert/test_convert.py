@@ -202,7 +202,7 @@ def test_output_formats_read_back_by_other_tools(fmt: str, tmp_path: Path) -> No
     (["--camera", "camera", "--mist"], "mist settings of a .blend camera"),
     (["--camera", "camera", "--engine", "node", "--format", "npy"], "--engine node reads single-channel EXRs"),
     (["--camera", "half_width"], "width"),
-    (["--camera", "camera", "--outputs", "flow"], "--outputs flow: convert does not write flow yet"),
+    (["--camera", "camera", "--outputs", "flow"], "convert writes flow from Blender's Vector pass with --to flow"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(args: list[str], message: str, tmp_path: Path, capsys) -> None:
     np.save(tmp_path / "distance_0001.npy", distance_of(DEPTH, rays_of(K)))
