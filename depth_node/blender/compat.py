@@ -146,9 +146,10 @@ def set_output_directory(node: bpy.types.Node, directory: str) -> None:
 
 
 def new_exr_file_output(
-    tree: bpy.types.NodeTree, directory: str, patterns: list[str], name: str = "File Output"
+    tree: bpy.types.NodeTree, directory: str, patterns: list[str], name: str = "File Output", rgb: bool = False
 ) -> tuple[bpy.types.Node, list[bpy.types.NodeSocket]]:
-    """A File Output node writing one single-channel float32 EXR per pattern.
+    """A File Output node writing one single-channel float32 EXR per pattern (``rgb``: channels R, G, B of a
+    colour linked in).
 
     Each pattern is a file name relative to ``directory``; ``#`` marks the frame
     number (e.g. ``depth_####`` gives ``depth_0001.exr``). Returns the node and
@@ -166,11 +167,11 @@ def new_exr_file_output(
         node.file_slots.clear()
     image_format.file_format = "OPEN_EXR"
     image_format.color_depth = "32"
-    image_format.color_mode = "BW"
+    image_format.color_mode = "RGB" if rgb else "BW"
     image_format.exr_codec = "ZIP"
     for pattern in patterns:
         if USES_COMPOSITING_NODE_GROUP:
-            node.file_output_items.new("FLOAT", pattern)
+            node.file_output_items.new("RGBA" if rgb else "FLOAT", pattern)
         else:
             node.file_slots.new(pattern)
     return node, [node.inputs[index] for index in range(len(patterns))]

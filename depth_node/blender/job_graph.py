@@ -16,12 +16,15 @@ import numpy as np
 from ..core.calibration import Calibration
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene
 from ..core.errors import JobError
+from ..core.flow import BACKWARD, FORWARD
+from ..core.graph import true_flow
 from ..core.modes import DEPTH_TO_DISTANCE, DISTANCE_TO_DEPTH
 from ..core.outputs import OutputKind, preview
 from ..core.projections.stereo import Stereo
 from . import animation, compat, scenes
 from .binding import Segments, add_true_depth_node, camera_at_frame, check_cameras, scene_calibration
 from .flow import VECTOR_LAYER, VECTOR_PATTERN
+from .flow.node import add_true_flow_node, flow_problem
 
 GraphValues = dict[str, bpy.types.NodeSocket]
 """Graph value (``depth``, ``distance``, ``disparity``) -> the socket that carries it."""
@@ -288,6 +291,45 @@ def wire_render(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layer: bpy.typ
         vector_output.location = (600.0, -900.0)
         tree.links.new(layers.outputs["Vector"], socket)
     return wire_file_output(tree, values, (600.0, -600.0), kinds), vector_output
+
+
+def wire_farm_flow(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layer: bpy.types.ViewLayer,
+                   kinds: Sequence[OutputKind]) -> bpy.types.Node:
+    """Add to ``tree`` the farm's flow: ``layer``'s Vector and Z -> True Flow (bound to the scene's cameras of
+    f-1 and f+1, keyed per frame) -> (u, v, 0) -> a File Output of float32 RGB EXRs, one per flow kind.
+
+    B is ``valid``, which only ray casts can decide (:mod:`depth_node.blender.flow.visibility`): a farm render
+    runs no Python, so it is 0 everywhere, never the node's "in view" (which a hidden point can be). A
+    :class:`JobError` with the node's own reason where it cannot be exact (:func:`flow_problem`).
+    """
+    layer.use_pass_vector = layer.use_pass_z = True
+    layers = tree.nodes.new("CompositorNodeRLayers")  # after the passes: 5.3 shows enabled passes only
+    layers.location = (0.0, -1200.0)
+    layers.scene = scene
+    layers.layer = layer.name
+    node = add_true_flow_node(scene, (300.0, -1200.0), tree)
+    problem = flow_problem(node, forward=any(kind.name == f"flow_{FORWARD}" for kind in kinds))
+    if problem is not None:
+        raise JobError(f"--outputs {','.join(kind.name for kind in kinds)} in a farm job (the True Flow node): "
+                       f"{problem}")
+    tree.links.new(layers.outputs["Vector"], node.inputs[true_flow.VECTOR_INPUT])
+    tree.links.new(layers.outputs["Depth"], node.inputs[true_flow.DEPTH_INPUT])
+    output, sockets = compat.new_exr_file_output(tree, "", [kind.file_output_pattern for kind in kinds],
+                                                 name="Flow Output", rgb=True)
+    output.location = (900.0, -1200.0)
+    for index, (kind, socket) in enumerate(zip(kinds, sockets, strict=True)):
+        direction = FORWARD if kind.name == f"flow_{FORWARD}" else BACKWARD
+        separate = tree.nodes.new("CompositorNodeSeparateColor")
+        combine = tree.nodes.new("CompositorNodeCombineColor")
+        separate.location, combine.location = (550.0, -1200.0 - 200.0 * index), (720.0, -1200.0 - 200.0 * index)
+        combine.label = f"{kind.name}: u, v, valid 0"
+        tree.links.new(node.outputs[true_flow.OUTPUTS[direction]], separate.inputs[0])
+        for channel in (0, 1):
+            tree.links.new(separate.outputs[channel], combine.inputs[channel])
+        combine.inputs[2].default_value = 0.0
+        combine.inputs[3].default_value = 1.0
+        tree.links.new(combine.outputs[0], socket)
+    return output
 
 
 def check_single_view(scene: bpy.types.Scene) -> None:

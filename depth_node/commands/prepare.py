@@ -6,10 +6,11 @@ from pathlib import Path
 
 import bpy
 
-from ..blender import compat, job_graph
+from ..blender import compat, flow, job_graph
 from ..blender.binding import camera_segments
 from ..core import outputs
-from ..core.outputs import exports, job_paths
+from ..core.flow import describe as describe_flow
+from ..core.outputs import OutputKind, exports, job_paths
 from .base import JobError, check_outputs_free, log, safe_folder_name
 from .frame_files import Request, describe_files
 from .frames import (
@@ -22,6 +23,17 @@ from .frames import (
 )
 from .render import describe_plan, for_scene, plan_render
 
+FARM_VALID = ("0 everywhere: a farm render runs no Python, and only ray casts on the scene's geometry can tell a "
+              "hidden point from a seen one (render --outputs flow decides it)")
+
+
+def check_farm_flow(kinds: tuple[OutputKind, ...], flow_format: str) -> None:
+    """Refuse flow files a farm render cannot write (the True Flow node refuses the rest: see
+    :func:`~depth_node.blender.job_graph.wire_farm_flow`)."""
+    if kinds and flow_format != "exr":
+        raise JobError(f"--flow-format {flow_format}: a farm render writes flow as EXR only (the .flo and KITTI "
+                       "files are written by Python); use render for those")
+
 
 def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[int] | None, scene_name: str | None,
                 source: str, overwrite: bool, request: Request, view_layer: str | None = None,
@@ -32,7 +44,9 @@ def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[
     straight into ``render_output/<scene>/``; the files that need Python (camera JSON, COLMAP, nerfstudio)
     are written here for the whole frame range. ``blend`` is never written.
     """
-    later = [kind.name for kind in request.kinds if kind.needs_pixels]
+    later = [kind.name for kind in request.kinds if kind.needs_pixels and not kind.flow]
+    flow_kinds = tuple(kind for kind in request.kinds if kind.flow)
+    check_farm_flow(flow_kinds, request.options.flow_format)
     if later:
         raise JobError(f"--outputs {','.join(later)} need the rendered images: prepare writes the render job "
                        "and the camera files; use render for those kinds")
@@ -61,11 +75,14 @@ def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[
         tree = compat.tree_beside_user_compositor(scene)
     else:
         tree = compat.fresh_compositor_tree(scene)
-    file_output, _ = job_graph.wire_render(scene, tree, layer, source, segments, request.graph_kinds, frames)
+    graph_kinds = tuple(kind for kind in request.kinds if kind.graph_value is not None)
+    file_output, _ = job_graph.wire_render(scene, tree, layer, source, segments, graph_kinds, frames)
     if not plan.shared:
         job_graph.depth_only_settings(scene, layer)
     compat.set_output_directory(file_output, str(folder))
     scene.frame_start, scene.frame_end = frames[0], frames[-1]
+    if flow_kinds:  # keyed for the frame range, so after it is set
+        compat.set_output_directory(job_graph.wire_farm_flow(scene, tree, layer, flow_kinds), str(folder))
     records = []
     folder.mkdir(parents=True, exist_ok=True)
     for frame in frames:
@@ -73,6 +90,8 @@ def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[
         camera_object, _ = frame_camera(scene, frame, segments)
         for view, meta in view_sidecars(scene, frame, camera_object, views):
             meta = describe_files(request, frame, view.suffix, meta)
+            if flow_kinds:
+                meta = {**meta, "flow": describe_flow(frame, flow.camera_cuts(scene, frame, segments), FARM_VALID)}
             if request.has("camera"):
                 outputs.write_sidecar(folder / outputs.BY_NAME["camera"].filename(frame, view.suffix), meta)
             depth = folder / outputs.BY_NAME["depth"].filename(frame, view.suffix)
@@ -84,6 +103,9 @@ def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[
     job_blend.parent.mkdir(parents=True, exist_ok=True)
     bpy.ops.wm.save_as_mainfile(filepath=str(job_blend.resolve()), copy=True, compress=True)
     log(f"{scene.name}: {describe_plan(plan)}")
+    if flow_kinds:
+        log(f"{scene.name}: {', '.join(kind.name for kind in flow_kinds)} from the True Flow node: u, v exact, "
+            "B (valid) 0 everywhere (a farm runs no Python to cast the visibility rays)")
     log(f"wrote {job_blend} (frames {frames[0]}-{frames[-1]}, renders into {folder}) and "
         f"{len(records) * request.has('camera') + len(job_paths(folder, request.kinds))} camera files; render it "
         f"anywhere: blender -b {job_blend.name} -a (or -s/-e per machine)")

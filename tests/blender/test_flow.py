@@ -179,10 +179,60 @@ def test_orthographic_flow_is_exact_or_refused(td, tmp_path: Path, capsys: pytes
         assert not valid[~truth.hit].any() and not uv[~truth.hit].any(), "a direction has no orthographic image"
 
 
-def test_prepare_refuses_flow(td, rendered: dict, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    assert run_cli(td, "prepare", rendered["blend"], "--output", tmp_path, "--render-output", tmp_path / "farm",
-                   "--outputs", "depth,flow") != 0
-    assert "flow_forward" in capsys.readouterr().err
+def test_prepare_writes_the_flow_a_farm_renders(td, rendered: dict, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    """The job .blend rendered by a fresh Blender without the extension: the True Flow node's exact u, v through
+    Blender's File Output, B (valid) 0 everywhere, since only ray casts can decide it; where this Blender's
+    compositor drops the pass's W, forward is refused and backward written."""
+    job = tmp_path / "job.blend"
+    prepare = ["prepare", rendered["blend"], "--output", job, "--render-output", tmp_path / "farm", "--overwrite"]
+    code = run_cli(td, *prepare, "--outputs", "depth,flow,camera")
+    directions = ["forward", "backward"]
+    if not submodule(td, "blender.compat").COMPOSITOR_KEEPS_VECTOR_W:
+        assert code != 0 and "drops the Vector pass's 4th component" in capsys.readouterr().err
+        assert run_cli(td, *prepare, "--outputs", "depth,flow_backward,camera") == 0
+        directions = ["backward"]
+    else:
+        assert code == 0
+    assert "B (valid) 0 everywhere" in capsys.readouterr().out
+    render_in_fresh_blender(job, 2, 2, tmp_path)
+    folder = tmp_path / "farm" / "Scene"
+    for direction in directions:
+        truth = rendered["truths"][direction]
+        uv, valid = read_flow(folder / f"flow_{direction}_0002.exr")
+        error = np.linalg.norm(uv - truth.flow, axis=-1)
+        share = float((error <= TOLERANCE).mean())
+        assert share >= REQUIRED, f"{direction}: {share:.2%} within {TOLERANCE} px (max {error.max():.3g})"
+        assert float((error[~truth.hit] <= TOLERANCE).mean()) >= REQUIRED, "the sky too"
+        assert not valid.any()
+        with capsys.disabled():
+            print(f"farm {direction}: {share:.2%} within {TOLERANCE} px, median {np.median(error):.2g} px")
+    assert (folder / "depth_0002.exr").is_file()
+    meta = json.loads((folder / "camera_0002.json").read_text())
+    assert meta["flow"]["forward_frame"] == 3 and meta["flow"]["valid"].startswith("0 everywhere")
+    assert run_cli(td, *prepare, "--outputs", "flow_backward", "--flow-format", "kitti") != 0
+    assert "a farm render writes flow as EXR only" in capsys.readouterr().err
+
+
+def test_prepare_writes_orthographic_flow_where_the_pass_is_exact(td, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    scene = moving_scene("ORTHO")
+    submodule(td, "blender.scenes").add_light(scene)
+    blend = save(scene, tmp_path)
+    job = tmp_path / "job.blend"
+    code = run_cli(td, "prepare", blend, "--output", job, "--render-output", tmp_path / "farm",
+                   "--outputs", "flow_backward")
+    if not ORTHO_EXACT:
+        assert code != 0 and "wrong for orthographic cameras" in capsys.readouterr().err
+        return
+    assert code == 0
+    render_in_fresh_blender(job, 2, 2, tmp_path)
+    truth = flow_truth(open_for_truth(blend), 2, 1)
+    uv, valid = read_flow(tmp_path / "farm" / "Scene" / "flow_backward_0002.exr")
+    error = np.linalg.norm(uv - truth.flow, axis=-1)[truth.hit]
+    share = float((error <= TOLERANCE).mean())
+    assert share >= REQUIRED, f"{share:.2%} within {TOLERANCE} px (max {error.max():.3g})"
+    assert not uv[~truth.hit].any() and not valid.any(), "a direction has no orthographic image"
 
 
 @pytest.mark.parametrize("kind", ["stereo", "multiview"])

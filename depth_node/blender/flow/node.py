@@ -169,8 +169,9 @@ def bound_scene(node: bpy.types.Node) -> bpy.types.Scene | None:
     return bpy.data.scenes.get(node.get(SCENE_PROPERTY, ""))
 
 
-def flow_problem(node: bpy.types.Node) -> str | None:
-    """Why the True Flow node cannot give exact flow right now (None when it can)."""
+def flow_problem(node: bpy.types.Node, forward: bool = True) -> str | None:
+    """Why the True Flow node cannot give exact flow right now (None when it can); ``forward=False``: the backward
+    flow alone."""
     scene = bound_scene(node)
     if scene is None:
         return "not bound to a scene"
@@ -198,7 +199,7 @@ def flow_problem(node: bpy.types.Node) -> str | None:
             return refusal
         if camera.data.dof.use_dof:
             return f"camera {camera.name!r} has depth of field on: the pass samples the aperture, not the pixel's ray"
-    if not compat.COMPOSITOR_KEEPS_VECTOR_W:
+    if forward and not compat.COMPOSITOR_KEEPS_VECTOR_W:
         return (f"Blender {bpy.app.version_string}'s compositor drops the Vector pass's 4th component (measured: it "
                 "arrives as 1): Forward is 0 and not in view; Backward is exact")
     return None
