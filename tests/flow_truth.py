@@ -8,11 +8,13 @@ escapes gets the projection of its direction (a point at infinity, seen from tha
 
 The camera of a frame is either the scene camera, through Blender's own ``view_frame`` and
 ``world_to_camera_view`` (:class:`SceneCamera`), or a sidecar's K and pose (:class:`SidecarCamera`: stereo
-eyes and Multi-View cameras, whose sidecars other tests check against rays). Perspective and orthographic.
+eyes and Multi-View cameras, whose sidecars other tests check against rays). Perspective and orthographic; and
+equirectangular and equidistant fisheye panoramas by their formulas (:class:`PanoramaCamera`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import bpy
@@ -97,7 +99,71 @@ class SidecarCamera:
         return Vector(self.origin)
 
 
-Camera = SceneCamera | SidecarCamera
+class PanoramaCamera:
+    """The scene's equirectangular or equidistant-fisheye camera at the current frame, by the formulas of Blender's
+    manual (Cycles' ``kernel/camera/projection.h``) written out here: a frame fraction ``(u, v)``, v up, is a
+    longitude and latitude, or a radius and angle on the fisheye's inscribed circle."""
+
+    def __init__(self, scene: bpy.types.Scene) -> None:
+        self.scene, self.camera = scene, scene.camera
+        data = self.camera.data
+        self.kind = data.panorama_type
+        if self.kind not in ("EQUIRECTANGULAR", "FISHEYE_EQUIDISTANT"):
+            raise ValueError(f"the truth knows equirectangular and equidistant fisheye panoramas, not {self.kind}")
+        render = scene.render
+        scale = render.resolution_percentage / 100
+        self.width, self.height = int(render.resolution_x * scale), int(render.resolution_y * scale)
+        self.matrix = self.camera.matrix_world.normalized()
+        self.orthographic = False
+        self.axis = (self.matrix.to_3x3() @ Vector((0.0, 0.0, -1.0))).normalized()
+        self.longitude = (data.longitude_min, data.longitude_max)
+        self.latitude = (data.latitude_min, data.latitude_max)
+        self.fov = data.fisheye_fov
+
+    def _local(self, u: float, v: float) -> Vector | None:
+        if self.kind == "EQUIRECTANGULAR":
+            lon = self.longitude[0] + u * (self.longitude[1] - self.longitude[0])
+            lat = self.latitude[0] + v * (self.latitude[1] - self.latitude[0])
+            return Vector((math.cos(lat) * math.sin(lon), math.sin(lat), -math.cos(lat) * math.cos(lon)))
+        a, c = 2.0 * u - 1.0, 2.0 * v - 1.0
+        r = math.hypot(a, c)
+        if r > 1.0:
+            return None
+        theta, phi = r * self.fov / 2.0, math.atan2(c, a)
+        return Vector((math.cos(phi) * math.sin(theta), math.sin(phi) * math.sin(theta), -math.cos(theta)))
+
+    def ray(self, x: float, y: float) -> tuple[Vector, Vector | None]:
+        local = self._local((x + 0.5) / self.width, 1.0 - (y + 0.5) / self.height)
+        return self.position, None if local is None else (self.matrix.to_3x3() @ local).normalized()
+
+    def project(self, point: Vector) -> tuple[float, float, float]:
+        """``(x, y, 1)`` in OpenCV pixels, or ``(x, y, -1)`` where the direction is off the image."""
+        local = (self.matrix.to_3x3().inverted() @ (point - self.position)).normalized()
+        if self.kind == "EQUIRECTANGULAR":
+            lon, lat = math.atan2(local.x, -local.z), math.asin(max(-1.0, min(1.0, local.y)))
+            while lon < self.longitude[0]:
+                lon += 2 * math.pi
+            u = (lon - self.longitude[0]) / (self.longitude[1] - self.longitude[0])
+            v = (lat - self.latitude[0]) / (self.latitude[1] - self.latitude[0])
+            on_image = 0.0 <= u <= 1.0 and 0.0 <= v <= 1.0
+        else:
+            r = math.acos(max(-1.0, min(1.0, -local.z))) / (self.fov / 2.0)
+            phi = math.atan2(local.y, local.x)
+            u, v = (r * math.cos(phi) + 1.0) / 2.0, (r * math.sin(phi) + 1.0) / 2.0
+            on_image = r <= 1.0
+        return u * self.width - 0.5, (1.0 - v) * self.height - 0.5, 1.0 if on_image else -1.0
+
+    @property
+    def position(self) -> Vector:
+        return self.matrix.translation.copy()
+
+
+Camera = SceneCamera | SidecarCamera | PanoramaCamera
+
+
+def scene_camera(scene: bpy.types.Scene) -> SceneCamera | PanoramaCamera:
+    """The scene camera at the current frame, for its type."""
+    return PanoramaCamera(scene) if scene.camera.data.type == "PANO" else SceneCamera(scene)
 
 
 @dataclass
@@ -147,6 +213,8 @@ def _first_hits(scene: bpy.types.Scene, camera: Camera) -> dict[tuple[int, int],
     for row in range(camera.height):
         for column in range(camera.width):
             start, direction = camera.ray(column, row)
+            if direction is None:  # a fisheye's pixel outside its image circle has no ray
+                continue
             hit, location, _normal, index, obj, matrix = scene.ray_cast(depsgraph, start, direction)
             if not hit:
                 hits[row, column] = direction
@@ -178,14 +246,14 @@ def flow_truth(scene: bpy.types.Scene, frame: int, other: int, meta: dict | None
     """The flow of ``frame`` to ``other`` (f+1 forward, f-1 backward): with the scene camera of each frame, or
     with the sidecars ``meta`` (of ``frame``) and ``other_meta`` (of ``other``)."""
     scene.frame_set(frame)
-    camera = SceneCamera(scene) if meta is None else SidecarCamera(meta)
+    camera = scene_camera(scene) if meta is None else SidecarCamera(meta)
     hits = _first_hits(scene, camera)
     names = {hit.name for hit in hits.values() if isinstance(hit, _Hit)}
     depsgraph = bpy.context.evaluated_depsgraph_get()
     before = {name: _vertices(bpy.data.objects[name], depsgraph) for name in names}
     scene.frame_set(other)
     depsgraph = bpy.context.evaluated_depsgraph_get()
-    camera = SceneCamera(scene) if other_meta is None else SidecarCamera(other_meta)
+    camera = scene_camera(scene) if other_meta is None else SidecarCamera(other_meta)
     after = {name: _vertices(bpy.data.objects[name], depsgraph) for name in names}
     instance_matrices = {(name, key): at for name, key, at in _instances(depsgraph)}
     shape = (camera.height, camera.width)

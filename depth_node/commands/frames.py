@@ -261,11 +261,14 @@ def _check_flow(scene: bpy.types.Scene, cameras: list[BlenderCamera], calibratio
     """Refuse flow where this Blender's Vector pass is not exact or not measured."""
     if calibration is not None:
         raise JobError("--outputs flow: calibrated (OSL) cameras are not measured yet; flow is written for "
-                       "perspective and orthographic cameras")
+                       "perspective, orthographic and panoramic cameras")
     for camera in cameras:
         reason = compat.vector_pass_refusal(camera.projection if camera.has_matrix else "PANO")
         if reason is not None:
             raise JobError(f"--outputs flow: {reason}")
+    if scene.render.use_multiview and any(not camera.has_matrix for camera in cameras):
+        raise JobError("--outputs flow: panoramic Multi-View renders are not measured yet; render each view's "
+                       "camera alone")
     try:
         import OpenEXR  # noqa: F401, PLC0415  (reads the multilayer Vector pass)
     except ImportError:

@@ -97,3 +97,26 @@ def test_a_file_without_a_vector_pass_is_refused(td, passes: dict, tmp_path: Pat
     assert "no Vector pass (channels <layer>.Vector.X, .Y, .Z, .W) among the channels: B, G, R" in err
     assert not (tmp_path / "Scene").exists() or not any((tmp_path / "Scene").glob("*.*"))
 
+
+
+def test_a_panoramas_passes_convert_as_render_writes_them(td, tmp_path: Path) -> None:
+    """An equidistant fisheye (Z is the ray's length there, the depth its planar part): with the .blend the same
+    flow and visibility as render's; with its camera files the same flow."""
+    scene = with_passes(td, moving_scene("PANO"), 1)
+    scene.camera.data.panorama_type = "FISHEYE_EQUIDISTANT"
+    blend = save(scene, tmp_path)
+    render_in_fresh_blender(blend, 2, 2, tmp_path)
+    assert run_cli(td, "render", blend, "--output", tmp_path / "job", "--frames", "1-3", "--outputs",
+                   "flow,camera") == 0
+    job = tmp_path / "job" / "Scene"
+    for camera, out in ((blend, tmp_path / "with_blend"), (job / "camera_####.json", tmp_path / "with_cameras")):
+        assert run_cli(td, "convert", tmp_path / "passes" / "render_####.exr", "--to", "flow", "--camera", camera,
+                       "--output", out) == 0
+        for direction in OTHER:
+            ours, valid = read_flow(out / "Scene" / f"flow_{direction}_0002.exr")
+            rendered, rendered_valid = read_flow(job / f"flow_{direction}_0002.exr")
+            assert np.abs(ours - rendered).max() <= 1e-4, (camera, direction)
+            if camera == blend:
+                assert np.array_equal(valid, rendered_valid) and rendered_valid.sum() > 500
+            else:
+                assert not valid.any()

@@ -16,8 +16,8 @@ import bpy
 import numpy as np
 
 from ...core.errors import JobError
-from ...core.flow import DIRECTIONS, STEP, Flow, lands_inside
-from ...core.flow.infinity import with_background
+from ...core.flow import DIRECTIONS, STEP, Flow
+from ...core.flow.infinity import has_rays, lands_on_image, with_background
 from ...core.flow.vector_pass import from_vector_pass
 from ...core.formats import exr
 from ..binding import Segments, camera_at_frame
@@ -52,6 +52,7 @@ def frame_flows(scene: bpy.types.Scene, frame: int, meta: dict, vector: Path | n
         except exr.ExrError as error:
             raise JobError(f"frame {frame}: {error}") from None
         hits = first_hits(scene, frame, meta, depth)
+        rayless = ~has_rays(meta)  # a panorama's pixels outside its image circle: 0 and invalid
         result, undecided = {}, 0
         try:
             for direction in DIRECTIONS:
@@ -63,8 +64,9 @@ def frame_flows(scene: bpy.types.Scene, frame: int, meta: dict, vector: Path | n
                 scene.frame_set(other)
                 other_meta = sidecar_at(other)
                 uv, ahead = with_background(uv, hits.background, meta, other_meta)
-                seen, inside = seen_from(scene, other, hits, other_meta), lands_inside(uv)
-                valid = (seen == SEEN) & ahead & inside
+                uv = np.where(rayless[..., None], 0.0, uv)
+                seen, inside = seen_from(scene, other, hits, other_meta), lands_on_image(other_meta, uv)
+                valid = (seen == SEEN) & ahead & inside & ~rayless
                 undecided += int(((seen == UNDECIDED) & inside).sum())
                 result[direction] = Flow(uv.astype(np.float32), valid)
         finally:

@@ -235,19 +235,22 @@ def first_hits(scene: bpy.types.Scene, frame: int, meta: dict, depth: np.ndarray
     height, width = depth.shape
     reach = float(meta["clip_end"]) * 1.01
     cast, miss = geometry.cast, (-1, 0.0)
-    found = [cast(start, direction, reach) or miss for start, direction in
-             zip(starts.reshape(-1, 3).tolist(), directions.reshape(-1, 3).tolist(), strict=True)]
+    # a panorama's pixels outside its image circle have no ray (a zero direction): nothing is cast there
+    found = [cast(start, direction, reach) or miss if direction != [0.0, 0.0, 0.0] else miss
+             for start, direction in zip(starts.reshape(-1, 3).tolist(), directions.reshape(-1, 3).tolist(),
+                                         strict=True)]
     triangles = np.array([triangle for triangle, _ in found], dtype=np.int64).reshape(height, width)
     lengths = np.array([length for _, length in found], dtype=np.float64).reshape(height, width)
     rendered = np.asarray(depth, dtype=np.float64)
     missed = triangles < 0
-    parts = np.where(missed, np.where(rendered > 0, NO_PART, BACKGROUND),
+    # a panorama's rays that look backwards have a negative planar depth
+    parts = np.where(missed, np.where(rendered != 0, NO_PART, BACKGROUND),
                      np.searchsorted(geometry.starts, triangles, side="right") - 1)
     points = np.where(missed[..., None], directions, starts + directions * lengths[..., None])
     hits = Hits(points, parts, geometry)
     surfaces = hits.parts >= 0
     cast_depth = (hits.points - origin) @ axis
-    differs = surfaces & (np.abs(cast_depth - rendered) > DEPTH_RTOL * np.maximum(rendered, 1e-9))
+    differs = surfaces & (np.abs(cast_depth - rendered) > DEPTH_RTOL * np.maximum(np.abs(rendered), 1e-9))
     hits.parts[differs] = NO_PART
     return hits
 
@@ -271,7 +274,8 @@ def seen_from(scene: bpy.types.Scene, frame: int, hits: Hits, meta: dict) -> np.
         mask = hits.parts == part
         moved[mask] = hits.points[mask] @ move[:3, :3].T + move[:3, 3]
         state[mask] = SEEN  # until a ray cast says otherwise
-    depth = (moved - origin) @ axis
+    # Cycles clips a panorama's rays by their length, the others by planar depth
+    depth = np.linalg.norm(moved - origin, axis=-1) if meta.get("projection") == "PANO" else (moved - origin) @ axis
     state[(state == SEEN) & ~((depth >= clip_start) & (depth <= clip_end))] = HIDDEN
     tracked = state == SEEN
     starts = moved - axis * depth[..., None] if orthographic else np.broadcast_to(origin, moved.shape)

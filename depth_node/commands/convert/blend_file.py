@@ -33,7 +33,7 @@ from ..frames import (
     view_sidecars,
 )
 from ..workers import Split, Submit
-from .flow import check_moving_pass, planar_depth, read_pass, samples_note
+from .flow import FLOW_CAMERAS, OTHER_CAMERAS, check_moving_pass, planar_depth, read_pass, samples_note
 from .node_engine import convert_frames
 from .numpy_engine import FrameInput, Source, convert_inputs
 
@@ -132,13 +132,10 @@ def run_blender_flow(inputs: dict[int, Path], pattern: str, camera_path: Path, s
     check_single_view(scene)
     segments = camera_segments(scene)
     cameras = job_cameras(scene, segments)
-    if job_calibration(scene, segments) is not None or any(camera.projection != "PERSP" or not camera.has_matrix
+    if job_calibration(scene, segments) is not None or any(camera.projection not in FLOW_CAMERAS
                                                            for camera in cameras):
-        raise JobError(f"{camera_path}: convert --to flow takes perspective cameras (this scene's are "
-                       f"{', '.join(sorted({camera.model.label for camera in cameras}))}): the Vector pass of "
-                       "orthographic cameras is wrong before Blender 5.2 and a file does not say which Blender wrote "
-                       "it; panoramic and calibrated cameras are not measured (render --outputs flow writes them "
-                       "where they are exact)")
+        raise JobError(f"{camera_path}: convert --to flow takes perspective and panoramic cameras (this scene's are "
+                       f"{', '.join(sorted({camera.model.label for camera in cameras}))}): {OTHER_CAMERAS}")
     forget_geometry()
     changed = evaluate_as_rendered(scene)
     if changed:
@@ -173,8 +170,8 @@ def run_blender_flow(inputs: dict[int, Path], pattern: str, camera_path: Path, s
                     log(note)
                 meta = {**meta, "flow": describe(frame, cut, samples=rendered.samples, source=inputs[frame].name)}
                 step = flow.frame_flows(scene, frame, meta, rendered.vector, cut, sidecar_of)
-                staged = stage_frame(frame, meta, stage, request,
-                                     images={"depth": planar_depth(rendered).astype(np.float32), "distance": None},
+                depth = planar_depth(rendered, meta).astype(np.float32)
+                staged = stage_frame(frame, meta, stage, request, images={"depth": depth, "distance": None},
                                      flows=step)
                 results.append(publish_frame(staged, folder, request))
             finish_job(folder, stage, request, results, kept)

@@ -10,8 +10,8 @@ sky, where the pass holds 0, from surfaces), and a camera for f-1, f and f+1:
   ``valid`` 0 everywhere (nothing here can tell a hidden point from a seen one without the geometry), counted.
 
 Refused before any work: a file with no single Vector pass (an RGBA EXR does not say what its channels hold), no
-Depth beside it, cameras other than perspective (the Vector pass of orthographic cameras is wrong before Blender
-5.2 and a file does not say which Blender wrote it; panoramic and calibrated ones are not measured). Said in one
+Depth beside it, cameras other than perspective and panoramic (the Vector pass of orthographic cameras is wrong
+before Blender 5.2 and a file does not say which Blender wrote it; calibrated ones are not measured). Said in one
 line: a pass rendered at more than one sample (Cycles names its samples in the header), where it is a
 filter-weighted average.
 """
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...core.flow import DIRECTIONS, STEP, Flow, describe, lands_inside
-from ...core.flow.infinity import with_background
+from ...core.flow import DIRECTIONS, STEP, Flow, describe
+from ...core.flow.infinity import has_rays, lands_on_image, pixel_rays, with_background
 from ...core.flow.vector_pass import RenderedPass, from_vector_pass
 from ...core.formats import exr
 from ...core.outputs import preview, sidecar
@@ -40,6 +40,10 @@ from ..frame_files import (
     summarize,
 )
 
+FLOW_CAMERAS = ("PERSP", "PANO")
+OTHER_CAMERAS = ("the Vector pass of orthographic cameras is wrong before Blender 5.2 and a file does not say which "
+                 "Blender wrote it; calibrated cameras are not measured (render --outputs flow writes orthographic "
+                 "flow where it is exact)")
 FLOW_KINDS = ("camera",)
 """What convert writes beside the flow kinds themselves."""
 NO_GEOMETRY = ("0 everywhere: converted with camera files only, which cannot tell a hidden point from a seen one "
@@ -80,16 +84,26 @@ def samples_note(rendered: RenderedPass, path: Path) -> str | None:
             "at silhouettes); only 1-sample passes are exact")
 
 
-def planar_depth(rendered: RenderedPass) -> np.ndarray:
-    """The pass's Z with 0 where rays escaped (Cycles writes 1e10 there), as the depth files hold it."""
+def escaped(rendered: RenderedPass) -> np.ndarray:
+    """Where the pixel's ray hit nothing: Cycles writes 1e10 into Z there."""
     depth = rendered.depth.astype(np.float64)
-    return np.where(np.isfinite(depth) & (depth < preview.BACKGROUND_LIMIT), depth, 0.0)
+    return ~(np.isfinite(depth) & (depth < preview.BACKGROUND_LIMIT))
+
+
+def planar_depth(rendered: RenderedPass, meta: dict) -> np.ndarray:
+    """The pass's Z as the depth files hold it: planar depth, 0 where rays escaped. A panorama's Z is the ray's
+    length (measured), its planar depth that times the cosine to the view axis (negative looking backwards)."""
+    depth = np.where(escaped(rendered), 0.0, rendered.depth.astype(np.float64))
+    if meta.get("projection") == "PANO":
+        _, directions = pixel_rays(meta)
+        depth = depth * (directions @ np.asarray(meta["camera_to_world_opencv"], dtype=np.float64)[:3, 2])
+    return depth
 
 
 def check_moving_pass(rendered: RenderedPass, meta: dict, others: dict[str, dict | None], path: Path) -> None:
     """Refuse a pass that is 0 on every surface while the camera moves: Blender writes that with motion blur on
     (all four channels 0, measured), which is no flow at all."""
-    surfaces = planar_depth(rendered) > 0
+    surfaces = ~escaped(rendered)
     if not surfaces.any() or np.any(rendered.vector[surfaces] != 0):
         return
     pose = np.asarray(meta["camera_to_world_opencv"], dtype=np.float64)
@@ -102,7 +116,7 @@ def check_moving_pass(rendered: RenderedPass, meta: dict, others: dict[str, dict
 def pass_flows(rendered: RenderedPass, meta: dict, others: dict[str, dict | None]) -> tuple[dict[str, Flow], int]:
     """Both directions' flow of one frame's pass, with no geometry: ``(flows, pixels undecided)``. A direction
     whose other camera is None (a cut, or no camera file) is 0 and invalid; ``valid`` is 0 everywhere."""
-    background = planar_depth(rendered) <= 0
+    background = escaped(rendered) | ~has_rays(meta)
     pass_flow = from_vector_pass(rendered.vector)
     flows, undecided = {}, 0
     for direction in DIRECTIONS:
@@ -112,13 +126,13 @@ def pass_flows(rendered: RenderedPass, meta: dict, others: dict[str, dict | None
             flows[direction] = Flow(np.zeros_like(uv, dtype=np.float32), invalid)
             continue
         uv, ahead = with_background(uv, background, meta, other)
-        undecided += int((ahead & lands_inside(uv)).sum())
+        undecided += int((ahead & lands_on_image(other, uv) & has_rays(meta)).sum())
         flows[direction] = Flow(uv.astype(np.float32), invalid)
     return flows, undecided
 
 
 def camera_sequence(camera: Path) -> dict[int, dict]:
-    """``{frame: sidecar}`` of a camera JSON pattern (``camera_####.json``), each a perspective camera."""
+    """``{frame: sidecar}`` of a camera JSON pattern (``camera_####.json``), each a perspective or panoramic camera."""
     if camera.is_file() and "#" not in camera.name:
         raise JobError(f"{camera}: convert --to flow needs each frame's camera: give the pattern of the camera JSONs "
                        "(--camera 'camera_####.json'), or the .blend")
@@ -128,12 +142,10 @@ def camera_sequence(camera: Path) -> dict[int, dict]:
             meta, _ = sidecar.load(path)
         except sidecar.SidecarError as error:
             raise JobError(f"{path}: {error}") from None
-        if meta.get("projection", "PERSP") != "PERSP" or "distortion" in meta or meta.get("K") is None:
-            raise JobError(f"{path}: convert --to flow takes perspective cameras (this one is "
-                           f"{meta.get('projection_model', {}).get('type', meta.get('projection'))}): the Vector "
-                           "pass of orthographic cameras is wrong before Blender 5.2 and a file does not say which "
-                           "Blender wrote it; panoramic and calibrated cameras are not measured (render --outputs "
-                           "flow writes them where they are exact)")
+        projection = meta.get("projection", "PERSP")
+        if projection not in FLOW_CAMERAS or "distortion" in meta or (projection == "PERSP" and meta.get("K") is None):
+            raise JobError(f"{path}: convert --to flow takes perspective and panoramic cameras (this one is "
+                           f"{meta.get('projection_model', {}).get('type', projection)}): {OTHER_CAMERAS}")
         if meta.get("camera_to_world_opencv") is None:
             raise JobError(f"{path}: the camera has no pose (camera_to_world_opencv): flow needs where it is")
         metas[frame] = meta
@@ -181,7 +193,7 @@ def run_sidecar_flow(inputs: dict[int, Path], pattern: str, camera: Path, output
                 log(note)
             meta = {**meta, "flow": describe(frame, {d: others[d] is None for d in DIRECTIONS}, NO_GEOMETRY,
                                              samples=rendered.samples, source=inputs[frame].name)}
-            staged = stage_frame(frame, meta, stage, request, images={"depth": planar_depth(rendered),
+            staged = stage_frame(frame, meta, stage, request, images={"depth": planar_depth(rendered, meta),
                                                                        "distance": None},
                                  flows=_step(rendered, meta, others))
             results.append(publish_frame(staged, folder, request))

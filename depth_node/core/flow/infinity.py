@@ -2,12 +2,19 @@
 
 Blender's Vector pass writes 0 there on most versions (5.2.3 writes something else: measured 1.47 px where
 the truth was 1.80 px), but a direction at infinity moves with the camera's rotation and its change of
-intrinsics. Works on two camera sidecars (``K``, ``camera_to_world_opencv``, ``projection``).
+intrinsics. Works on two camera sidecars (``K``, ``camera_to_world_opencv``, ``projection``; a panoramic
+sidecar's ``camera_model`` gives its rays and, inverted, where it sees a direction:
+:meth:`~depth_node.core.projections.panoramic.Panoramic.project`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ..camera import BlenderCamera
+
+_DIRECTION_IMAGES = ("PERSP", "PANO")
+"""The cameras in whose image a direction (a point at infinity) has a place."""
 
 
 def _normalized(meta: dict) -> np.ndarray:
@@ -18,11 +25,56 @@ def _normalized(meta: dict) -> np.ndarray:
     return np.stack([(columns - K[0, 2] - K[0, 1] * ty) / K[0, 0], ty], axis=-1)
 
 
+def _projection(meta: dict) -> str:
+    return meta.get("projection", "PERSP")
+
+
+def panorama_of(meta: dict) -> BlenderCamera:
+    """The camera of a panoramic sidecar (its ``camera_model``)."""
+    return BlenderCamera.from_settings(**meta["camera_model"])
+
+
+def _centres(meta: dict) -> tuple[np.ndarray, np.ndarray]:
+    rows, columns = np.mgrid[0:int(meta["height"]), 0:int(meta["width"])].astype(np.float64)
+    return columns, rows
+
+
+def _blender_rotation(meta: dict) -> np.ndarray:
+    """Blender camera axes (-Z forward, +Y up) to world: the OpenCV pose with its y and z columns negated."""
+    return np.asarray(meta["camera_to_world_opencv"], dtype=np.float64)[:3, :3] * [1.0, -1.0, -1.0]
+
+
 def pixel_directions(meta: dict) -> np.ndarray:
-    """(H, W, 3) world directions (not unit) through the pixel centres of a perspective sidecar."""
+    """(H, W, 3) world directions (not unit) through the pixel centres of a perspective sidecar, or unit ones of a
+    panoramic sidecar (0 where its image has no ray: outside a fisheye's circle)."""
+    if _projection(meta) == "PANO":
+        camera = panorama_of(meta)
+        directions, has_ray = camera.model.pixel_directions(camera, *_centres(meta))
+        return np.where(has_ray[..., None], directions @ _blender_rotation(meta).T, 0.0)
     rotation = np.asarray(meta["camera_to_world_opencv"], dtype=np.float64)[:3, :3]
     t = _normalized(meta)
     return np.concatenate([t, np.ones(t.shape[:2] + (1,))], axis=-1) @ rotation.T
+
+
+def has_rays(meta: dict) -> np.ndarray:
+    """(H, W): the pixels whose centre has a ray (every one but a panorama's outside its image circle or disc)."""
+    if _projection(meta) == "PANO":
+        camera = panorama_of(meta)
+        return camera.model.pixel_directions(camera, *_centres(meta))[1]
+    return np.ones((int(meta["height"]), int(meta["width"])), dtype=bool)
+
+
+def lands_on_image(other: dict, uv: np.ndarray) -> np.ndarray:
+    """Where pixel centre + flow falls on a pixel of ``other``'s image that has a ray (the pixel squares; a
+    panorama's image circle or disc too)."""
+    from . import lands_inside  # noqa: PLC0415  (the room's package imports no module of its own)
+
+    if _projection(other) != "PANO":
+        return lands_inside(uv)
+    camera = panorama_of(other)
+    columns, rows = _centres(other)
+    with np.errstate(invalid="ignore"):
+        return camera.model.pixel_directions(camera, columns + uv[..., 0], rows + uv[..., 1])[1]
 
 
 def pixel_rays(meta: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -34,32 +86,42 @@ def pixel_rays(meta: dict) -> tuple[np.ndarray, np.ndarray]:
         starts = origin + _normalized(meta) @ rotation[:, :2].T
         return starts, np.broadcast_to(rotation[:, 2], starts.shape).copy()
     directions = pixel_directions(meta)
-    return np.broadcast_to(origin, directions.shape).copy(), directions / np.linalg.norm(directions, axis=-1,
-                                                                                           keepdims=True)
+    length = np.linalg.norm(directions, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        units = np.where(length > 0, directions / np.where(length > 0, length, 1.0), 0.0)
+    return np.broadcast_to(origin, directions.shape).copy(), units
 
 
 def infinity_flow(meta: dict, other: dict) -> tuple[np.ndarray, np.ndarray]:
     """``(uv, ahead)`` of the directions of ``meta``'s pixels as ``other`` sees them: (H, W, 2) flow (0 where the
-    direction is behind the other camera) and where it is in front of it. Perspective sidecars only."""
+    direction is behind the other camera, or where a panorama's formula reaches no such direction) and where it is
+    seen. Perspective and panoramic sidecars."""
     for sidecar in (meta, other):
-        if sidecar.get("projection", "PERSP") != "PERSP":
-            raise ValueError(f"a direction has an image only in a perspective camera, not {sidecar['projection']}")
+        if _projection(sidecar) not in _DIRECTION_IMAGES:
+            raise ValueError(f"a direction has an image only in a perspective or panoramic camera, not "
+                             f"{sidecar['projection']}")
+    directions = pixel_directions(meta)
+    columns, rows = _centres(meta)
+    if _projection(other) == "PANO":
+        camera = panorama_of(other)
+        seen_columns, seen_rows, ahead = camera.model.project(camera, directions @ _blender_rotation(other))
+        uv = np.stack([seen_columns - columns, seen_rows - rows], axis=-1)
+        return np.where(np.isfinite(uv), uv, 0.0), ahead
     K_other = np.asarray(other["K"], dtype=np.float64)
     rotation = np.asarray(other["camera_to_world_opencv"], dtype=np.float64)[:3, :3]
-    seen = pixel_directions(meta) @ rotation @ K_other.T  # rows: K R^T d
+    seen = directions @ rotation @ K_other.T  # rows: K R^T d
     ahead = seen[..., 2] > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         image = seen[..., :2] / seen[..., 2:]
-    rows, columns = np.mgrid[0:int(meta["height"]), 0:int(meta["width"])].astype(np.float64)
     uv = image - np.stack([columns, rows], axis=-1)
     return np.where(ahead[..., None], uv, 0.0), ahead
 
 
 def with_background(uv: np.ndarray, background: np.ndarray, meta: dict, other: dict) -> tuple[np.ndarray, np.ndarray]:
     """``(uv, ahead)`` of a pass's (H, W, 2) flow towards ``other``'s camera: the pixels that hit nothing
-    (``background``) take their direction's flow (a perspective camera; an orthographic image has no directions:
-    0 there), ``ahead`` says where the pixel can be in front of the other camera at all."""
-    if meta.get("projection", "PERSP") == "PERSP":
+    (``background``) take their direction's flow (a perspective or panoramic camera; an orthographic image has no
+    directions: 0 there), ``ahead`` says where the pixel can be in front of the other camera at all."""
+    if _projection(meta) in _DIRECTION_IMAGES:
         directions, ahead = infinity_flow(meta, other)
         return np.where(background[..., None], directions, uv), ahead
     return np.where(background[..., None], 0.0, uv), ~background

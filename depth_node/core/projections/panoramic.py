@@ -46,6 +46,18 @@ _TYPE = driven_input(PANORAMA_TYPE_INPUT, ", ".join(f"{code} = {name}" for name,
                      0.0, 0.0, float(max(BLENDER_PANORAMA_CODES.values())), "camera.data.panorama_type")
 
 
+_GRID = 48
+"""The inverse's first guesses: a pixel centre every ``max(W, H) // 48`` pixels (at most ~48 x 48 of them)."""
+_CANDIDATES = 4
+_CHUNK = 4096
+_ITERATIONS = 12
+_STEP = 1e-4
+"""Pixels: the finite difference of the inverse's Jacobian (directions are smooth at this scale)."""
+_MAX_MOVE = 8.0
+_FOUND = 1e-9
+"""Chord length between unit vectors (~ radians) under which the inverse has found a direction."""
+
+
 def frame_fractions(camera: Any, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)`` of every pixel of ``camera``'s image (H, W), broadcastable, float64 (see the module docstring)."""
     frame, lens = camera.frame, camera.lens
@@ -99,6 +111,81 @@ class Panoramic(Projection):
             b = np.where(norm > 0, b / np.where(norm > 0, norm, 1.0), 0.0)
         valid = np.broadcast_to(valid, x.shape)
         return np.where(valid[..., None], b, 0.0), valid
+
+    def pixel_directions(self, camera: Any, columns: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unit ray directions (Blender camera axes) through any image positions (OpenCV pixels: centres at
+        integers, y down) and where a ray exists there (inside the image's pixel squares too)."""
+        frame = camera.frame
+        xmin, _, ymin, _ = frame.crop_box
+        columns, rows = np.broadcast_arrays(np.asarray(columns, dtype=np.float64), np.asarray(rows, dtype=np.float64))
+        x = camera.lens.shift_x + (xmin + columns + 0.5) / frame.full_width
+        y = camera.lens.shift_y + (ymin + (camera.height - 1 - rows) + 0.5) / frame.full_height
+        b, valid = self.directions(camera.lens, camera, x, y)
+        b = np.broadcast_to(b, x.shape + (3,))
+        norm = np.linalg.norm(b, axis=-1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            b = np.where(norm > 0, b / np.where(norm > 0, norm, 1.0), 0.0)
+        inside = (columns >= -0.5) & (columns < camera.width - 0.5) & (rows >= -0.5) & (rows < camera.height - 0.5)
+        return b, np.broadcast_to(valid, x.shape) & inside & (norm[..., 0] > 0)
+
+    def project(self, camera: Any, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(columns, rows, seen)``: where ``camera``'s image sees each direction (..., 3, Blender camera axes, any
+        length), in OpenCV pixels; ``seen`` is False where no pixel of the image has that ray. Off the image the
+        position is the type's formula continued (a fisheye beyond its circle, as a pinhole's K beyond its
+        frame), NaN where the formula reaches no such direction.
+
+        The inverse of :meth:`pixel_directions`, for every type at once: the nearest of a grid of pixel centres,
+        then Gauss-Newton on the image position (a direction is found to 1e-9 rad, measured by
+        :meth:`pixel_directions` itself); where that lands off the image, the next candidates of the grid are
+        tried (an equirectangular seam, a fisheye's rim)."""
+        directions = np.asarray(directions, dtype=np.float64)
+        shape = directions.shape[:-1]
+        targets = directions.reshape(-1, 3)
+        norm = np.linalg.norm(targets, axis=-1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            targets = np.where(norm > 0, targets / np.where(norm > 0, norm, 1.0), 0.0)
+        step = max(1, max(camera.width, camera.height) // _GRID)
+        grid_rows, grid_columns = np.mgrid[0:camera.height:step, 0:camera.width:step].astype(np.float64)
+        grid, has = self.pixel_directions(camera, grid_columns.ravel(), grid_rows.ravel())
+        grid = np.where(has[:, None], grid, 0.0)
+        columns, rows = np.full(len(targets), np.nan), np.full(len(targets), np.nan)
+        seen = np.zeros(len(targets), dtype=bool)
+        for start in range(0, len(targets), _CHUNK):
+            chunk = np.arange(start, min(start + _CHUNK, len(targets)))
+            closeness = targets[chunk] @ grid.T
+            best = np.argpartition(-closeness, _CANDIDATES - 1, axis=1)[:, :_CANDIDATES]
+            order = np.take_along_axis(best, np.argsort(-np.take_along_axis(closeness, best, axis=1), axis=1), axis=1)
+            for candidate in range(order.shape[1]):
+                todo = np.nonzero(~seen[chunk] & (norm[chunk, 0] > 0))[0]
+                if not len(todo):
+                    break
+                picked, at = order[todo, candidate], chunk[todo]
+                found_columns, found_rows, converged, valid = self._refine(
+                    camera, targets[at], grid_columns.ravel()[picked], grid_rows.ravel()[picked])
+                take = converged & (valid | np.isnan(columns[at]))  # a seen position, else the first one found
+                columns[at[take]], rows[at[take]] = found_columns[take], found_rows[take]
+                seen[at] |= converged & valid
+        return columns.reshape(shape), rows.reshape(shape), seen.reshape(shape)
+
+    def _refine(self, camera: Any, targets: np.ndarray, columns: np.ndarray, rows: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Gauss-Newton on the image position towards unit ``targets``: ``(columns, rows, converged, on the
+        image)``."""
+        columns, rows = columns.copy(), rows.copy()
+        for _ in range(_ITERATIONS):
+            here, _ = self.pixel_directions(camera, columns, rows)
+            if np.linalg.norm(here - targets, axis=-1).max() < _FOUND * 1e-3:
+                break
+            right, _ = self.pixel_directions(camera, columns + _STEP, rows)
+            down, _ = self.pixel_directions(camera, columns, rows + _STEP)
+            jacobian = np.stack([(right - here) / _STEP, (down - here) / _STEP], axis=-1)  # (n, 3, 2)
+            normal = np.transpose(jacobian, (0, 2, 1)) @ jacobian + 1e-12 * np.eye(2)
+            gradient = np.transpose(jacobian, (0, 2, 1)) @ (targets - here)[..., None]
+            delta = np.linalg.solve(normal, gradient)[..., 0]
+            delta = np.clip(np.nan_to_num(delta), -_MAX_MOVE, _MAX_MOVE)
+            columns, rows = columns + delta[:, 0], rows + delta[:, 1]
+        reached, valid = self.pixel_directions(camera, columns, rows)
+        return columns, rows, np.linalg.norm(reached - targets, axis=-1) < _FOUND, valid
 
     def camera_geometry(self, camera: Any, shape: tuple[int, int]) -> tuple[None, np.ndarray]:
         b, valid = self.unit_directions(camera, shape)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from depth_node.core.flow.infinity import infinity_flow, pixel_directions, pixel_rays, with_background
+from depth_node.core.flow.infinity import (
+    has_rays,
+    infinity_flow,
+    lands_on_image,
+    pixel_directions,
+    pixel_rays,
+    with_background,
+)
 
 from ..samples import rotation_about
 
@@ -55,10 +62,10 @@ def test_directions_behind_the_other_camera_are_not_ahead() -> None:
     assert ahead.any() and not ahead.all()
 
 
-def test_only_perspective_sidecars() -> None:
+def test_no_orthographic_sidecars() -> None:
     meta = sidecar(K1, np.eye(4))
-    for first, second in ((sidecar(K1, np.eye(4), "ORTHO"), meta), (meta, sidecar(K1, np.eye(4), "PANO"))):
-        with pytest.raises(ValueError, match="only in a perspective camera"):
+    for first, second in ((sidecar(K1, np.eye(4), "ORTHO"), meta), (meta, sidecar(K1, np.eye(4), "ORTHO"))):
+        with pytest.raises(ValueError, match="only in a perspective or panoramic camera, not ORTHO"):
             infinity_flow(first, second)
 
 
@@ -127,3 +134,63 @@ def test_with_background_takes_a_sidecar_without_projection_as_perspective() -> 
     other = sidecar(K1, pose(rotation_about([0.0, 1.0, 0.0], 0.1), (0, 0, 0)))
     merged, _ = with_background(np.zeros((5, 7, 2)), np.ones((5, 7), dtype=bool), meta, other)
     assert np.abs(merged).max() > 0.5
+
+
+def panorama_sidecar(to_world_opencv: np.ndarray, panorama_type: str = "EQUIRECTANGULAR", width: int = 24,
+                     height: int = 12, **settings) -> dict:
+    from depth_node.core.camera import BlenderCamera
+
+    camera = BlenderCamera.from_settings(projection="PANO", panorama_type=panorama_type, resolution_x=width,
+                                         resolution_y=height, **settings)
+    return {"K": None, "projection": "PANO", "width": width, "height": height, "camera_model": camera.settings(),
+            "camera_to_world_opencv": to_world_opencv.tolist()}
+
+
+def test_a_panorama_turned_by_one_pixel_of_longitude_moves_the_sky_by_one_pixel() -> None:
+    """Equirectangular, 24 columns over 360 degrees: the camera turned right (about its up axis) by 15 degrees
+    sees every direction one column further left; the seam wraps."""
+    meta = panorama_sidecar(np.eye(4))
+    turned = pose(rotation_about([0.0, 1.0, 0.0], 2 * np.pi / 24), (3.0, 1.0, -2.0))  # about OpenCV y: down
+    uv, ahead = infinity_flow(meta, panorama_sidecar(turned))
+    assert ahead.all()
+    columns = np.arange(24)[np.newaxis, :].repeat(12, axis=0)
+    want = np.where(columns == 0, 23.0, -1.0)
+    np.testing.assert_allclose(uv[..., 0], want, atol=1e-6)
+    np.testing.assert_allclose(uv[..., 1], 0.0, atol=1e-6)
+
+
+def test_a_panoramas_rays_are_its_models_turned_to_the_world() -> None:
+    from depth_node.core.camera import BlenderCamera
+
+    to_world = pose(rotation_about([0.3, 1.0, 0.2], 0.7), (1.0, 2.0, 3.0))
+    meta = panorama_sidecar(to_world, "FISHEYE_EQUIDISTANT", 9, 9, fisheye_fov=np.pi)
+    camera = BlenderCamera.from_settings(**meta["camera_model"])
+    units, valid = camera.model.unit_directions(camera, (9, 9))
+    blender_to_world = to_world[:3, :3] @ np.diag([1.0, -1.0, -1.0])
+    starts, directions = pixel_rays(meta)
+    assert np.array_equal(has_rays(meta), valid) and 0 < valid.sum() < 81
+    np.testing.assert_allclose(directions[valid], units[valid] @ blender_to_world.T, atol=1e-12)
+    assert not directions[~valid].any() and np.allclose(starts, to_world[:3, 3])
+    centre_ray = directions[4, 4]
+    np.testing.assert_allclose(centre_ray, to_world[:3, 2], atol=1e-12)  # the OpenCV view axis
+
+
+def test_landing_on_a_fisheye_needs_its_circle_and_a_pinhole_its_frame() -> None:
+    fisheye = panorama_sidecar(np.eye(4), "FISHEYE_EQUIDISTANT", 9, 9, fisheye_fov=np.pi)
+    uv = np.zeros((9, 9, 2))
+    assert np.array_equal(lands_on_image(fisheye, uv), has_rays(fisheye))
+    uv[4, 4] = (4.4, 0.0)  # to the rim's pixel (4, 8): inside the square, on the circle
+    uv[4, 3] = (5.6, 0.0)  # off the image
+    landed = lands_on_image(fisheye, uv)
+    assert landed[4, 4] and not landed[4, 3]
+    pinhole = sidecar(K1, np.eye(4), size=(9, 9))
+    assert lands_on_image(pinhole, np.zeros((9, 9, 2))).all()
+    assert not lands_on_image(pinhole, np.full((9, 9, 2), 9.0)).any()
+
+
+def test_a_direction_off_a_panoramas_formula_gets_no_flow() -> None:
+    meta = sidecar(K1, np.eye(4))
+    ball = panorama_sidecar(pose(rotation_about([0.0, 1.0, 0.0], np.pi), (0, 0, 0)), "FISHEYE_EQUISOLID", 9, 9,
+                            fisheye_lens=4.0, fisheye_fov=np.pi / 2)
+    uv, ahead = infinity_flow(meta, ball)  # the pinhole looks away from the fisheye's axis
+    assert not ahead.any() and np.isfinite(uv).all()

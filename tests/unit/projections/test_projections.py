@@ -365,3 +365,74 @@ def test_a_fisheye_ray_exactly_on_the_image_circle_keeps_its_azimuth() -> None:
     points = camera.model.unproject_camera(camera, np.array([0]), np.array([1]), np.array([3.0]))
     theta = 1.0  # fov / 2 at r = 1
     np.testing.assert_allclose(points, [[3.0 * np.tan(theta), 0.0, 3.0]], atol=1e-12)
+
+
+PANORAMA_SETTINGS = {
+    "EQUIRECTANGULAR": {"latitude_min": -1.2, "latitude_max": 1.4, "longitude_min": -2.5, "longitude_max": 2.9},
+    "EQUIANGULAR_CUBEMAP_FACE": {},
+    "MIRRORBALL": {},
+    "FISHEYE_EQUIDISTANT": {"fisheye_fov": math.radians(170)},
+    "FISHEYE_EQUISOLID": {"fisheye_lens": 6.0, "fisheye_fov": math.radians(190)},
+    "FISHEYE_LENS_POLYNOMIAL": {"fisheye_polynomial_k1": -0.04, "fisheye_polynomial_k2": 1e-5,
+                                "fisheye_fov": math.radians(200)},
+    "CENTRAL_CYLINDRICAL": {"central_cylindrical_range_u_min": -2.0, "central_cylindrical_range_u_max": 1.5,
+                            "central_cylindrical_range_v_min": -0.7, "central_cylindrical_range_v_max": 1.1,
+                            "central_cylindrical_radius": 1.3},
+}
+
+
+@pytest.mark.parametrize("panorama_type", list(PANORAMA_SETTINGS))
+def test_a_panorama_projects_each_of_its_rays_back_to_its_image_position(panorama_type: str) -> None:
+    camera = pano(panorama_type, resolution_x=40, resolution_y=27, shift_x=0.02, shift_y=-0.03,
+                  **PANORAMA_SETTINGS[panorama_type])
+    rng = np.random.default_rng(7)
+    rows, columns = (index.astype(np.float64) for index in np.indices((camera.height, camera.width)))
+    columns, rows = columns + rng.uniform(-0.49, 0.49, columns.shape), rows + rng.uniform(-0.49, 0.49, rows.shape)
+    directions, has_ray = camera.model.pixel_directions(camera, columns, rows)
+    assert has_ray.mean() > 0.2
+    found_columns, found_rows, seen = camera.model.project(camera, directions * rng.uniform(0.1, 9.0, rows.shape)[
+        ..., None])
+    assert np.array_equal(seen & ~has_ray, np.zeros_like(seen)), "nothing off the image is seen"
+    share = (seen & has_ray).sum() / has_ray.sum()
+    assert share >= (0.98 if panorama_type == "MIRRORBALL" else 0.999), f"{share:.2%}"  # the ball's rim is singular
+    error = np.hypot(found_columns - columns, found_rows - rows)[seen]
+    assert error.max() < 1e-6, error.max()
+
+
+def test_pixel_directions_at_the_centres_are_the_unit_directions() -> None:
+    camera = pano("FISHEYE_EQUISOLID", resolution_x=9, resolution_y=7, shift_x=0.1, fisheye_lens=8.0,
+                  fisheye_fov=math.radians(150))
+    rows, columns = (index.astype(np.float64) for index in np.indices((7, 9)))
+    directions, has_ray = camera.model.pixel_directions(camera, columns, rows)
+    units, valid = camera.model.unit_directions(camera, (7, 9))
+    assert np.array_equal(has_ray, valid) and 0 < valid.sum() < valid.size
+    np.testing.assert_allclose(directions[valid], units[valid], atol=1e-15)
+    _, outside = camera.model.pixel_directions(camera, np.array([-0.51, 8.49, 8.51]), np.array([3.0, 3.0, 3.0]))
+    assert outside.tolist() == [False, True, False] or not outside[0] and not outside[2]
+
+
+def test_an_equirectangular_camera_turned_by_one_pixel_sees_every_direction_one_pixel_over() -> None:
+    """Longitude grows to the right by (lon_max - lon_min) / W a pixel: a direction at the longitude of pixel
+    column c + 1 (same row) is seen at column c + 1."""
+    camera = pano("EQUIRECTANGULAR", resolution_x=24, resolution_y=12)
+    rows, columns = (index.astype(np.float64) for index in np.indices((12, 24)))
+    step = 2 * math.pi / 24
+    lon = -math.pi + (columns + 1.5) * step
+    lat = -math.pi / 2 + (12 - 1 - rows + 0.5) * (math.pi / 12)
+    directions = np.stack([np.cos(lat) * np.sin(lon), np.sin(lat), -np.cos(lat) * np.cos(lon)], axis=-1)
+    found_columns, found_rows, seen = camera.model.project(camera, directions)
+    assert seen.all()
+    wrapped = np.where(columns + 1 > 23.5, columns + 1 - 24, columns + 1)  # the seam: lon + 2 pi is the same
+    np.testing.assert_allclose(found_columns, wrapped, atol=1e-6)
+    np.testing.assert_allclose(found_rows, rows, atol=1e-6)
+
+
+def test_a_fisheye_continues_its_formula_beyond_its_circle_without_seeing_there() -> None:
+    camera = pano("FISHEYE_EQUIDISTANT", resolution_x=21, resolution_y=21, fisheye_fov=math.pi)
+    # 100 degrees off the axis, to the right: r = 100 / 90 of the circle's radius (10.5 px)
+    theta = math.radians(100)
+    columns, rows, seen = camera.model.project(camera, np.array([[math.sin(theta), 0.0, -math.cos(theta)],
+                                                                 [0.0, 0.0, 0.0]]))
+    assert seen.tolist() == [False, False]
+    assert columns[0] == pytest.approx(10.0 + 10.5 * 100 / 90, abs=1e-6) and rows[0] == pytest.approx(10.0, abs=1e-6)
+    assert np.isnan(columns[1]) and np.isnan(rows[1]), "a zero direction has no place"

@@ -150,7 +150,7 @@ def test_the_layer_name_and_a_plain_file_output_layout_are_read(shot: Path) -> N
     ("two layers", "2 (Other, ViewLayer) Vector pass"),
     ("motion blur", "the Vector pass is 0 on every surface although the camera moves"),
     ("one json", "needs each frame's camera: give the pattern of the camera JSONs"),
-    ("ortho", "convert --to flow takes perspective cameras (this one is ORTHO)"),
+    ("ortho", "convert --to flow takes perspective and panoramic cameras (this one is ORTHO)"),
     ("no pose", "the camera has no pose"),
     ("size", "the pass is 16x12, the camera of frame 2 renders 17x12"),
     ("no camera", "needs the cameras of f-1, f and f+1"),
@@ -200,3 +200,32 @@ def test_what_cannot_be_exact_flow_is_refused_in_one_line(shot: Path, change: st
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not any(path.is_file() for path in (shot / "out").rglob("*"))
+
+
+def test_a_panoramas_sky_takes_the_other_frames_inverse_mapping(tmp_path: Path) -> None:
+    """Equirectangular, 16 columns over 360 degrees, turned right by one column a frame: every sky direction
+    is seen one column further left at f+1 (the seam wraps) and one further right at f-1."""
+    from depth_node.core.camera import BlenderCamera
+
+    model = BlenderCamera.from_settings(projection="PANO", panorama_type="EQUIRECTANGULAR", resolution_x=W,
+                                        resolution_y=H).settings()
+    step = 2 * math.pi / W
+    for frame in POSES:
+        turn = pose(step * (frame - 2), (0.0, 0.0, 0.0))  # about OpenCV's y (down): turns the view right
+        meta = {"K": None, "width": W, "height": H, "projection": "PANO", "camera_model": model,
+                "clip_start": 0.1, "clip_end": 100.0, "camera_to_world_opencv": turn.tolist(),
+                "blender": {"scene": "Shot", "camera": "Camera", "frame": frame}}
+        (tmp_path / f"camera_{frame:04d}.json").write_text(json.dumps(meta))
+    write_pass(tmp_path / "render_0002.exr", the_pass())
+    assert convert(tmp_path, "--camera", tmp_path / "camera_####.json", "--frames", "2") == 0
+    folder = tmp_path / "out" / "Shot"
+    sky = np.ones((H, W), dtype=bool)
+    sky[SURFACE] = False
+    columns = np.arange(W)[np.newaxis, :].repeat(H, axis=0)
+    for direction, want in (("forward", np.where(columns == 0, W - 1.0, -1.0)),
+                            ("backward", np.where(columns == W - 1, 1.0 - W, 1.0))):
+        uv, valid = read_flow(folder / f"flow_{direction}_0002.exr")
+        assert np.abs(uv[..., 0] - want)[sky].max() < 1e-5 and np.abs(uv[..., 1])[sky].max() < 1e-5, direction
+        assert not valid.any()
+    forward, _ = read_flow(folder / "flow_forward_0002.exr")
+    assert np.array_equal(forward[SURFACE], np.stack([-the_pass()[..., 2], the_pass()[..., 3]], -1)[SURFACE])
