@@ -69,10 +69,20 @@ class SceneCamera:
         return self.matrix.translation.copy()
 
 
+OPENCV_RADTAN = ("k1", "k2", "p1", "p2", "k3", "k4", "k5", "k6")
+"""OpenCV's order of the radial-tangential coefficients (``cv2.projectPoints``' distCoeffs)."""
+
+
 class SidecarCamera:
-    """A camera sidecar's K and OpenCV camera-to-world pose (a pinhole or orthographic view)."""
+    """A camera sidecar's K and OpenCV camera-to-world pose (a pinhole or orthographic view); a calibrated camera's
+    radial-tangential distortion through OpenCV itself (``cv2.undistortPoints``, ``cv2.projectPoints``)."""
 
     def __init__(self, meta: dict) -> None:
+        distortion = meta.get("distortion") or {"model": "pinhole"}
+        if distortion["model"] not in ("pinhole", "radtan"):
+            raise ValueError(f"the truth knows pinhole and radtan sidecars, not {distortion['model']}")
+        self.distortion = None if distortion["model"] == "pinhole" else np.array(
+            [distortion["coefficients"].get(name, 0.0) for name in OPENCV_RADTAN], dtype=np.float64)
         self.K = np.asarray(meta["K"], dtype=np.float64)
         to_world = np.asarray(meta["camera_to_world_opencv"], dtype=np.float64)
         self.rotation, self.origin = to_world[:3, :3], to_world[:3, 3]
@@ -82,6 +92,13 @@ class SidecarCamera:
 
     def ray(self, x: float, y: float) -> tuple[Vector, Vector]:
         t = np.linalg.solve(self.K, [x, y, 1.0])
+        if self.distortion is not None:
+            import cv2
+
+            undistorted = cv2.undistortPointsIter(np.array([[[x, y]]], dtype=np.float64), self.K, self.distortion,
+                                                  None, None, (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS,
+                                                               100, 1e-14))
+            t = np.array([*undistorted.ravel(), 1.0])
         if self.orthographic:
             return Vector(self.origin + self.rotation[:, :2] @ t[:2]), self.axis
         return Vector(self.origin), Vector(self.rotation @ t).normalized()
@@ -91,6 +108,11 @@ class SidecarCamera:
         if self.orthographic:
             x, y, _ = self.K @ [camera[0], camera[1], 1.0]
             return x, y, camera[2]
+        if self.distortion is not None:
+            import cv2
+
+            image, _ = cv2.projectPoints(camera.reshape(1, 1, 3), np.zeros(3), np.zeros(3), self.K, self.distortion)
+            return float(image.ravel()[0]), float(image.ravel()[1]), camera[2]
         image = self.K @ camera
         return image[0] / image[2], image[1] / image[2], camera[2]
 

@@ -259,9 +259,6 @@ def check_request(scene: bpy.types.Scene, segments: Segments, request: Request) 
 
 def _check_flow(scene: bpy.types.Scene, cameras: list[BlenderCamera], calibration: object | None) -> None:
     """Refuse flow where this Blender's Vector pass is not exact or not measured."""
-    if calibration is not None:
-        raise JobError("--outputs flow: calibrated (OSL) cameras are not measured yet; flow is written for "
-                       "perspective, orthographic and panoramic cameras")
     for camera in cameras:
         reason = compat.vector_pass_refusal(camera.projection if camera.has_matrix else "PANO")
         if reason is not None:

@@ -1,11 +1,13 @@
 """Which surface point each pixel sees, and whether another frame's camera sees the same point: ray casts
 on one BVH of the evaluated scene (modifiers, shape keys, armatures, instances) per frame.
 
-Exact for static geometry and rigid motion: the point moves with its part's world matrix (an object, or one
-instance of it), and a ray cast from the other frame's camera must reach it before any other surface. A part
-whose evaluated vertices change between the frames (shape keys, armatures, simulations), or that the other
-frame lacks, cannot be decided this way, nor can a pixel where the render saw another surface than the ray cast
-(transparency, holdouts): those pixels are :data:`UNDECIDED` and written invalid.
+The point is tracked exactly (:func:`tracked_points`): with its part's world matrix (an object, or one instance
+of it) where the part keeps its shape, and on the same triangle at the same barycentric coordinates of the
+evaluated mesh where its vertices move but its triangles stay (shape keys, armatures); a ray cast from the other
+frame's camera must then reach it before any other surface. A part the other frame lacks, or whose triangles
+change (remeshing, a changing vertex count), cannot be decided this way, nor can a pixel where the render saw
+another surface than the ray cast (transparency, holdouts): those pixels are :data:`UNDECIDED` and written
+invalid.
 
 One ``BVHTree`` of every part's world triangles costs 0.8 us a ray against 66 us for ``scene.ray_cast`` on the
 benchmark scene (37 objects, 567k triangles; bpy 5.0.1); a frame's tree is kept while the frames next to it need
@@ -50,6 +52,8 @@ class SceneGeometry:
     keys: list[tuple]
     matrices: list[np.ndarray]
     shapes: list[np.ndarray]
+    corners: list[np.ndarray]
+    """Per part: its triangles' vertex indices (T, 3), in tree order."""
 
     def part_of(self, triangle: int) -> int:
         return int(np.searchsorted(self.starts, triangle, side="right")) - 1
@@ -121,7 +125,7 @@ def _build(scene: bpy.types.Scene, frame: int, kept: list[SceneGeometry]) -> Sce
         objects.append(obj.name)
     for other in kept:
         if _same_parts(other, keys, matrices, shapes):
-            return SceneGeometry(frame, other.tree, other.starts, keys, matrices, shapes)
+            return SceneGeometry(frame, other.tree, other.starts, keys, matrices, shapes, other.corners)
     triangles_of: dict[str, np.ndarray] = {}
     for instance in depsgraph.object_instances:  # instanced objects are not in depsgraph.objects
         if instance.object.name in local and instance.object.name not in triangles_of:
@@ -136,7 +140,7 @@ def _build(scene: bpy.types.Scene, frame: int, kept: list[SceneGeometry]) -> Sce
                                    for shape, matrix in zip(shapes, matrices, strict=True)])
         triangles = np.concatenate([corners + offset for corners, offset in zip(corners_of, offsets, strict=True)])
         tree = BVHTree.FromPolygons(vertices.tolist(), triangles.tolist(), all_triangles=True)
-    return SceneGeometry(frame, tree, starts, keys, matrices, shapes)
+    return SceneGeometry(frame, tree, starts, keys, matrices, shapes, corners_of)
 
 
 @contextmanager
@@ -176,6 +180,8 @@ class Hits:
     parts: np.ndarray
     """(H, W) the part of :attr:`geometry` hit; :data:`BACKGROUND` or :data:`NO_PART` (undecided)."""
     geometry: SceneGeometry
+    triangles: np.ndarray
+    """(H, W) the tree's triangle hit (-1 where none)."""
 
     @property
     def background(self) -> np.ndarray:
@@ -247,7 +253,7 @@ def first_hits(scene: bpy.types.Scene, frame: int, meta: dict, depth: np.ndarray
     parts = np.where(missed, np.where(rendered != 0, NO_PART, BACKGROUND),
                      np.searchsorted(geometry.starts, triangles, side="right") - 1)
     points = np.where(missed[..., None], directions, starts + directions * lengths[..., None])
-    hits = Hits(points, parts, geometry)
+    hits = Hits(points, parts, geometry, triangles)
     surfaces = hits.parts >= 0
     cast_depth = (hits.points - origin) @ axis
     differs = surfaces & (np.abs(cast_depth - rendered) > DEPTH_RTOL * np.maximum(np.abs(rendered), 1e-9))
@@ -255,25 +261,62 @@ def first_hits(scene: bpy.types.Scene, frame: int, meta: dict, depth: np.ndarray
     return hits
 
 
-def seen_from(scene: bpy.types.Scene, frame: int, hits: Hits, meta: dict) -> np.ndarray:
+def tracked_points(hits: Hits, later: SceneGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """``(points, tracked)``: each hit point at the frame of ``later``, where it can be known exactly. A part that
+    keeps its shape moves with its world matrix; one whose vertices move but whose triangles stay (shape keys,
+    armatures) carries the point on the same triangle at the same barycentric coordinates, as the truth does
+    (tests/flow_truth.py). Parts the other frame lacks, or whose triangles change (remeshing), are not tracked."""
+    index_later = {key: index for index, key in enumerate(later.keys)}
+    geometry = hits.geometry
+    moved = np.zeros_like(hits.points)
+    tracked = np.zeros(hits.parts.shape, dtype=bool)
+    for part, key in enumerate(geometry.keys):
+        other = index_later.get(key)
+        mask = hits.parts == part
+        if other is None or not mask.any():
+            continue
+        before, after = geometry.shapes[part], later.shapes[other]
+        if np.array_equal(after, before):
+            move = later.matrices[other] @ np.linalg.inv(geometry.matrices[part])
+            moved[mask] = hits.points[mask] @ move[:3, :3].T + move[:3, 3]
+            tracked[mask] = True
+            continue
+        if before.shape != after.shape or not np.array_equal(geometry.corners[part], later.corners[other]):
+            continue
+        inverse = np.linalg.inv(geometry.matrices[part])
+        local = hits.points[mask] @ inverse[:3, :3].T + inverse[:3, 3]
+        corners = geometry.corners[part][hits.triangles[mask] - geometry.starts[part]]  # (n, 3) vertex indices
+        weights = _barycentric(local, before[corners])
+        carried = np.einsum("nk,nkd->nd", weights, after[corners])
+        matrix = later.matrices[other]
+        moved[mask] = carried @ matrix[:3, :3].T + matrix[:3, 3]
+        tracked[mask] = True
+    return moved, tracked
+
+
+def _barycentric(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(n, 3) barycentric coordinates of ``points`` (n, 3) on ``triangles`` (n, 3 corners, 3): least squares in
+    the triangle's plane (the hit lies on it up to float rounding)."""
+    first, second = triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]
+    offset = points - triangles[:, 0]
+    gram = np.stack([np.stack([(first * first).sum(-1), (first * second).sum(-1)], -1),
+                     np.stack([(first * second).sum(-1), (second * second).sum(-1)], -1)], -2)
+    right = np.stack([(offset * first).sum(-1), (offset * second).sum(-1)], -1)
+    v, w = np.linalg.solve(gram, right[..., None])[..., 0].T
+    return np.stack([1.0 - v - w, v, w], axis=-1)
+
+
+def seen_from(scene: bpy.types.Scene, frame: int, hits: Hits, meta: dict) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel: :data:`SEEN`, :data:`HIDDEN` or :data:`UNDECIDED` from the camera of ``meta`` (the scene is
-    at ``frame``, that sidecar's). Escaped rays are seen where no surface lies in their direction."""
+    at ``frame``, that sidecar's), and the hit points tracked to that frame (:func:`tracked_points`). Escaped rays
+    are seen where no surface lies in their direction."""
     later = scene_geometry(scene, frame)
     to_world = np.asarray(meta["camera_to_world_opencv"], dtype=np.float64)
     axis, origin = to_world[:3, 2], to_world[:3, 3]
     orthographic = meta.get("projection") == "ORTHO"
     clip_start, clip_end = float(meta["clip_start"]), float(meta["clip_end"])
-    index_later = {key: index for index, key in enumerate(later.keys)}
-    state = np.full(hits.parts.shape, UNDECIDED)
-    moved = np.zeros_like(hits.points)
-    for part, key in enumerate(hits.geometry.keys):
-        other = index_later.get(key)
-        if other is None or not np.array_equal(later.shapes[other], hits.geometry.shapes[part]):
-            continue
-        move = later.matrices[other] @ np.linalg.inv(hits.geometry.matrices[part])
-        mask = hits.parts == part
-        moved[mask] = hits.points[mask] @ move[:3, :3].T + move[:3, 3]
-        state[mask] = SEEN  # until a ray cast says otherwise
+    moved, tracked = tracked_points(hits, later)
+    state = np.where(tracked, SEEN, UNDECIDED)  # seen until a ray cast says otherwise
     # Cycles clips a panorama's rays by their length, the others by planar depth
     depth = np.linalg.norm(moved - origin, axis=-1) if meta.get("projection") == "PANO" else (moved - origin) @ axis
     state[(state == SEEN) & ~((depth >= clip_start) & (depth <= clip_end))] = HIDDEN
@@ -297,4 +340,4 @@ def seen_from(scene: bpy.types.Scene, frame: int, hits: Hits, meta: dict) -> np.
         for row, column, direction in zip(rows.tolist(), columns.tolist(), hits.points[hits.background].tolist(),
                                           strict=True):
             state[row, column] = SEEN if later.cast(origin_list, direction, clip_end) is None else HIDDEN
-    return state
+    return state, moved

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..calibration import Calibration, from_sidecar
 from ..camera import BlenderCamera
 
 _DIRECTION_IMAGES = ("PERSP", "PANO")
@@ -46,7 +47,11 @@ def _blender_rotation(meta: dict) -> np.ndarray:
 
 def pixel_directions(meta: dict) -> np.ndarray:
     """(H, W, 3) world directions (not unit) through the pixel centres of a perspective sidecar, or unit ones of a
-    panoramic sidecar (0 where its image has no ray: outside a fisheye's circle)."""
+    panoramic or calibrated sidecar (0 where its image has no ray: outside a fisheye's circle)."""
+    calibration = from_sidecar(meta)
+    if calibration is not None:
+        rays = calibration.pixel_rays() @ np.asarray(meta["camera_to_world_opencv"], dtype=np.float64)[:3, :3].T
+        return np.where(np.isfinite(rays), rays, 0.0)
     if _projection(meta) == "PANO":
         camera = panorama_of(meta)
         directions, has_ray = camera.model.pixel_directions(camera, *_centres(meta))
@@ -57,7 +62,11 @@ def pixel_directions(meta: dict) -> np.ndarray:
 
 
 def has_rays(meta: dict) -> np.ndarray:
-    """(H, W): the pixels whose centre has a ray (every one but a panorama's outside its image circle or disc)."""
+    """(H, W): the pixels whose centre has a ray (every one but a panorama's outside its image circle or disc, or
+    a calibration's beyond the radius its model inverts)."""
+    calibration = from_sidecar(meta)
+    if calibration is not None:
+        return np.isfinite(calibration.pixel_rays()).all(axis=-1)
     if _projection(meta) == "PANO":
         camera = panorama_of(meta)
         return camera.model.pixel_directions(camera, *_centres(meta))[1]
@@ -102,6 +111,12 @@ def infinity_flow(meta: dict, other: dict) -> tuple[np.ndarray, np.ndarray]:
                              f"{sidecar['projection']}")
     directions = pixel_directions(meta)
     columns, rows = _centres(meta)
+    if from_sidecar(other) is not None:
+        to_world = np.asarray(other["camera_to_world_opencv"], dtype=np.float64)
+        positions, ahead = project_points(other, to_world[:3, 3] + directions)
+        uv = positions - np.stack([columns, rows], axis=-1)
+        in_front = (directions @ to_world[:3, :3])[..., 2] > 0  # off the image the model continues, as K does
+        return np.where(in_front[..., None] & np.isfinite(uv), uv, 0.0), ahead
     if _projection(other) == "PANO":
         camera = panorama_of(other)
         seen_columns, seen_rows, ahead = camera.model.project(camera, directions @ _blender_rotation(other))
@@ -125,3 +140,25 @@ def with_background(uv: np.ndarray, background: np.ndarray, meta: dict, other: d
         directions, ahead = infinity_flow(meta, other)
         return np.where(background[..., None], directions, uv), ahead
     return np.where(background[..., None], 0.0, uv), ~background
+
+
+ROUND_TRIP = 1e-7
+"""Chord between unit rays (~ radians) under which a calibration's ray at an image position is the point's."""
+
+
+def project_points(meta: dict, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(positions, seen)``: (..., 2) where a calibrated sidecar's camera images world ``points`` (..., 3), by its
+    own model (OpenCV's distortion), and whether it sees them there: inside its image, and the ray of that image
+    position goes back through the point (beyond the radius a radial model inverts it folds over)."""
+    calibration: Calibration = from_sidecar(meta)
+    to_world = np.asarray(meta["camera_to_world_opencv"], dtype=np.float64)
+    local = (np.asarray(points, dtype=np.float64) - to_world[:3, 3]) @ to_world[:3, :3]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        positions = calibration.project(local)
+        x, y = positions[..., 0], positions[..., 1]
+        inside = (x >= -0.5) & (x < calibration.width - 0.5) & (y >= -0.5) & (y < calibration.height - 0.5)
+        back = calibration.rays(np.where(inside, x, 0.0), np.where(inside, y, 0.0))
+        length = np.linalg.norm(local, axis=-1, keepdims=True)
+        unit = local / np.where(length > 0, length, 1.0)
+        seen = inside & (np.linalg.norm(back - unit, axis=-1) < ROUND_TRIP) & (length[..., 0] > 0)
+    return positions, seen

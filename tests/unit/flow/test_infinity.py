@@ -11,6 +11,7 @@ from depth_node.core.flow.infinity import (
     lands_on_image,
     pixel_directions,
     pixel_rays,
+    project_points,
     with_background,
 )
 
@@ -194,3 +195,71 @@ def test_a_direction_off_a_panoramas_formula_gets_no_flow() -> None:
                             fisheye_lens=4.0, fisheye_fov=np.pi / 2)
     uv, ahead = infinity_flow(meta, ball)  # the pinhole looks away from the fisheye's axis
     assert not ahead.any() and np.isfinite(uv).all()
+
+
+RADTAN = (-0.2, 0.05, 0.001, -0.001, 0.0)
+
+
+def calibrated_sidecar(to_world: np.ndarray, coefficients: tuple[float, ...] = RADTAN) -> dict:
+    from depth_node.core.calibration import Calibration
+
+    calibration = Calibration(16, 12, 10.0, 11.0, 7.5, 5.25, model="radtan", coefficients=coefficients)
+    return {**calibration.to_dict(), "projection": "PERSP", "camera_to_world_opencv": to_world.tolist()}
+
+
+def test_a_calibrated_camera_images_points_as_opencv_does() -> None:
+    import cv2
+
+    to_world = pose(rotation_about([0.2, 1.0, 0.1], 0.3), (1.0, -0.5, 2.0))
+    meta = calibrated_sidecar(to_world)
+    rng = np.random.default_rng(3)
+    local = np.stack([rng.uniform(-1.2, 1.2, 50), rng.uniform(-0.9, 0.9, 50), rng.uniform(1.0, 9.0, 50)], -1)
+    local[:, :2] *= local[:, 2:]
+    points = local @ to_world[:3, :3].T + to_world[:3, 3]
+    positions, seen = project_points(meta, points)
+    want, _ = cv2.projectPoints(local.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), np.asarray(meta["K"]),
+                                np.array(RADTAN))
+    np.testing.assert_allclose(positions, want.reshape(-1, 2), atol=1e-9)
+    inside = ((want[:, 0, 0] >= -0.5) & (want[:, 0, 0] < 15.5) & (want[:, 0, 1] >= -0.5) & (want[:, 0, 1] < 11.5))
+    assert np.array_equal(seen, inside) and 10 < seen.sum() < 50
+    behind = points - 2 * (local[:, 2:] * to_world[:3, 2])  # mirrored through the camera plane
+    assert not project_points(meta, behind)[1].any()
+
+
+def test_a_calibrated_pixels_rays_are_opencvs_undistorted_centres() -> None:
+    import cv2
+
+    to_world = pose(rotation_about([0.0, 1.0, 0.0], 0.4), (0.0, 0.0, 0.0))
+    meta = calibrated_sidecar(to_world)
+    rows, columns = np.mgrid[0:12, 0:16].astype(np.float64)
+    undistorted = cv2.undistortPointsIter(np.stack([columns, rows], -1).reshape(-1, 1, 2), np.asarray(meta["K"]),
+                                          np.array(RADTAN), None, None,
+                                          (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-14))
+    rays = np.concatenate([undistorted.reshape(12, 16, 2), np.ones((12, 16, 1))], -1) @ to_world[:3, :3].T
+    directions = pixel_directions(meta)
+    np.testing.assert_allclose(directions, rays / np.linalg.norm(rays, axis=-1, keepdims=True), atol=1e-9)
+    assert has_rays(meta).all()
+
+
+def test_a_calibrated_sky_moves_as_the_other_calibration_images_its_directions() -> None:
+    import cv2
+
+    meta = calibrated_sidecar(np.eye(4))
+    turned = pose(rotation_about([0.1, 1.0, 0.0], 0.05), (4.0, 0.0, 0.0))
+    uv, ahead = infinity_flow(meta, calibrated_sidecar(turned))
+    directions = pixel_directions(meta)
+    local = directions @ turned[:3, :3]
+    want, _ = cv2.projectPoints(local.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), np.asarray(meta["K"]),
+                                np.array(RADTAN))
+    rows, columns = np.mgrid[0:12, 0:16].astype(np.float64)
+    np.testing.assert_allclose(uv, want.reshape(12, 16, 2) - np.stack([columns, rows], -1), atol=1e-8)
+    assert ahead.any() and not ahead.all(), "the turn moves some directions off the image"
+
+
+def test_a_point_the_radial_model_folds_back_into_the_image_is_not_seen() -> None:
+    """k1 = -0.5: r (1 - 0.5 r^2) peaks at r = 0.82, so a point at r = 1.3 lands at r_d = 0.20, inside the image,
+    where the camera's ray (r = 0.21) is another one."""
+    meta = calibrated_sidecar(np.eye(4), (-0.5, 0.0, 0.0, 0.0, 0.0))
+    positions, seen = project_points(meta, np.array([[1.3, 0.0, 1.0], [0.21, 0.0, 1.0]]))
+    assert -0.5 <= positions[0, 0] < 15.5 and -0.5 <= positions[0, 1] < 11.5
+    assert seen.tolist() == [False, True]
