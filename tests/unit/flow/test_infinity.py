@@ -125,6 +125,7 @@ def test_with_background_of_an_orthographic_camera_is_zero_and_never_ahead() -> 
     background = np.zeros((5, 7), dtype=bool)
     background[0, :4] = True
     merged, ahead = with_background(uv, background, meta, sidecar(K1, np.eye(4), "ORTHO"))
+    assert merged.dtype == np.float64
     assert not merged[background].any() and (merged[~background] == 3.0).all()
     assert np.array_equal(ahead, ~background)
 
@@ -263,3 +264,53 @@ def test_a_point_the_radial_model_folds_back_into_the_image_is_not_seen() -> Non
     positions, seen = project_points(meta, np.array([[1.3, 0.0, 1.0], [0.21, 0.0, 1.0]]))
     assert -0.5 <= positions[0, 0] < 15.5 and -0.5 <= positions[0, 1] < 11.5
     assert seen.tolist() == [False, True]
+
+
+def test_a_calibrations_pixels_beyond_the_radius_it_inverts_have_no_ray_and_no_flow() -> None:
+    """k1 = -0.5 inverts distorted radii up to 0.544: the image's corners (radius 0.9) have no ray."""
+    meta = calibrated_sidecar(np.eye(4), (-0.5, 0.0, 0.0, 0.0, 0.0))
+    rays = has_rays(meta)
+    assert rays.shape == (12, 16) and rays[6, 8] and not rays[0, 0] and not rays[11, 15] and 0.3 < rays.mean() < 0.9
+    directions = pixel_directions(meta)
+    assert not directions[~rays].any() and np.allclose(np.linalg.norm(directions[rays], axis=-1), 1.0)
+    uv, ahead = infinity_flow(meta, calibrated_sidecar(pose(rotation_about([0, 1, 0], 0.02), (0, 0, 0))))
+    assert not uv[~rays].any() and not ahead[~rays].any() and ahead[rays].mean() > 0.5
+
+
+def test_a_calibrated_sky_behind_the_other_camera_has_no_flow() -> None:
+    meta = calibrated_sidecar(np.eye(4))
+    uv, ahead = infinity_flow(meta, calibrated_sidecar(pose(rotation_about([0, 1, 0], np.pi), (0, 0, 0))))
+    assert not ahead.any() and not uv.any()
+
+
+def pinhole_calibration(to_world: np.ndarray) -> dict:
+    from depth_node.core.calibration import Calibration
+
+    calibration = Calibration(16, 12, 8.0, 8.0, 7.5, 5.5, model="radtan", coefficients=(0.0, 0.0, 0.0, 0.0, 0.0))
+    return {**calibration.to_dict(), "projection": "PERSP", "camera_to_world_opencv": to_world.tolist()}
+
+
+def test_a_calibrated_image_holds_its_pixel_squares_left_and_top_edges_not_right_and_bottom() -> None:
+    meta = pinhole_calibration(np.eye(4))  # x = 8 X / Z + 7.5, y = 8 Y / Z + 5.5: the edges are exact
+    points = np.array([[-1.0, 0.0, 1.0], [1.0, 0.0, 1.0], [0.0, -0.75, 1.0], [0.0, 0.75, 1.0], [-0.999, 0.0, 1.0]])
+    positions, seen = project_points(meta, points)
+    np.testing.assert_allclose(positions[:4], [[-0.5, 5.5], [15.5, 5.5], [7.5, -0.5], [7.5, 11.5]], atol=1e-12)
+    assert seen.tolist() == [True, False, True, False, True]
+
+
+def test_a_calibrated_camera_sees_near_points_but_not_its_own_centre() -> None:
+    to_world = pose(rotation_about([0.3, 1.0, 0.0], 0.2), (1.0, 2.0, 3.0))
+    meta = pinhole_calibration(to_world)
+    near = to_world[:3, 3] + to_world[:3, 2] * 0.25 + to_world[:3, 0] * 0.05
+    positions, seen = project_points(meta, np.array([near, to_world[:3, 3]]))
+    assert seen.tolist() == [True, False]
+    np.testing.assert_allclose(positions[0], [8 * 0.2 + 7.5, 5.5], atol=1e-9)
+
+
+def test_landing_on_a_panorama_adds_the_flow_to_the_pixel_in_both_axes() -> None:
+    fisheye = panorama_sidecar(np.eye(4), "FISHEYE_EQUIDISTANT", 9, 9, fisheye_fov=np.pi)
+    uv = np.zeros((9, 9, 2))
+    uv[4, 0] = (4.4, 0.0)  # from the rim's left pixel to near the centre; minus the flow would leave the image
+    uv[0, 4] = (0.0, 4.4)
+    landed = lands_on_image(fisheye, uv)
+    assert landed[4, 0] and landed[0, 4]

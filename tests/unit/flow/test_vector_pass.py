@@ -78,3 +78,14 @@ def test_a_rendered_pass_without_depth_or_samples_says_none() -> None:
 def test_another_layers_depth_is_not_taken() -> None:
     channels = {**pass_channels("A.", depth=False), "B.Depth.Z": np.ones((3, 4), dtype=np.float32)}
     assert rendered_pass(channels, {}).depth is None
+
+
+def test_the_refusal_lists_twelve_channels_and_names_a_pass_without_layer() -> None:
+    twelve = [f"C{index:02d}" for index in range(12)]
+    with pytest.raises(ValueError, match=r"among the channels: C00, .*C11$"):
+        vector_channels(twelve)
+    with pytest.raises(ValueError, match=r"C11 \.\.\.$"):
+        vector_channels([*twelve, "C12"])
+    both = [f"{prefix}Vector.{axis}" for prefix in ("", "Layer.") for axis in "XYZW"]
+    with pytest.raises(ValueError, match=r"^2 \(\(no layer\), Layer\) Vector pass"):
+        vector_channels(both)
