@@ -12,6 +12,8 @@
   at (0, 0) and (1, 1) that move values in (0, 1) by 1-2 ulp and snap values within ~1e-4 of 0 or 1
   onto them (measured on 5.0.1/5.2.3: border 0.25 arrived as 0.24999999, so floor(0.25 * 60) gave 14;
   crops were 0.2-1.4 % off). :func:`exact_driver_curve` removes both: the value passes unchanged.
+* The Geometry Nodes Raycast node's attribute mapping is a ``mapping`` property on 4.5 and an "Interpolation"
+  menu input from 5.0 on (:func:`sample_raycast_attribute_at_nearest_corner`).
 * 5.2 defaults ``render.compositor_device`` to GPU; without a usable GPU that
   doubles compositing time (measured: 124 vs 61 ms for a 1080p EXR pass).
 """
@@ -215,6 +217,15 @@ def set_multilayer_directory(node: bpy.types.Node, directory: str, pattern: str)
         set_output_directory(node, directory)
     else:
         node.base_path = f"{directory}/{pattern}"
+
+
+def sample_raycast_attribute_at_nearest_corner(node: bpy.types.Node) -> None:
+    """Make a Raycast node's Attribute output the value at the hit's nearest corner (a face's own value, for a
+    face attribute): a property on 4.5, the "Interpolation" menu input on 5.0-5.3 (checked on each)."""
+    if "Interpolation" in node.inputs:
+        node.inputs["Interpolation"].default_value = "Nearest"
+    else:
+        node.mapping = "NEAREST"
 
 
 COMPOSITOR_KEEPS_VECTOR_W = BLENDER_VERSION >= (5, 1, 0)

@@ -115,8 +115,12 @@ def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], sourc
         compat.set_output_directory(file_output, str(stage))
         if vector_output is not None:
             compat.set_multilayer_directory(vector_output, str(stage), flow.VECTOR_PATTERN)
-        return run_frames(scene, folder, frames, segments, request, stage, lambda frame, camera: "",
-                          beauty_here=plan.shared, kept=kept)
+        try:
+            return run_frames(scene, folder, frames, segments, request, stage, lambda frame, camera: "",
+                              beauty_here=plan.shared, kept=kept)
+        finally:
+            if request.flow:
+                forget_geometry()  # the ray casts' scene and meshes go before the next scene's job
 
 
 def for_scene(request: Request, scene: bpy.types.Scene) -> Request:
