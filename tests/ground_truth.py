@@ -90,6 +90,16 @@ def _first_surface(scene: bpy.types.Scene, depsgraph: bpy.types.Depsgraph, start
     raise RuntimeError("more than 64 skipped surfaces along one ray")
 
 
+def read_point_map(path: str) -> np.ndarray:
+    """A ``points`` or ``points_world`` file's (H, W, 3) R, G, B as float64, read with OpenEXR (float32 RGB only)."""
+    import OpenEXR  # noqa: PLC0415  (the format's own reader, installed beside bpy for the tests)
+
+    with OpenEXR.File(str(path), separate_channels=True) as exr_file:
+        channels = exr_file.channels()
+        assert sorted(channels) == ["B", "G", "R"] and channels["R"].pixels.dtype == np.float32, list(channels)
+        return np.stack([channels[name].pixels for name in "RGB"], axis=-1).astype(np.float64)
+
+
 def share_within(got: np.ndarray, want: np.ndarray, mask: np.ndarray, rtol: float = 1e-4) -> float:
     """The share of ``mask`` pixels where ``got`` is within ``rtol`` (relative) of ``want``."""
     close = np.abs(got.astype(np.float64) - want) <= rtol * np.abs(want)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import submodule
+from ground_truth import read_point_map
 
 bpy = pytest.importorskip("bpy")
 
@@ -138,7 +139,8 @@ def test_render_job_pointcloud_and_sidecar_of_a_fisheye(td, tmp_path: Path) -> N
     blend = tmp_path / "fisheye.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     cli = submodule(td, "commands.cli")
-    assert cli.main(["render", str(blend), "--output", str(tmp_path / "out")]) == 0
+    assert cli.main(["render", str(blend), "--output", str(tmp_path / "out"), "--outputs",
+                     "depth,distance,preview,camera,points"]) == 0
     folder = tmp_path / "out" / "Scene"
     meta = json.loads((folder / "camera_0001.json").read_text())
     assert meta["K"] is None and meta["projection"] == "PANO"
@@ -170,6 +172,15 @@ def test_render_job_pointcloud_and_sidecar_of_a_fisheye(td, tmp_path: Path) -> N
     error = np.linalg.norm(points - want, axis=1) / want_distance[hit & (depth != 0)]
     # depth -> point divides by cos: rays nearly perpendicular to the view axis amplify float32 depth steps
     assert np.mean(error <= 1e-4) >= 0.995 and error.max() <= 1e-3, (np.mean(error <= 1e-4), error.max())
+    # the job's point map lies along each pixel's ray at its distance: no such loss
+    to_world = np.asarray(meta["camera_to_world_opencv"])
+    local = (np.stack([px, py, pz], axis=-1) - to_world[:3, 3]) @ to_world[:3, :3]
+    got = read_point_map(folder / "points_0001.exr")
+    error = np.linalg.norm(got - local, axis=-1)[hit] / want_distance[hit]
+    print(f"fisheye points: {np.mean(error <= 1e-4):.2%} of {hit.sum()} px within 1e-4 x distance, "
+          f"max {error.max():.1e}")
+    assert np.mean(error <= 1e-4) >= 0.995 and error.max() <= 1e-4, (np.mean(error <= 1e-4), error.max())
+    assert np.all(got[~hit] == 0)
 
 
 def test_a_camera_becoming_panoramic_swaps_the_group_and_keeps_links(td) -> None:

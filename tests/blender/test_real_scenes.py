@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import submodule
-from ground_truth import Truth, cast, share_within
+from ground_truth import Truth, cast, read_point_map, share_within
 from real_scenes import build, decal_is_transparent, eevee_engine
 
 bpy = pytest.importorskip("bpy")
@@ -65,13 +65,25 @@ def blends(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_render_is_exact_on_real_scenes(td, blends: dict[str, Path], tmp_path: Path, kind: str,
                                         capsys: pytest.CaptureFixture) -> None:
     """Default source (Cycles' Z + True Depth Inverse): decals, instances, modifiers, hidden objects, DoF."""
-    assert run_cli(td, "render", blends[kind], "--output", tmp_path) == 0
+    assert run_cli(td, "render", blends[kind], "--output", tmp_path, "--outputs",
+                   "depth,distance,preview,camera,points,points_world") == 0
     if kind == "EEVEE":
         assert "its depth is rendered with Cycles" in capsys.readouterr().out
     folder = next(tmp_path.iterdir())
     depth, distance, meta = read_frame(td, folder)
     truth = truth_for(blends[kind], meta)
     check_against_truth(depth, distance, truth, f"render {kind}")
+    # the point maps: the hit points, in the world and in the OpenCV camera frame
+    to_world = np.asarray(meta["camera_to_world_opencv"])
+    want = {"points_world": truth.points, "points": (truth.points - to_world[:3, 3]) @ to_world[:3, :3]}
+    for name, points in want.items():
+        got = read_point_map(folder / f"{name}_0001.exr")
+        surface = truth.hit & (depth > 0)
+        error = np.linalg.norm(got - points, axis=-1)[surface] / truth.distance[surface]
+        print(f"render {kind} {name}: {np.mean(error <= 1e-4):.2%} of {surface.sum()} px within 1e-4 x distance, "
+              f"median {np.median(error):.1e}")
+        assert np.mean(error <= 1e-4) >= REQUIRED, (name, float(np.median(error)))
+        assert np.all(got[depth == 0] == 0), f"{name}: no surface, no point"
     # pointcloud: the back-projected world points are the surface points the rays hit
     ply = tmp_path / "points.ply"
     assert run_cli(td, "pointcloud", folder / "depth_0001.exr", folder / "camera_0001.json", ply, "--world") == 0

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import JobError
 from ..flow import BACKWARD, FORWARD, Flow, colour
 from ..flow import files as flow_files
 from ..formats.exr import write_channels
-from . import exports, preview
+from . import exports, pointcloud, preview
 
 DEPTH16_MAX = 65535
 DEFAULT_IMAGE_NAME = exports.DEFAULT_IMAGE_NAME
@@ -101,6 +102,20 @@ def _flow_writer(direction: str) -> Callable[[Path, FrameData], None]:
 def _mask_writer(direction: str) -> Callable[[Path, FrameData], None]:
     def write(path: Path, data: FrameData) -> None:
         flow_files.write_mask(path, data.flows[direction].valid)
+    return write
+
+
+def _points_writer(world: bool) -> Callable[[Path, FrameData], None]:
+    def write(path: Path, data: FrameData) -> None:
+        points = pointcloud.point_map(data.depth, data.camera, data.distance)
+        if world:
+            if "camera_to_world_opencv" not in data.camera:
+                raise JobError(f"frame {data.frame}: --outputs points_world needs the camera's pose "
+                               "(camera_to_world_opencv in the camera JSON); points gives them in the camera frame")
+            surface = np.any(points != 0, axis=-1, keepdims=True)
+            points = np.where(surface, pointcloud.to_world(points.reshape(-1, 3), data.camera["camera_to_world_opencv"])
+                              .reshape(points.shape), 0.0)
+        write_channels(path, pointcloud.point_channels(points))
     return write
 
 
@@ -198,6 +213,11 @@ OUTPUT_KINDS: tuple[OutputKind, ...] = (
                  write=_mask_writer(direction), group="flow", flow=True, needs_pixels=True,
                  flow_formats=("flo",))
       for direction in (FORWARD, BACKWARD)),
+    OutputKind("points", "exr", "each pixel's surface point in the OpenCV camera frame (x right, y down, z forward), "
+               "scene units, float32 R = x, G = y, B = z; 0 = no surface", write=_points_writer(world=False),
+               needs_pixels=True),
+    OutputKind("points_world", "exr", "each pixel's surface point in Blender's world axes, scene units, float32 "
+               "R = x, G = y, B = z; 0 = no surface", write=_points_writer(world=True), needs_pixels=True),
     OutputKind("colmap", "txt", "COLMAP text model (colmap/cameras.txt, images.txt, points3D.txt)",
                write_job=_write_colmap, job_files=("colmap/cameras.txt", "colmap/images.txt",
                                                    "colmap/points3D.txt"), pinhole_only=True),

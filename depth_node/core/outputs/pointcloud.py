@@ -11,19 +11,28 @@ from pathlib import Path
 
 import numpy as np
 
-from ..calibration import Calibration
+from ..calibration import Calibration, from_sidecar
 from ..camera import BlenderCamera
 from ..projections.base import Projection
 from ..reference import unproject
 from .preview import surface_mask
+from .sidecar import camera_from_metadata
+
+BLENDER_TO_OPENCV = np.array([1.0, -1.0, -1.0])
+"""Blender camera axes (x right, y up, looking down -z) to OpenCV's (x right, y down, z forward)."""
 
 
 def calibrated_points(depth: np.ndarray, calibration: Calibration, stride: int = 1,
                       max_depth: float | None = None) -> np.ndarray:
     """The surface points (Nx3, OpenCV camera frame) of a calibrated camera's planar ``depth``: each pixel's
     exact ray scaled to its depth (rays beyond 90 degrees have negative depth). Background dropped as above."""
-    if stride < 1:
-        raise ValueError(f"stride must be >= 1, got {stride}")
+    return _calibrated_surface(depth, calibration, stride, max_depth)[1]
+
+
+def _calibrated_surface(depth: np.ndarray, calibration: Calibration, stride: int, max_depth: float | None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """``(kept pixels of the strided grid, their points)``."""
+    _check_stride(stride)
     depth = np.asarray(depth, dtype=np.float64)
     if depth.shape != (calibration.height, calibration.width):
         raise ValueError(f"the depth image is {depth.shape[1]}x{depth.shape[0]}, the calibration "
@@ -33,7 +42,7 @@ def calibrated_points(depth: np.ndarray, calibration: Calibration, stride: int =
     keep = surface_mask(np.abs(z)) & np.isfinite(rays).all(axis=-1) & (rays[..., 2] != 0)
     if max_depth is not None:
         keep &= np.abs(z) <= max_depth
-    return rays[keep] * (z[keep] / rays[keep][:, 2])[:, np.newaxis]
+    return keep, rays[keep] * (z[keep] / rays[keep][:, 2])[:, np.newaxis]
 
 
 def depth_to_points(depth: np.ndarray, K: np.ndarray | BlenderCamera, projection: str | Projection = "PERSP",
@@ -44,8 +53,13 @@ def depth_to_points(depth: np.ndarray, K: np.ndarray | BlenderCamera, projection
     pixels (0, non-finite, >= 1e9, beyond ``max_depth``; negative too, except for panoramic cameras,
     whose rays can look backwards) are dropped.
     """
-    if stride < 1:
-        raise ValueError(f"stride must be >= 1, got {stride}")
+    return _surface(depth, K, projection, stride, max_depth)[1]
+
+
+def _surface(depth: np.ndarray, K: np.ndarray | BlenderCamera, projection: str | Projection, stride: int,
+             max_depth: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(kept pixels of the strided grid, their points)``."""
+    _check_stride(stride)
     depth = np.asarray(depth)
     if depth.ndim != 2:
         raise ValueError(f"expected an HxW depth image, got shape {depth.shape}")
@@ -55,7 +69,49 @@ def depth_to_points(depth: np.ndarray, K: np.ndarray | BlenderCamera, projection
     keep = surface_mask(np.abs(z) if signed else z)
     if max_depth is not None:
         keep &= np.abs(z) <= max_depth
-    return unproject(z[keep], K, projection, rows[keep], columns[keep])
+    return keep, unproject(z[keep], K, projection, rows[keep], columns[keep])
+
+
+def _check_stride(stride: int) -> None:
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+
+
+def point_map(depth: np.ndarray, meta: dict, distance: np.ndarray | None = None) -> np.ndarray:
+    """(H, W, 3) float64: each pixel's surface point in the OpenCV camera frame (scene units), from its planar
+    ``depth`` and the camera of the sidecar ``meta``, by the same unprojection as the PLY; 0 where there is no
+    surface (the background, beyond the clip end). A panorama's points lie along its pixel's ray at the ray
+    ``distance`` when given: from depth they divide by the ray's cosine to the view axis, which amplifies float32
+    depth steps where the ray is nearly perpendicular to it."""
+    depth = np.asarray(depth, dtype=np.float64)
+    calibration = from_sidecar(meta)
+    clip_end = meta.get("clip_end")
+    image = np.zeros(depth.shape + (3,))
+    if calibration is not None:
+        keep, points = _calibrated_surface(depth, calibration, 1, clip_end)
+        image[keep] = points
+        return image
+    camera = camera_from_metadata(meta)
+    if depth.shape != (camera.height, camera.width):
+        raise ValueError(f"the depth image is {depth.shape[1]}x{depth.shape[0]}, the camera "
+                         f"{camera.width}x{camera.height}")
+    if distance is not None and not camera.has_matrix:
+        distance = np.asarray(distance, dtype=np.float64)
+        rows, columns = np.mgrid[0:camera.height, 0:camera.width].astype(np.float64)
+        directions, has_ray = camera.model.pixel_directions(camera, columns, rows)
+        keep = has_ray & surface_mask(distance)
+        if clip_end is not None:
+            keep &= distance <= clip_end
+        image[keep] = directions[keep] * distance[keep][:, np.newaxis] * BLENDER_TO_OPENCV
+        return image
+    keep, points = _surface(depth, camera, camera.model, 1, clip_end)
+    image[keep] = points
+    return image
+
+
+def point_channels(points: np.ndarray) -> dict[str, np.ndarray]:
+    """A point map's EXR channels: R = x, G = y, B = z (float32)."""
+    return {name: points[..., axis].astype(np.float32) for axis, name in enumerate("RGB")}
 
 
 def to_world(points: np.ndarray, camera_to_world: np.ndarray) -> np.ndarray:

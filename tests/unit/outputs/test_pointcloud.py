@@ -13,15 +13,16 @@ import cv2
 import numpy as np
 import pytest
 
+from depth_node.core import outputs
 from depth_node.core.calibration import Calibration
 from depth_node.core.camera import BlenderCamera
 from depth_node.core.formats import exr
 from depth_node.core.outputs import pointcloud, sidecar
 from depth_node.core.outputs.pointcloud import calibrated_points
 from depth_node.core.outputs.preview import BACKGROUND_LIMIT
-from depth_node.core.reference import depth_to_distance
+from depth_node.core.reference import depth_to_distance, distance_to_depth
 
-from ..samples import CAMERAS
+from ..samples import CAMERAS, SPECIAL_VALUE_CAMERAS, rotation_about
 
 RADTAN = Calibration(40, 30, 45.0, 47.5, 20.3, 14.1, "radtan", (-0.06, 0.01, 0.001, -0.0015, -0.002))
 
@@ -195,3 +196,95 @@ def test_pointcloud_runs_in_plain_python_without_bpy(tmp_path: Path) -> None:
     again = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=REPO,
                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
     assert again.returncode == 1 and "--overwrite" in again.stderr
+
+
+def _sidecar(camera: BlenderCamera, to_world: np.ndarray, clip_end: float = 100.0) -> dict:
+    return sidecar.camera_metadata(camera, to_world @ np.diag([1.0, -1.0, -1.0, 1.0]), 0.1, clip_end, 1.0)
+
+
+def test_point_map_puts_each_pixels_point_at_its_own_pixel_centre_and_zero_where_no_surface() -> None:
+    camera = BlenderCamera.from_settings(lens=30, resolution_x=40, resolution_y=30, shift_x=0.1, shift_y=-0.05)
+    meta = _sidecar(camera, np.eye(4), clip_end=9.0)
+    depth = np.linspace(1.0, 8.0, 40 * 30).reshape(30, 40)
+    depth[3, 5], depth[4, 6], depth[5, 7], depth[6, 8] = 0.0, 1e10, np.nan, 9.5  # no surface; beyond the clip end
+    points = pointcloud.point_map(depth, meta)
+    K = np.asarray(meta["K"])
+    rows, columns = np.mgrid[0:30, 0:40].astype(np.float64)  # OpenCV pixel centres are integers
+    expected = np.stack([(columns - K[0, 2]) / K[0, 0] * depth, (rows - K[1, 2]) / K[1, 1] * depth, depth], -1)
+    surface = np.ones((30, 40), dtype=bool)
+    surface[3, 5] = surface[4, 6] = surface[5, 7] = surface[6, 8] = False
+    np.testing.assert_allclose(points[surface], expected[surface], rtol=1e-12)
+    assert np.all(points[~surface] == 0)
+    # the same unprojection as the PLY's
+    np.testing.assert_array_equal(points[surface], pointcloud.depth_to_points(depth, camera, camera.model,
+                                                                              max_depth=9.0))
+
+
+@pytest.mark.parametrize("name", ["orthographic", "equirectangular", "fisheye"])
+def test_point_map_of_other_cameras_lies_on_their_rays_at_their_depth(name: str) -> None:
+    camera = SPECIAL_VALUE_CAMERAS[name]
+    meta = _sidecar(camera, np.eye(4))
+    # an orthographic camera's planar depth 3 is a plane; a panorama's ray distance 3 a sphere around it
+    depth = np.full((camera.height, camera.width), 3.0) if camera.projection == "ORTHO" else \
+        distance_to_depth(np.full((camera.height, camera.width), 3.0), camera)
+    points = pointcloud.point_map(depth, meta)
+    surface = np.isfinite(depth) & (depth != 0)
+    assert surface.sum() >= camera.width  # most pixels have a ray
+    if camera.projection == "ORTHO":  # parallel rays: every point at its depth, spread over the view's width
+        np.testing.assert_allclose(points[surface][:, 2], 3.0, rtol=1e-12)
+        assert np.ptp(points[surface][:, 0]) > 4.0
+    else:  # a sphere of radius 3 around the camera
+        np.testing.assert_allclose(np.linalg.norm(points[surface], axis=-1), 3.0, rtol=1e-9)
+    assert np.all(points[~surface] == 0)
+
+
+def test_point_files_are_float32_rgb_exrs_in_the_camera_and_the_world_frame(tmp_path: Path) -> None:
+    camera = BlenderCamera.from_settings(lens=35, resolution_x=12, resolution_y=8)
+    to_world = np.eye(4)
+    to_world[:3, :3] = rotation_about([0.3, 1.0, -0.2], 0.7)
+    to_world[:3, 3] = [1.0, -2.0, 0.5]
+    meta = _sidecar(camera, to_world)
+    depth = np.full((8, 12), 2.5)
+    depth[0, 0] = 0.0
+    data = outputs.FrameData(1, depth, None, meta)
+    for name in ("points", "points_world"):
+        outputs.BY_NAME[name].write(tmp_path / f"{name}.exr", data)
+    import OpenEXR  # noqa: PLC0415  (the format's own reader)
+
+    read = {name: {key: channel.pixels for key, channel in
+                   OpenEXR.File(str(tmp_path / f"{name}.exr"), separate_channels=True).channels().items()}
+            for name in ("points", "points_world")}
+    assert all(sorted(channels) == ["B", "G", "R"] for channels in read.values())
+    assert all(channels["R"].dtype == np.float32 for channels in read.values())
+    local = np.stack([read["points"][axis] for axis in "RGB"], -1).astype(np.float64)
+    world = np.stack([read["points_world"][axis] for axis in "RGB"], -1).astype(np.float64)
+    np.testing.assert_allclose(local[..., 2][depth > 0], 2.5, rtol=1e-7)
+    np.testing.assert_allclose(world[depth > 0], local[depth > 0] @ to_world[:3, :3].T + to_world[:3, 3],
+                               rtol=1e-6, atol=1e-6)
+    assert np.all(local[0, 0] == 0) and np.all(world[0, 0] == 0)
+
+
+@pytest.mark.parametrize("name", ["equirectangular", "fisheye", "mirror ball"])
+def test_a_panoramas_point_map_from_the_ray_distance_agrees_with_the_one_from_depth(name: str) -> None:
+    camera = SPECIAL_VALUE_CAMERAS[name]
+    meta = _sidecar(camera, np.eye(4))
+    distance = np.linspace(1.0, 5.0, camera.width * camera.height).reshape(camera.height, camera.width)
+    depth = distance_to_depth(distance, camera)
+    from_distance = pointcloud.point_map(depth, meta, np.where(depth != 0, distance, 0.0))
+    from_depth = pointcloud.point_map(depth, meta)
+    surface = np.any(from_depth != 0, axis=-1)
+    assert surface.sum() >= camera.width
+    np.testing.assert_allclose(np.linalg.norm(from_distance[surface], axis=-1), distance[surface], rtol=1e-12)
+    np.testing.assert_allclose(from_distance[surface], from_depth[surface], rtol=1e-9, atol=1e-9)
+
+
+def test_a_fisheyes_points_use_opencv_axes_x_right_y_down_z_forward() -> None:
+    camera = BlenderCamera.from_settings(projection="PANO", panorama_type="FISHEYE_EQUIDISTANT", fisheye_fov=3.0,
+                                         resolution_x=7, resolution_y=5)
+    meta = _sidecar(camera, np.eye(4))
+    distance = np.full((5, 7), 3.0)
+    points = pointcloud.point_map(distance_to_depth(distance, camera), meta, distance)
+    np.testing.assert_allclose(points[2, 3], [0.0, 0.0, 3.0], atol=1e-12)  # the centre pixel looks ahead
+    assert points[2, 4, 0] > 0.5 and abs(points[2, 4, 1]) < 1e-12  # one to the right: +x
+    assert points[3, 3, 1] > 0.5 and abs(points[3, 3, 0]) < 1e-12  # one down: +y
+    assert np.all(points[1:4, 2:5, 2] > 0)

@@ -268,3 +268,30 @@ def test_hypersims_tilt_shift_camera_from_its_csv(tmp_path: Path) -> None:
     got = np.load(tmp_path / "out" / "ai_037_002" / "depth_0000.npy")
     assert np.abs(got - depth).max() <= 2e-6 * depth.max()
     assert convert(tmp_path / "frame.0000.distance_meters.npy", "--camera", table, "--output", tmp_path / "x") == 1
+
+
+def test_point_maps_from_a_distance_sequence_in_the_camera_and_the_world_frame(tmp_path: Path,
+                                                                               capsys: pytest.CaptureFixture) -> None:
+    np.save(tmp_path / "distance_0001.npy", distance_of(DEPTH, rays_of(K)))
+    assert convert(tmp_path / "distance_0001.npy", "--camera", camera_json(tmp_path / "camera.json"), "--output",
+                   tmp_path / "local", "--outputs", "depth,points") == 0
+    [path] = list((tmp_path / "local").glob("*/points_0001.exr"))
+    channels = OpenEXR.File(str(path), separate_channels=True).channels()
+    points = np.stack([channels[name].pixels for name in "RGB"], axis=-1).astype(np.float64)
+    want = rays_of(K) * DEPTH[..., None]  # x, y, z = the ray to z = 1, times the depth
+    assert np.abs(points - want).max() <= 1e-6 * DEPTH.max()
+    # without a pose there is no world frame: refused in one line, nothing written
+    assert convert(tmp_path / "distance_0001.npy", "--camera", tmp_path / "camera.json", "--output",
+                   tmp_path / "world", "--outputs", "depth,points_world") == 1
+    assert "needs the camera's pose (camera_to_world_opencv" in capsys.readouterr().err
+    assert not list((tmp_path / "world").glob("*/*.exr"))
+    pose = np.eye(4)
+    pose[:3, 3] = [2.0, -1.0, 0.5]
+    (tmp_path / "posed.json").write_text(json.dumps({"K": K.tolist(), "width": W, "height": H,
+                                                     "camera_to_world_opencv": pose.tolist()}))
+    assert convert(tmp_path / "distance_0001.npy", "--camera", tmp_path / "posed.json", "--output",
+                   tmp_path / "posed", "--outputs", "depth,points_world") == 0
+    [path] = list((tmp_path / "posed").glob("*/points_world_0001.exr"))
+    channels = OpenEXR.File(str(path), separate_channels=True).channels()
+    world = np.stack([channels[name].pixels for name in "RGB"], axis=-1).astype(np.float64)
+    assert np.abs(world - (want + pose[:3, 3])).max() <= 1e-6 * DEPTH.max()
