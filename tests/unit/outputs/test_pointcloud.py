@@ -288,3 +288,38 @@ def test_a_fisheyes_points_use_opencv_axes_x_right_y_down_z_forward() -> None:
     assert points[2, 4, 0] > 0.5 and abs(points[2, 4, 1]) < 1e-12  # one to the right: +x
     assert points[3, 3, 1] > 0.5 and abs(points[3, 3, 0]) < 1e-12  # one down: +y
     assert np.all(points[1:4, 2:5, 2] > 0)
+
+
+def test_a_calibrated_sidecars_point_map_follows_the_models_rays_to_each_depth() -> None:
+    meta = {**RADTAN.to_dict(), "clip_end": 9.0}
+    depth = np.linspace(1.0, 8.0, RADTAN.width * RADTAN.height).reshape(RADTAN.height, RADTAN.width)
+    depth[2, 3], depth[4, 5] = 0.0, 9.5
+    points = pointcloud.point_map(depth, meta)
+    surface = np.ones(depth.shape, dtype=bool)
+    surface[2, 3] = surface[4, 5] = False
+    np.testing.assert_allclose(points[surface][:, 2], depth[surface], rtol=1e-12)
+    pixels = reprojected(points[surface], RADTAN)  # OpenCV images each point back at its own pixel centre
+    rows, columns = np.nonzero(surface)
+    np.testing.assert_allclose(pixels, np.stack([columns, rows], axis=-1), atol=1e-6)
+    assert np.all(points[~surface] == 0)
+
+
+def test_a_point_map_refuses_a_depth_of_another_size_and_clips_a_panoramas_distance() -> None:
+    camera = SPECIAL_VALUE_CAMERAS["fisheye"]
+    meta = _sidecar(camera, np.eye(4), clip_end=4.0)
+    with pytest.raises(ValueError, match=r"^the depth image is 5x4, the camera 6x4$"):
+        pointcloud.point_map(np.ones((4, 5)), meta)
+    distance = np.full((camera.height, camera.width), 3.0)
+    distance[0, 2], distance[1, 3], distance[2, 2] = 4.5, 0.0, 4.0  # beyond the clip end; no surface; at it
+    depth = distance_to_depth(np.where(distance > 4, 3.0, distance), camera)
+    points = pointcloud.point_map(depth, meta, distance)
+    assert np.all(points[0, 2] == 0) and np.all(points[1, 3] == 0)
+    np.testing.assert_allclose(np.linalg.norm(points[1, 2]), 3.0, rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(points[2, 2]), 4.0, rtol=1e-12)  # the clip end itself renders
+
+
+def test_point_channels_are_x_y_z_as_float32() -> None:
+    points = np.arange(24, dtype=np.float64).reshape(2, 4, 3)
+    channels = pointcloud.point_channels(points)
+    assert list(channels) == ["R", "G", "B"] and all(value.dtype == np.float32 for value in channels.values())
+    assert np.array_equal(channels["R"], points[..., 0]) and np.array_equal(channels["B"], points[..., 2])
