@@ -179,21 +179,23 @@ def new_exr_file_output(
     return node, [node.inputs[index] for index in range(len(patterns))]
 
 
-def new_multilayer_file_output(tree: bpy.types.NodeTree, pattern: str, layers: list[str],
-                               name: str = "Vector Output") -> tuple[bpy.types.Node, list[bpy.types.NodeSocket]]:
-    """A File Output node writing one float32 multilayer EXR per frame (``pattern``: ``vector_####``), with a
-    layer per name of ``layers``; its folder is set with :func:`set_output_directory`.
+def new_multilayer_file_output(tree: bpy.types.NodeTree, pattern: str, layers: dict[str, int],
+                               name: str = "Passes Output") -> tuple[bpy.types.Node, list[bpy.types.NodeSocket]]:
+    """A File Output node writing one float32 multilayer EXR per frame (``pattern``: ``passes_####``), with a
+    layer per name of ``layers`` (name -> the vector's components: Vector 4, Normal 3); its folder is set with
+    :func:`set_multilayer_directory`.
 
-    A vector linked into a layer is written as ``<layer>.X`` ... ``.W`` (the Vector pass's 4 components, measured
-    on 4.5-5.3); 4.5's single-layer RGBA slot instead permutes them (measured: R held W), so flow never uses one.
+    A vector linked into a layer is written as ``<layer>.X`` ... (the Vector pass's 4 components, the Normal
+    pass's 3, measured on 4.5-5.3); 4.5's single-layer RGBA slot instead permutes them (measured: R held W), so
+    flow never uses one.
     """
     node = tree.nodes.new("CompositorNodeOutputFile")
     node.name = node.label = name
     use_multilayer_exr(node.format)
     if USES_COMPOSITING_NODE_GROUP:
         node.file_name = pattern
-        for layer in layers:
-            node.file_output_items.new("VECTOR", layer).vector_socket_dimensions = 4
+        for layer, components in layers.items():
+            node.file_output_items.new("VECTOR", layer).vector_socket_dimensions = components
     else:
         node.layer_slots.clear()
         for layer in layers:

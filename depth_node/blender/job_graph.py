@@ -17,15 +17,18 @@ from ..core.calibration import Calibration
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene
 from ..core.errors import JobError
 from ..core.flow import BACKWARD, FORWARD
+from ..core.flow.vector_pass import PASS_NAME as VECTOR_PASS
 from ..core.graph import true_flow
 from ..core.modes import DEPTH_TO_DISTANCE, DISTANCE_TO_DEPTH
-from ..core.outputs import OutputKind, preview
+from ..core.normals.normal_pass import PASS_NAME as NORMAL_PASS
+from ..core.outputs import PASSES_PATTERN, OutputKind, preview
 from ..core.projections.stereo import Stereo
 from . import animation, compat, scenes
 from .binding import Segments, add_true_depth_node, camera_at_frame, check_cameras, scene_calibration
-from .flow import VECTOR_LAYER, VECTOR_PATTERN
 from .flow.node import add_true_flow_node, flow_problem
 
+PASS_COMPONENTS = {VECTOR_PASS: 4, NORMAL_PASS: 3}
+"""The components of each data pass the passes file holds."""
 GraphValues = dict[str, bpy.types.NodeSocket]
 """Graph value (``depth``, ``distance``, ``disparity``) -> the socket that carries it."""
 
@@ -249,13 +252,14 @@ def wire_file_output(tree: bpy.types.NodeTree, values: GraphValues, location: tu
 
 
 def wire_render(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layer: bpy.types.ViewLayer, source: str,
-                segments: Segments, kinds: Sequence[OutputKind], frames: list[int], vector: bool = False
+                segments: Segments, kinds: Sequence[OutputKind], frames: list[int], passes: Sequence[str] = ()
                 ) -> tuple[bpy.types.Node, bpy.types.Node | None]:
     """Add to ``tree``: ``layer``'s pass -> True Depth (either mode) -> File Output (the graph ``kinds``).
 
     ``z``: Z -> depth, True Depth Inverse -> distance; ``aov``/``mist``: distance -> True Depth -> depth;
-    disparity from the depth. With ``vector`` the layer's Vector pass goes to a multilayer EXR of its own (for
-    flow). Returns the File Output node and the Vector pass's (or None).
+    disparity from the depth. ``passes`` (``Vector`` for flow, ``Normal`` for normals) go to a multilayer EXR of
+    their own (:data:`~depth_node.core.outputs.PASSES_PATTERN`). Returns the File Output node and the passes'
+    (or None).
     """
     # Cycles' Z is planar depth for pinhole cameras but the ray distance for panoramic ones (measured).
     z_distance = z_is_distance(scene, segments) if source == "z" else False
@@ -268,8 +272,8 @@ def wire_render(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layer: bpy.typ
         scenes.setup_linear_mist(scene, 0.0, scene.camera.data.clip_end)
     else:
         add_z_pass(layer)
-    if vector:
-        layer.use_pass_vector = True
+    layer.use_pass_vector = layer.use_pass_vector or VECTOR_PASS in passes
+    layer.use_pass_normal = layer.use_pass_normal or NORMAL_PASS in passes
     layers = tree.nodes.new("CompositorNodeRLayers")  # after the passes: 5.3 shows enabled passes only
     layers.location = (0.0, -600.0)
     layers.scene = scene
@@ -285,12 +289,14 @@ def wire_render(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layer: bpy.typ
         values = {"depth": node.outputs[0], "distance": distance}
     if any(kind.graph_value == "disparity" for kind in kinds):
         values["disparity"] = _wire_disparity(scene, tree, values["depth"], frames, segments)
-    vector_output = None
-    if vector:
-        vector_output, (socket,) = compat.new_multilayer_file_output(tree, VECTOR_PATTERN, [VECTOR_LAYER])
-        vector_output.location = (600.0, -900.0)
-        tree.links.new(layers.outputs["Vector"], socket)
-    return wire_file_output(tree, values, (600.0, -600.0), kinds), vector_output
+    passes_output = None
+    if passes:
+        passes_output, sockets = compat.new_multilayer_file_output(
+            tree, PASSES_PATTERN, {name: PASS_COMPONENTS[name] for name in passes})
+        passes_output.location = (600.0, -900.0)
+        for name, socket in zip(passes, sockets, strict=True):
+            tree.links.new(layers.outputs[name], socket)
+    return wire_file_output(tree, values, (600.0, -600.0), kinds), passes_output
 
 
 def wire_farm_flow(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layer: bpy.types.ViewLayer,

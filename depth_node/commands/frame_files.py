@@ -18,8 +18,10 @@ import numpy as np
 
 from ..core import outputs
 from ..core.flow import Flow
+from ..core.flow.vector_pass import PASS_NAME as VECTOR_PASS
 from ..core.formats import exr
 from ..core.formats.complete import is_complete
+from ..core.normals.normal_pass import PASS_NAME as NORMAL_PASS
 from ..core.outputs import DEFAULT_KINDS, OUTPUT_KINDS, FrameData, Options, OutputKind, exports, frame_paths, job_paths
 from .base import STAGING_PREFIX, JobError, frame_ranges, log, read_exr, staging_owner
 
@@ -57,6 +59,16 @@ class Request:
     def flow(self) -> bool:
         """Whether a kind needs the frame's flow (the data pass then renders the Vector pass)."""
         return any(kind.flow for kind in self.kinds)
+
+    @property
+    def normal(self) -> bool:
+        """Whether a kind needs the frame's normals (the data pass then renders the Normal pass)."""
+        return any(kind.normal for kind in self.kinds)
+
+    @property
+    def data_passes(self) -> tuple[str, ...]:
+        """The passes the data pass writes into the staged passes file (``Vector``, ``Normal``)."""
+        return (VECTOR_PASS,) * self.flow + (NORMAL_PASS,) * self.normal
 
     @property
     def graph_kinds(self) -> tuple[OutputKind, ...]:
@@ -143,7 +155,8 @@ def stage_frame(frame: int, camera: dict, stage: Path, request: Request, view: V
     ``flows``: the frame's flow from its depth (needed when the request writes flow).
     """
     staged = frame_paths(stage, frame, request.staged_kinds, view.suffix)
-    if images is None:
+    rendered = images is None
+    if rendered:
         images = {"depth": None, "distance": None}
         beauty = request.beauty
         for kind in request.graph_kinds + ((beauty,) if beauty is not None else ()):
@@ -161,7 +174,8 @@ def stage_frame(frame: int, camera: dict, stage: Path, request: Request, view: V
         if flows is None:
             raise JobError(f"frame {frame}: flow is written only by render and example (from Blender's Vector pass)")
         flow, report = flows(images["depth"])
-    data = FrameData(frame, images["depth"], images["distance"], camera, request.options, report, flow)
+    data = FrameData(frame, images["depth"], images["distance"], camera, request.options, report, flow,
+                     _staged_normals(frame, stage, view, rendered) if request.normal else None)
     try:
         for kind in request.kinds:
             if kind.write is not None:
@@ -169,6 +183,15 @@ def stage_frame(frame: int, camera: dict, stage: Path, request: Request, view: V
     except OSError as error:
         raise JobError(f"frame {frame}: cannot write into {stage}: {error.strerror or error}") from None
     return StagedFrame(frame, view, camera, staged, data)
+
+
+def _staged_normals(frame: int, stage: Path, view: View, rendered: bool) -> np.ndarray:
+    if not rendered:
+        raise JobError(f"frame {frame}: normals are written only by render and example (from Blender's Normal pass)")
+    try:
+        return exr.read_normal_pass(outputs.passes_file(stage, frame, view.suffix))
+    except exr.ExrError as error:
+        raise JobError(f"frame {frame}: {error}") from None
 
 
 def publish_frame(staged: StagedFrame, folder: Path, request: Request) -> FrameResult:

@@ -23,7 +23,7 @@ from ..core import outputs
 from ..core.calibration import CalibrationError
 from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_scene, stereo_views
 from ..core.flow import describe as describe_flow
-from ..core.outputs import exports, job_paths, sidecar
+from ..core.outputs import exports, job_paths, passes_file, sidecar
 from .base import (
     JobError,
     Progress,
@@ -215,7 +215,7 @@ def _with_flows(scene: bpy.types.Scene, frame: int, segments: Segments, request:
             return view_sidecars(scene, other, camera_at_frame(scene, other, segments), (view,))[0][1]
 
         meta = {**meta, "flow": describe_flow(frame, cut)}
-        vector = flow.vector_file(stage, frame, view.suffix)
+        vector = passes_file(stage, frame, view.suffix)
         made.append((view, meta, flow.frame_flows(scene, frame, meta, vector, cut, sidecar_at)))
     return made
 
@@ -249,7 +249,9 @@ def check_request(scene: bpy.types.Scene, segments: Segments, request: Request) 
                            f"{', '.join(sorted({camera.model.label for camera in cameras}))}")
     calibration = job_calibration(scene, segments)
     if request.flow:
-        _check_flow(scene, cameras, calibration)
+        _check_flow(scene, cameras)
+    if request.data_passes:
+        _check_openexr(", ".join(kind.name for kind in request.kinds if kind.flow or kind.normal))
     if request.has("nerf") and calibration is not None:
         try:  # what the nerfstudio writer will be given, refused now rather than after every frame
             exports.nerfstudio_camera({**calibration.to_dict(), "projection": "PERSP"})
@@ -257,7 +259,7 @@ def check_request(scene: bpy.types.Scene, segments: Segments, request: Request) 
             raise JobError(f"--outputs nerf: {error}; COLMAP's FULL_OPENCV holds it (--outputs colmap)") from None
 
 
-def _check_flow(scene: bpy.types.Scene, cameras: list[BlenderCamera], calibration: object | None) -> None:
+def _check_flow(scene: bpy.types.Scene, cameras: list[BlenderCamera]) -> None:
     """Refuse flow where this Blender's Vector pass is not exact or not measured."""
     for camera in cameras:
         reason = compat.vector_pass_refusal(camera.projection if camera.has_matrix else "PANO")
@@ -266,10 +268,14 @@ def _check_flow(scene: bpy.types.Scene, cameras: list[BlenderCamera], calibratio
     if scene.render.use_multiview and any(not camera.has_matrix for camera in cameras):
         raise JobError("--outputs flow: panoramic Multi-View renders are not measured yet; render each view's "
                        "camera alone")
+
+
+def _check_openexr(kinds: str) -> None:
+    """Refuse the data passes' kinds where the OpenEXR package that reads them is missing."""
     try:
-        import OpenEXR  # noqa: F401, PLC0415  (reads the multilayer Vector pass)
+        import OpenEXR  # noqa: F401, PLC0415  (reads the multilayer passes file)
     except ImportError:
-        raise JobError("--outputs flow reads Blender's Vector pass with the OpenEXR package, which this Blender's "
+        raise JobError(f"--outputs {kinds} reads Blender's passes with the OpenEXR package, which this Blender's "
                        "Python lacks: install it there (python -m pip install OpenEXR)") from None
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import bpy
 
-from ..blender import compat, flow, job_graph
+from ..blender import compat, job_graph, normals
 from ..blender.binding import Segments, camera_at_frame, camera_segments
 from ..blender.devices import CPU, Device
 from ..blender.flow.visibility import evaluate_as_rendered, forget_geometry
-from ..core.outputs import exports
+from ..core.outputs import PASSES_PATTERN, exports
 from .base import SOURCES, JobError, log, slurm_cpus, staging
 from .frames import (
     DEFAULT_REQUEST,
@@ -64,6 +64,8 @@ def plan_render(scene: bpy.types.Scene, frames: list[int], source: str, request:
     reason = job_graph.shared_render_reason(scene, source, job_camera_objects(scene, frames, segments))
     if request.flow and reason is None:
         reason = "flow needs Cycles' Vector pass at one sample through each pixel centre (more samples average it)"
+    if request.normal and reason is None:
+        reason = "normals need Cycles' Normal pass at one sample through each pixel centre (more samples average it)"
     if request.beauty is not None and scene.render.engine != "CYCLES" and job_graph.job_calibration(scene, segments):
         raise JobError(f"--outputs rgb: the file renders with {scene.render.engine}, which has no custom cameras, so "
                        "its beauty cannot show the calibrated camera; render the depth without rgb (it is rendered "
@@ -102,10 +104,14 @@ def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], sourc
             if request.beauty is not None:
                 render_beauty_pass(scene, frames, stage)
             tree = compat.fresh_compositor_tree(scene)
-        file_output, vector_output = job_graph.wire_render(scene, tree, layer, source, segments,
-                                                           request.graph_kinds, frames, vector=request.flow)
+        file_output, passes_output = job_graph.wire_render(scene, tree, layer, source, segments,
+                                                           request.graph_kinds, frames, request.data_passes)
         if not plan.shared:
             job_graph.depth_only_settings(scene, layer)
+        if request.normal:
+            changed = normals.mesh_normals_only()
+            log(f"{scene.name}: normals are the mesh's own ({changed} material(s) without bump or normal maps and "
+                "bump map correction in this in-memory copy)")
         if request.flow:
             forget_geometry()
             changed = evaluate_as_rendered(scene)
@@ -113,8 +119,8 @@ def render_frames(scene: bpy.types.Scene, folder: Path, frames: list[int], sourc
                 log(f"{scene.name}: flow's ray casts see the scene as it renders ({changed} viewport setting(s) "
                     "set to their render value in this in-memory copy)")
         compat.set_output_directory(file_output, str(stage))
-        if vector_output is not None:
-            compat.set_multilayer_directory(vector_output, str(stage), flow.VECTOR_PATTERN)
+        if passes_output is not None:
+            compat.set_multilayer_directory(passes_output, str(stage), PASSES_PATTERN)
         try:
             return run_frames(scene, folder, frames, segments, request, stage, lambda frame, camera: "",
                               beauty_here=plan.shared, kept=kept)

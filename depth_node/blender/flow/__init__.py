@@ -25,15 +25,6 @@ from ...core.formats import exr
 from ..binding import Segments, camera_at_frame
 from .visibility import SEEN, UNDECIDED, Hits, first_hits, seen_from
 
-VECTOR_PATTERN = "vector_####"
-VECTOR_LAYER = "Vector"
-
-
-def vector_file(stage: Path, frame: int, view_suffix: str = "") -> Path:
-    """The multilayer EXR the data pass writes a view's Vector pass into (staged, never published; each view of
-    a stereo or multi-view render has its own, ``vector_0001_L.exr``, measured on 4.5 and 5.0)."""
-    return stage / f"{VECTOR_PATTERN.replace('####', f'{frame:04d}')}{view_suffix}.exr"
-
 
 def camera_cuts(scene: bpy.types.Scene, frame: int, segments: Segments) -> dict[str, bool]:
     """Per direction: whether a timeline marker switches the camera between ``frame`` and the other frame."""

@@ -58,6 +58,9 @@ def run_convert(pattern: str, camera_path: Path | None, scene_name: str | None, 
                             resume, finish)
     if request.flow:
         raise JobError("--outputs flow: convert writes flow from Blender's Vector pass with --to flow")
+    if request.normal:
+        raise JobError(f"--outputs {','.join(kind.name for kind in request.kinds if kind.normal)}: normals come from "
+                       "Blender's Normal pass, which convert does not read; render them (render --outputs normal)")
     blend = camera_path is not None and camera_path.suffix.lower() == ".blend"
     if source.mist == "blend" and not blend:
         raise JobError("--mist without --mist-start and --mist-depth takes the World's mist settings of a .blend "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..render_passes import pass_channels
 from . import BACKWARD, FORWARD
 
 CHANNELS = ("X", "Y", "Z", "W")
@@ -39,13 +40,7 @@ def to_vector_pass(flows: dict[str, np.ndarray]) -> np.ndarray:
 def vector_channels(names: list[str]) -> list[str]:
     """The four channel names of the one Vector pass among ``names`` (``ViewLayer.Vector.X`` or ``Vector.X``...),
     in X, Y, Z, W order; ValueError naming what was found when there is not exactly one."""
-    prefixes = sorted({name[:-len(f"{PASS_NAME}.X")] for name in names if name.endswith(f"{PASS_NAME}.X")})
-    whole = [prefix for prefix in prefixes if all(f"{prefix}{PASS_NAME}.{c}" in names for c in CHANNELS)]
-    if len(whole) != 1:
-        found = ", ".join(sorted(names)[:12]) + (" ..." if len(names) > 12 else "")
-        what = "no" if not whole else f"{len(whole)} ({', '.join(p.rstrip('.') or '(no layer)' for p in whole)})"
-        raise ValueError(f"{what} Vector pass (channels <layer>.Vector.X, .Y, .Z, .W) among the channels: {found}")
-    return [f"{whole[0]}{PASS_NAME}.{c}" for c in CHANNELS]
+    return pass_channels(names, PASS_NAME, CHANNELS)
 
 
 @dataclass(frozen=True)

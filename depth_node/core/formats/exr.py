@@ -228,6 +228,11 @@ def write_channels(path: str | Path, channels: dict[str, np.ndarray]) -> None:
                           for name, pixels in channels.items()}).write(str(path))
 
 
+def rgb_channels(image: np.ndarray) -> dict[str, np.ndarray]:
+    """The EXR channels of an (H, W, 3) image of vectors (points, normals): R = x, G = y, B = z, float32."""
+    return {name: np.ascontiguousarray(image[..., axis], dtype=np.float32) for axis, name in enumerate("RGB")}
+
+
 def read_vector_pass(path: str | Path) -> np.ndarray:
     """Blender's Vector pass of a multilayer EXR (``<layer>.Vector.X`` ... ``.W``, or ``Vector.X`` ...) as
     (H, W, 4) float32 X, Y, Z, W; :class:`ExrError` for any other layout."""
@@ -236,13 +241,35 @@ def read_vector_pass(path: str | Path) -> np.ndarray:
 
 def read_rendered_pass(path: str | Path) -> RenderedPass:
     """The Vector pass of a multilayer EXR with its layer's Z and the samples its header names (see
-    :func:`depth_node.core.flow.vector_pass.rendered_pass`); :class:`ExrError` for any other layout.
+    :func:`depth_node.core.flow.vector_pass.rendered_pass`); :class:`ExrError` for any other layout."""
+    from ..flow.vector_pass import rendered_pass  # noqa: PLC0415  (the flow room uses this module too)
+
+    channels, header = read_layers(path)
+    try:
+        return rendered_pass(channels, header)
+    except ValueError as error:
+        raise ExrError(f"{path}: {error}") from None
+
+
+def read_normal_pass(path: str | Path) -> np.ndarray:
+    """Blender's Normal pass of a multilayer EXR (``<layer>.Normal.X`` ... ``.Z``) as (H, W, 3) float32 world-axis
+    normals; :class:`ExrError` for any other layout."""
+    from ..normals.normal_pass import from_channels  # noqa: PLC0415  (the normals room uses this module too)
+
+    channels, _ = read_layers(path)
+    try:
+        return from_channels(channels)
+    except ValueError as error:
+        raise ExrError(f"{path}: {error}") from None
+
+
+def read_layers(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    """Every channel of a (multilayer, multi-part) EXR by name, and the string attributes of its headers.
 
     Every part is read: 5.3 writes a render's multilayer EXR as one part per pass (``ViewLayer.Vector``...,
-    the samples in the first part's header), 4.5 as one part (measured)."""
+    the samples in the first part's header), 4.5 as one part (measured). :class:`ExrError` for a channel in
+    several parts (one view per part) or a file OpenEXR cannot decode."""
     import OpenEXR  # noqa: PLC0415  (optional dependency, see module docstring)
-
-    from ..flow.vector_pass import rendered_pass  # noqa: PLC0415  (the flow room uses this module too)
 
     path, _ = _checked_parts(path)
     channels: dict[str, np.ndarray] = {}
@@ -254,16 +281,13 @@ def read_rendered_pass(path: str | Path) -> RenderedPass:
                 for name, channel in part.channels.items():
                     if name in channels:
                         raise ExrError(f"{path}: channel {name!r} is in several parts (one view per part?); "
-                                       "flow reads one view's passes per file")
+                                       "a job reads one view's passes per file")
                     channels[name] = np.asarray(channel.pixels)
     except ExrError:
         raise
     except Exception as error:  # OpenEXR raises plain exceptions for corrupt files
         raise ExrDecodeError(f"{path}: cannot read EXR ({error})") from error
-    try:
-        return rendered_pass(channels, header)
-    except ValueError as error:
-        raise ExrError(f"{path}: {error}") from None
+    return channels, header
 
 
 _CHUNK_LEADER = {"scanlineimage": 12, "tiledimage": 24}

@@ -22,11 +22,20 @@ import numpy as np
 from ..errors import JobError
 from ..flow import BACKWARD, FORWARD, Flow, colour
 from ..flow import files as flow_files
-from ..formats.exr import write_channels
+from ..formats.exr import rgb_channels, write_channels
+from ..normals import normal16, to_camera, to_world
 from . import exports, pointcloud, preview
 
 DEPTH16_MAX = 65535
 DEFAULT_IMAGE_NAME = exports.DEFAULT_IMAGE_NAME
+PASSES_PATTERN = "passes_####"
+"""The multilayer EXR a job's data pass writes its Vector and Normal passes into (staged, never published)."""
+
+
+def passes_file(stage: Path, frame: int, view_suffix: str = "") -> Path:
+    """The staged passes file of a frame's view (each view of a stereo or multi-view render has its own,
+    ``passes_0001_L.exr``, measured on 4.5 and 5.0)."""
+    return stage / f"{PASSES_PATTERN.replace('####', f'{frame:04d}')}{view_suffix}.exr"
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,8 @@ class FrameData:
     """Counts a step reports for the job's summary (e.g. depth16 pixels above the range)."""
     flows: dict[str, Flow] | None = None
     """``{"forward": ..., "backward": ...}`` when the job writes flow (see :mod:`depth_node.core.flow`)."""
+    normals: np.ndarray | None = None
+    """(H, W, 3) Cycles' Normal pass (world axes) when the job writes normals (see :mod:`depth_node.core.normals`)."""
 
 
 def depth16(depth: np.ndarray, unit_scale: float, scale: float) -> tuple[np.ndarray, int]:
@@ -105,18 +116,42 @@ def _mask_writer(direction: str) -> Callable[[Path, FrameData], None]:
     return write
 
 
+def _pose(data: FrameData, kind: str) -> np.ndarray:
+    """The frame's OpenCV camera-to-world pose, or a :class:`JobError` saying that ``kind`` needs it."""
+    if "camera_to_world_opencv" not in data.camera:
+        raise JobError(f"frame {data.frame}: --outputs {kind} needs the camera's pose (camera_to_world_opencv in the "
+                       "camera JSON)")
+    return np.asarray(data.camera["camera_to_world_opencv"], dtype=np.float64)
+
+
 def _points_writer(world: bool) -> Callable[[Path, FrameData], None]:
     def write(path: Path, data: FrameData) -> None:
         points = pointcloud.point_map(data.depth, data.camera, data.distance)
         if world:
-            if "camera_to_world_opencv" not in data.camera:
-                raise JobError(f"frame {data.frame}: --outputs points_world needs the camera's pose "
-                               "(camera_to_world_opencv in the camera JSON); points gives them in the camera frame")
+            pose = _pose(data, "points_world (points gives them in the camera frame)")
             surface = np.any(points != 0, axis=-1, keepdims=True)
-            points = np.where(surface, pointcloud.to_world(points.reshape(-1, 3), data.camera["camera_to_world_opencv"])
-                              .reshape(points.shape), 0.0)
-        write_channels(path, pointcloud.point_channels(points))
+            points = np.where(surface, pointcloud.to_world(points.reshape(-1, 3), pose).reshape(points.shape), 0.0)
+        write_channels(path, rgb_channels(points))
     return write
+
+
+def _camera_normals(data: FrameData, kind: str) -> np.ndarray:
+    try:
+        return to_camera(data.normals, _pose(data, kind))
+    except ValueError as error:
+        raise JobError(f"frame {data.frame}: --outputs {kind}: {error}") from None
+
+
+def _write_normal(path: Path, data: FrameData) -> None:
+    write_channels(path, rgb_channels(_camera_normals(data, "normal")))
+
+
+def _write_normal_world(path: Path, data: FrameData) -> None:
+    write_channels(path, rgb_channels(to_world(data.normals)))
+
+
+def _write_normal16(path: Path, data: FrameData) -> None:
+    preview.write_png(path, normal16(_camera_normals(data, "normal16")))
 
 
 def write_sidecar(path: Path, camera: dict) -> None:
@@ -168,6 +203,8 @@ class OutputKind:
     """The name ``--outputs`` also selects it by (``flow`` selects both directions)."""
     flow: bool = False
     """Needs the frame's flow (:attr:`FrameData.flows`): the job renders the Vector pass."""
+    normal: bool = False
+    """Needs the frame's normals (:attr:`FrameData.normals`): the job renders the Normal pass."""
     flow_formats: tuple[str, ...] = FLOW_FORMATS
     """The ``--flow-format`` values it is written for (a validity mask only beside ``.flo``)."""
     beauty: bool = False
@@ -218,6 +255,13 @@ OUTPUT_KINDS: tuple[OutputKind, ...] = (
                needs_pixels=True),
     OutputKind("points_world", "exr", "each pixel's surface point in Blender's world axes, scene units, float32 "
                "R = x, G = y, B = z; 0 = no surface", write=_points_writer(world=True), needs_pixels=True),
+    OutputKind("normal", "exr", "unit surface normal in the OpenCV camera frame (x right, y down, z forward), float32 "
+               "R = x, G = y, B = z, turned towards the camera at back faces; 0 = no surface",
+               write=_write_normal, normal=True, needs_pixels=True),
+    OutputKind("normal_world", "exr", "unit surface normal in Blender's world axes, float32 R = x, G = y, B = z; "
+               "0 = no surface", write=_write_normal_world, normal=True, needs_pixels=True),
+    OutputKind("normal16", "png", "normal as a 16-bit RGB PNG: round((n + 1) / 2 x 65535) per axis; 0, 0, 0 = no "
+               "surface", write=_write_normal16, normal=True, needs_pixels=True),
     OutputKind("colmap", "txt", "COLMAP text model (colmap/cameras.txt, images.txt, points3D.txt)",
                write_job=_write_colmap, job_files=("colmap/cameras.txt", "colmap/images.txt",
                                                    "colmap/points3D.txt"), pinhole_only=True),

@@ -109,11 +109,6 @@ def point_map(depth: np.ndarray, meta: dict, distance: np.ndarray | None = None)
     return image
 
 
-def point_channels(points: np.ndarray) -> dict[str, np.ndarray]:
-    """A point map's EXR channels: R = x, G = y, B = z (float32)."""
-    return {name: points[..., axis].astype(np.float32) for axis, name in enumerate("RGB")}
-
-
 def to_world(points: np.ndarray, camera_to_world: np.ndarray) -> np.ndarray:
     """Transform Nx3 camera points with a 4x4 camera-to-world matrix (OpenCV camera convention)."""
     matrix = np.asarray(camera_to_world, dtype=np.float64)

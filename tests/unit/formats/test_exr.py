@@ -796,3 +796,10 @@ def test_a_channel_in_two_parts_is_refused(tmp_path: Path) -> None:
         exr.read_rendered_pass(path)
     with pytest.raises(exr.ExrError, match="no such file"):
         exr.read_rendered_pass(tmp_path / "missing.exr")
+
+
+def test_rgb_channels_are_x_y_z_as_float32() -> None:
+    vectors = np.arange(24, dtype=np.float64).reshape(2, 4, 3)
+    channels = exr.rgb_channels(vectors)
+    assert list(channels) == ["R", "G", "B"] and all(value.dtype == np.float32 for value in channels.values())
+    assert all(np.array_equal(channels[name], vectors[..., axis]) for axis, name in enumerate("RGB"))

@@ -101,14 +101,17 @@ def test_file_names_and_patterns() -> None:
     assert [kind.name for kind in outputs.OUTPUT_KINDS] == ["rgb", "depth", "distance", "preview", "camera", "depth16",
                                                            "disparity", "flow_forward", "flow_backward",
                                                            "flow_forward_valid", "flow_backward_valid", "points",
-                                                           "points_world", "colmap", "nerf"]
+                                                           "points_world", "normal", "normal_world", "normal16",
+                                                           "colmap", "nerf"]
     assert [kind.extension for kind in outputs.OUTPUT_KINDS] == ["png", "exr", "exr", "png", "json", "png", "exr",
-                                                                "exr", "exr", "png", "png", "exr", "exr", "txt",
-                                                                "json"]
+                                                                "exr", "exr", "png", "png", "exr", "exr", "exr", "exr",
+                                                                "png", "txt", "json"]
     assert [kind.name for kind in outputs.OUTPUT_KINDS if kind.needs_pixels] == ["preview", "depth16", "flow_forward",
                                                                              "flow_backward", "flow_forward_valid",
                                                                              "flow_backward_valid", "points",
-                                                                             "points_world"]
+                                                                             "points_world", "normal", "normal_world",
+                                                                             "normal16"]
+    assert [kind.name for kind in outputs.OUTPUT_KINDS if kind.normal] == ["normal", "normal_world", "normal16"]
     assert [kind.name for kind in outputs.OUTPUT_KINDS if kind.pinhole_only] == ["colmap", "nerf"]
     assert [kind.name for kind in outputs.OUTPUT_KINDS if kind.stereo_only] == ["disparity"]
     assert [kind.name for kind in outputs.OUTPUT_KINDS if kind.beauty] == ["rgb"]
@@ -127,7 +130,8 @@ def test_defaults_per_command(command: str, names: list[str]) -> None:
 
 def test_select_refusals_name_the_choices() -> None:
     choices = ("flow, rgb, depth, distance, preview, camera, depth16, disparity, flow_forward, flow_backward, "
-               "flow_forward_valid, flow_backward_valid, points, points_world, colmap, nerf")
+               "flow_forward_valid, flow_backward_valid, points, points_world, normal, normal_world, normal16, "
+               "colmap, nerf")
     with pytest.raises(ValueError, match=rf"^unknown output kind\(s\) normals, z; choose from {choices}$"):
         outputs.select(["depth", "normals", "z"])
     with pytest.raises(ValueError, match=rf"^unknown output kind\(s\) \(none given\); choose from {choices}$"):
@@ -138,11 +142,11 @@ def test_select_refusals_name_the_choices() -> None:
 def test_extension_switches() -> None:
     kinds = outputs.with_extension(outputs.OUTPUT_KINDS, "jpg")
     assert [kind.extension for kind in kinds] == ["jpg", "exr", "exr", "png", "json", "png", "exr", "exr", "exr", "png",
-                                                  "png", "exr", "exr", "txt", "json"]
+                                                  "png", "exr", "exr", "exr", "exr", "png", "txt", "json"]
     assert outputs.OUTPUT_KINDS[0].extension == "png", "the table itself is unchanged"
     kinds = outputs.with_value_extension(outputs.OUTPUT_KINDS, "npy")
     assert [kind.extension for kind in kinds] == ["png", "npy", "npy", "png", "json", "png", "exr", "exr", "exr", "png",
-                                                  "png", "exr", "exr", "txt", "json"]
+                                                  "png", "exr", "exr", "exr", "exr", "png", "txt", "json"]
     assert kinds[1].name == "depth" and kinds[1].graph_value == "depth"
 
 

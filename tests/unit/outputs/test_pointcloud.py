@@ -317,9 +317,3 @@ def test_a_point_map_refuses_a_depth_of_another_size_and_clips_a_panoramas_dista
     np.testing.assert_allclose(np.linalg.norm(points[1, 2]), 3.0, rtol=1e-12)
     np.testing.assert_allclose(np.linalg.norm(points[2, 2]), 4.0, rtol=1e-12)  # the clip end itself renders
 
-
-def test_point_channels_are_x_y_z_as_float32() -> None:
-    points = np.arange(24, dtype=np.float64).reshape(2, 4, 3)
-    channels = pointcloud.point_channels(points)
-    assert list(channels) == ["R", "G", "B"] and all(value.dtype == np.float32 for value in channels.values())
-    assert np.array_equal(channels["R"], points[..., 0]) and np.array_equal(channels["B"], points[..., 2])

@@ -203,6 +203,8 @@ def test_output_formats_read_back_by_other_tools(fmt: str, tmp_path: Path) -> No
     (["--camera", "camera", "--engine", "node", "--format", "npy"], "--engine node reads single-channel EXRs"),
     (["--camera", "half_width"], "width"),
     (["--camera", "camera", "--outputs", "flow"], "convert writes flow from Blender's Vector pass with --to flow"),
+    (["--camera", "camera", "--outputs", "depth,normal,normal16"],
+     "--outputs normal,normal16: normals come from Blender's Normal pass, which convert does not read"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(args: list[str], message: str, tmp_path: Path, capsys) -> None:
     np.save(tmp_path / "distance_0001.npy", distance_of(DEPTH, rays_of(K)))
