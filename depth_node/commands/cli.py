@@ -286,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     cloud.add_argument("ply", type=Path, help="output .ply")
     cloud.add_argument("--stride", type=_positive, default=1, help="use every N-th row and column (1)")
     cloud.add_argument("--world", action="store_true", help="world coordinates (default: OpenCV camera frame)")
+    cloud.add_argument("--normals", type=Path, metavar="NORMAL_EXR",
+                       help="the frame's normal_####.exr (render --outputs normal): adds nx, ny, nz and colours "
+                            "the points by their normal (red, green, blue = (n + 1) / 2 x 255)")
     cloud.add_argument("--overwrite", action="store_true", help="replace an existing .ply")
 
     slurm = commands.add_parser("slurm", help="run render or convert as a SLURM job array",
@@ -418,7 +421,8 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     if args.command == "pointcloud":
         from .pointcloud import run_pointcloud
 
-        return run_pointcloud(args.depth, args.camera, args.ply, args.stride, args.world, args.overwrite)
+        return run_pointcloud(args.depth, args.camera, args.ply, args.stride, args.world, args.overwrite,
+                              args.normals)
     split = None
     if args.command == "slurm":
         if args.slurm_command == "status":

@@ -33,7 +33,8 @@ def wire_true_flow(td, scene: bpy.types.Scene, folder: str) -> bpy.types.Node:
     node = td.add_true_flow_node(scene)
     tree.links.new(layers.outputs["Vector"], node.inputs["Vector"])
     tree.links.new(layers.outputs["Depth"], node.inputs["Depth"])
-    output, sockets = compat.new_multilayer_file_output(tree, PATTERN, list(LAYERS.values()), name="Flow Output")
+    output, sockets = compat.new_multilayer_file_output(tree, PATTERN, dict.fromkeys(LAYERS.values(), 4),
+                                                       name="Flow Output")
     compat.set_multilayer_directory(output, folder, PATTERN)
     for direction, socket in zip(LAYERS, sockets, strict=True):
         tree.links.new(node.outputs[LAYERS[direction]], socket)

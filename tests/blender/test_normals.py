@@ -186,6 +186,18 @@ def test_render_writes_the_meshs_normal_in_the_camera_frame_and_the_world(td, tm
     surface = depth > 0
     assert np.abs(encoded[surface].astype(np.int64) - independent[surface]).max() <= 1  # .5 may round either way
     assert np.all(encoded[~surface] == 0)
+    # the PLY in the world, each point with its normal (plyfile reads it)
+    from plyfile import PlyData
+
+    ply = tmp_path / "cloud.ply"
+    assert submodule(td, "commands.cli").main(["pointcloud", str(folder / "depth_0001.exr"),
+                                               str(folder / "camera_0001.json"), str(ply), "--world",
+                                               "--normals", str(folder / "normal_0001.exr")]) == 0
+    vertex = PlyData.read(str(ply))["vertex"]
+    normals = np.stack([vertex[f"n{axis}"] for axis in "xyz"], axis=1)
+    assert len(normals) == np.count_nonzero(surface)
+    error = angle_between(normals[:, None], truth.normals[surface][:, None])[:, 0]
+    assert np.mean(error[truth.hit[surface]] <= TOLERANCE) >= REQUIRED
 
 
 def test_the_users_file_keeps_its_bump_maps(td, tmp_path: Path) -> None:

@@ -233,6 +233,14 @@ def rgb_channels(image: np.ndarray) -> dict[str, np.ndarray]:
     return {name: np.ascontiguousarray(image[..., axis], dtype=np.float32) for axis, name in enumerate("RGB")}
 
 
+def read_rgb(path: str | Path) -> np.ndarray:
+    """An EXR of vectors written by :func:`rgb_channels` (exactly R, G, B) as (H, W, 3) float32."""
+    channels = _read_channels(path)
+    if sorted(channels) != ["B", "G", "R"]:
+        raise ExrError(f"{path}: expected the channels R, G, B (a points or normal file), found {sorted(channels)}")
+    return np.stack([channels[name] for name in "RGB"], axis=-1).astype(np.float32, copy=False)
+
+
 def read_vector_pass(path: str | Path) -> np.ndarray:
     """Blender's Vector pass of a multilayer EXR (``<layer>.Vector.X`` ... ``.W``, or ``Vector.X`` ...) as
     (H, W, 4) float32 X, Y, Z, W; :class:`ExrError` for any other layout."""

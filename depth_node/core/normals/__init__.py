@@ -28,17 +28,27 @@ def unit_normals(normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.divide(normals, length, out=np.zeros_like(normals), where=surface[..., None]), surface
 
 
-def to_camera(world_normals: np.ndarray, camera_to_world_opencv: object) -> np.ndarray:
-    """World-axis normals (H, W, 3) in the OpenCV camera frame of the pose ``camera_to_world_opencv`` (4 x 4;
-    a rotation and translation: the normals turn by its rotation's inverse), unit length, float32; 0 stays 0."""
+def _rotation(camera_to_world_opencv: object) -> np.ndarray:
     rotation = np.asarray(camera_to_world_opencv)[:3, :3]
     scales = np.linalg.norm(rotation, axis=0)
     if not np.allclose(scales, 1.0, rtol=0.0, atol=1e-6):
         raise ValueError(f"camera_to_world_opencv's rotation has columns of length {scales.round(6).tolist()}, "
                          "not 1: it is not a camera pose")
+    return rotation
+
+
+def to_camera(world_normals: np.ndarray, camera_to_world_opencv: object) -> np.ndarray:
+    """World-axis normals (H, W, 3) in the OpenCV camera frame of the pose ``camera_to_world_opencv`` (4 x 4;
+    a rotation and translation: the normals turn by its rotation's inverse), unit length, float32; 0 stays 0."""
+    rotation = _rotation(camera_to_world_opencv)
     unit, surface = unit_normals(world_normals)
     camera = unit @ rotation  # row vectors: n_camera = R^T n_world
     return np.where(surface[..., None], camera, 0.0).astype(np.float32)
+
+
+def from_camera(camera_normals: np.ndarray, camera_to_world_opencv: object) -> np.ndarray:
+    """The inverse of :func:`to_camera`: OpenCV camera-frame normals (H, W, 3) in world axes, float32."""
+    return (unit_normals(camera_normals)[0] @ _rotation(camera_to_world_opencv).T).astype(np.float32)
 
 
 def to_world(world_normals: np.ndarray) -> np.ndarray:

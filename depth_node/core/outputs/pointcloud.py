@@ -96,7 +96,7 @@ def point_map(depth: np.ndarray, meta: dict, distance: np.ndarray | None = None)
         raise ValueError(f"the depth image is {depth.shape[1]}x{depth.shape[0]}, the camera "
                          f"{camera.width}x{camera.height}")
     if distance is not None and not camera.has_matrix:
-        distance = np.asarray(distance, dtype=np.float64)
+        distance = np.asarray(distance)
         rows, columns = np.mgrid[0:camera.height, 0:camera.width].astype(np.float64)
         directions, has_ray = camera.model.pixel_directions(camera, columns, rows)
         keep = has_ray & surface_mask(distance)
@@ -117,18 +117,61 @@ def to_world(points: np.ndarray, camera_to_world: np.ndarray) -> np.ndarray:
     return points @ matrix[:3, :3].T + matrix[:3, 3]
 
 
-def write_ply(path: str | Path, points: np.ndarray) -> None:
-    """Write Nx3 points as a binary little-endian PLY (float32 x, y, z)."""
-    points = np.asarray(points, dtype="<f4").reshape(-1, 3)
-    header = ("ply\nformat binary_little_endian 1.0\ncomment written by True Depth\n"
-              f"element vertex {len(points)}\nproperty float x\nproperty float y\nproperty float z\nend_header\n")
-    Path(path).write_bytes(header.encode("ascii") + points.tobytes())
+POINT_PROPERTIES = (("x", "<f4"), ("y", "<f4"), ("z", "<f4"))
+NORMAL_PROPERTIES = (("nx", "<f4"), ("ny", "<f4"), ("nz", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1"))
+"""PLY's usual names (Open3D, MeshLab, CloudCompare, plyfile): the normal, and the normal as a colour."""
+_PLY_TYPES = {"<f4": "float", "u1": "uchar"}
+
+
+def surface_values(image: np.ndarray, keep: np.ndarray, stride: int = 1) -> np.ndarray:
+    """The pixels of ``image`` (H, W, ...) the points kept with the mask ``keep`` (of the ``stride`` grid, as
+    :func:`surface_points` returns it) come from, in the points' order."""
+    return np.asarray(image)[::stride, ::stride][keep]
+
+
+def surface_points(depth: np.ndarray, camera: BlenderCamera, calibration: Calibration | None, stride: int = 1,
+                   max_depth: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(kept pixels of the stride grid, their points (Nx3, OpenCV camera frame))``: :func:`calibrated_points`
+    for a calibrated camera, else :func:`depth_to_points` with the camera's own projection."""
+    if calibration is not None:
+        return _calibrated_surface(depth, calibration, stride, max_depth)
+    return _surface(depth, camera, camera.model, stride, max_depth)
+
+
+def write_ply(path: str | Path, points: np.ndarray, normals: np.ndarray | None = None) -> None:
+    """Write Nx3 points as a binary little-endian PLY (float32 x, y, z); with ``normals`` (Nx3, unit) also
+    float32 nx, ny, nz and uchar red, green, blue = ``round((n + 1) / 2 x 255)``: the normals as colours, which
+    every viewer shows."""
+    points = np.asarray(points).reshape(-1, 3)
+    properties = POINT_PROPERTIES + (NORMAL_PROPERTIES if normals is not None else ())
+    vertices = np.empty(len(points), dtype=list(properties))
+    for axis, name in enumerate("xyz"):
+        vertices[name] = points[:, axis]
+    if normals is not None:
+        normals = np.asarray(normals).reshape(-1, 3)
+        if len(normals) != len(points):
+            raise ValueError(f"{len(normals)} normals for {len(points)} points")
+        colours = np.round((normals + 1.0) / 2.0 * 255.0)
+        for axis, (normal, colour) in enumerate((("nx", "red"), ("ny", "green"), ("nz", "blue"))):
+            vertices[normal], vertices[colour] = normals[:, axis], colours[:, axis]
+    header = "".join(f"property {_PLY_TYPES[kind]} {name}\n" for name, kind in properties)
+    Path(path).write_bytes((f"ply\nformat binary_little_endian 1.0\ncomment written by True Depth\n"
+                            f"element vertex {len(points)}\n{header}end_header\n").encode("ascii")
+                           + vertices.tobytes())
 
 
 def read_ply(path: str | Path) -> np.ndarray:
-    """Read back a PLY written by :func:`write_ply` (Nx3 float32)."""
+    """Read back the points of a PLY written by :func:`write_ply` (Nx3 float32)."""
+    vertices = read_ply_vertices(path)
+    return np.stack([vertices[name] for name in "xyz"], axis=-1)
+
+
+def read_ply_vertices(path: str | Path) -> np.ndarray:
+    """Every vertex property of a PLY written by :func:`write_ply`, as a structured array."""
     data = Path(path).read_bytes()
     end = data.index(b"end_header\n") + len(b"end_header\n")
     header = data[:end].decode("ascii").splitlines()
     count = int(next(line for line in header if line.startswith("element vertex")).split()[-1])
-    return np.frombuffer(data[end:], dtype="<f4", count=count * 3).reshape(count, 3)
+    types = {ply: kind for kind, ply in _PLY_TYPES.items()}
+    dtype = [(line.split()[2], types[line.split()[1]]) for line in header if line.startswith("property ")]
+    return np.frombuffer(data[end:], dtype=dtype, count=count)

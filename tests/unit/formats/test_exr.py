@@ -803,3 +803,14 @@ def test_rgb_channels_are_x_y_z_as_float32() -> None:
     channels = exr.rgb_channels(vectors)
     assert list(channels) == ["R", "G", "B"] and all(value.dtype == np.float32 for value in channels.values())
     assert all(np.array_equal(channels[name], vectors[..., axis]) for axis, name in enumerate("RGB"))
+
+
+def test_read_rgb_gives_back_what_rgb_channels_wrote_and_refuses_other_layouts(tmp_path: Path) -> None:
+    vectors = np.random.default_rng(1).normal(size=(3, 5, 3))
+    exr.write_channels(tmp_path / "v.exr", exr.rgb_channels(vectors))
+    read = exr.read_rgb(tmp_path / "v.exr")
+    assert read.dtype == np.float32 and read.shape == (3, 5, 3)
+    np.testing.assert_array_equal(read, vectors.astype(np.float32))
+    exr.write_channels(tmp_path / "rgba.exr", {**exr.rgb_channels(vectors), "A": np.ones((3, 5), np.float32)})
+    with pytest.raises(exr.ExrError, match=r"rgba\.exr: expected the channels R, G, B .* found \['A', 'B', 'G', 'R'\]"):
+        exr.read_rgb(tmp_path / "rgba.exr")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from depth_node.core.normals import from_normal16, normal16, to_camera, to_world, unit_normals
+from depth_node.core.normals import from_camera, from_normal16, normal16, to_camera, to_world, unit_normals
 
 LOOKING_DOWN = np.diag([1.0, -1.0, -1.0, 1.0])
 """camera_to_world_opencv of a Blender camera at rest: looking down world -Z, image y along world -Y."""
@@ -35,6 +35,12 @@ def test_to_camera_turns_by_the_inverse_rotation_and_ignores_the_translation() -
     np.testing.assert_allclose(camera, np.einsum("ji,hwj->hwi", pose[:3, :3], unit), atol=1e-6)
     # turned back, the camera-frame normal is the world's
     np.testing.assert_allclose(np.einsum("ij,hwj->hwi", pose[:3, :3], camera), unit, atol=1e-6)
+    back = from_camera(camera, pose)
+    assert back.dtype == np.float32
+    np.testing.assert_allclose(back, unit, atol=1e-6)
+    np.testing.assert_array_equal(from_camera(np.zeros((1, 1, 3)), pose), np.zeros((1, 1, 3)))
+    with pytest.raises(ValueError, match="not 1: it is not a camera pose"):
+        from_camera(camera, 2.0 * pose)
     assert camera[0, 0] @ np.array([1.0, 0.0, 0.0]) != pytest.approx(unit[0, 0] @ np.array([1.0, 0.0, 0.0]))
 
 

@@ -314,6 +314,82 @@ def test_a_point_map_refuses_a_depth_of_another_size_and_clips_a_panoramas_dista
     depth = distance_to_depth(np.where(distance > 4, 3.0, distance), camera)
     points = pointcloud.point_map(depth, meta, distance)
     assert np.all(points[0, 2] == 0) and np.all(points[1, 3] == 0)
+    rows, columns = np.mgrid[0:camera.height, 0:camera.width].astype(np.float64)
+    has_ray = camera.model.pixel_directions(camera, columns, rows)[1]
+    assert 0 < (~has_ray).sum() and np.all(points[~has_ray] == 0)  # a pixel without a ray has no point
     np.testing.assert_allclose(np.linalg.norm(points[1, 2]), 3.0, rtol=1e-12)
     np.testing.assert_allclose(np.linalg.norm(points[2, 2]), 4.0, rtol=1e-12)  # the clip end itself renders
 
+
+
+def test_ply_with_normals_reads_in_plyfile_with_the_normal_as_colour(tmp_path: Path) -> None:
+    from plyfile import PlyData
+
+    rng = np.random.default_rng(4)
+    points = rng.normal(size=(50, 3))
+    normals = rng.normal(size=(50, 3))
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    normals[0] = [1.0, -1.0, 0.0] / np.sqrt(2.0)
+    normals[1] = [0.0, 0.0, 0.0]  # no normal: 0 and mid-grey
+    path = tmp_path / "n.ply"
+    pointcloud.write_ply(path, points, normals)
+    vertex = PlyData.read(str(path))["vertex"]
+    assert [p.name for p in vertex.properties] == ["x", "y", "z", "nx", "ny", "nz", "red", "green", "blue"]
+    assert vertex["red"].dtype == np.uint8 and vertex["nx"].dtype == np.float32
+    np.testing.assert_array_equal(np.stack([vertex[a] for a in "xyz"], axis=1), points.astype(np.float32))
+    np.testing.assert_array_equal(np.stack([vertex[f"n{a}"] for a in "xyz"], axis=1), normals.astype(np.float32))
+    colours = np.stack([vertex[name] for name in ("red", "green", "blue")], axis=1).astype(np.int64)
+    assert colours[0].tolist() == [218, 37, 128] and colours[1].tolist() == [128, 128, 128]
+    assert np.abs(colours - (normals + 1.0) / 2.0 * 255.0).max() <= 0.5
+    np.testing.assert_array_equal(pointcloud.read_ply(path), points.astype(np.float32))
+    assert pointcloud.read_ply_vertices(path)["blue"].tolist() == vertex["blue"].tolist()
+    with pytest.raises(ValueError, match="^49 normals for 50 points$"):
+        pointcloud.write_ply(path, points, normals[1:])
+
+
+def test_surface_values_follow_the_points_of_a_strided_grid() -> None:
+    camera = CAMERAS["persp"]
+    depth = np.full((camera.height, camera.width), 3.0)
+    depth[2, 4] = 0.0  # background, on the grid
+    keep, points = pointcloud.surface_points(depth, camera, None, stride=2)
+    rows, columns = np.mgrid[0:camera.height, 0:camera.width]
+    index = np.stack([rows, columns], axis=-1)
+    picked = pointcloud.surface_values(index, keep, stride=2)
+    assert len(picked) == len(points) == keep.sum() == keep.size - 1
+    np.testing.assert_array_equal(picked, index[::2, ::2][keep])
+    assert np.all(picked % 2 == 0)
+    want = pointcloud.depth_to_points(depth, camera, camera.model, stride=2)
+    np.testing.assert_array_equal(points, want)
+
+
+def test_ply_headers_are_exactly_the_usual_ones_and_bytes_after_the_vertices_are_not_points(tmp_path: Path) -> None:
+    path = tmp_path / "h.ply"
+    pointcloud.write_ply(path, [0.5, 1.0, 2.0, 3.0, 4.0, 5.0])  # flat: two points
+    expected = (b"ply\nformat binary_little_endian 1.0\ncomment written by True Depth\nelement vertex 2\n"
+                b"property float x\nproperty float y\nproperty float z\nend_header\n")
+    assert path.read_bytes() == expected + np.array([0.5, 1, 2, 3, 4, 5], "<f4").tobytes()
+    pointcloud.write_ply(path, np.zeros((1, 3)), np.array([[0.0, 0.0, -1.0]]))
+    header = path.read_bytes().split(b"end_header\n")[0].decode().splitlines()[4:]
+    assert header == ["property float x", "property float y", "property float z", "property float nx",
+                      "property float ny", "property float nz", "property uchar red", "property uchar green",
+                      "property uchar blue"]
+    data = path.read_bytes()
+    assert len(data) == data.index(b"end_header\n") + len(b"end_header\n") + 3 * 4 + 3 * 4 + 3
+    vertex = pointcloud.read_ply_vertices(path)[0]
+    assert vertex["nz"] == -1.0 and (vertex["red"], vertex["green"], vertex["blue"]) == (128, 128, 0)
+    path.write_bytes(path.read_bytes() + b"\x00" * 27)  # a second vertex's worth of bytes the header does not count
+    assert len(pointcloud.read_ply_vertices(path)) == 1
+
+
+def test_surface_points_of_a_calibrated_camera_are_its_calibrated_points() -> None:
+    depth = np.random.default_rng(7).uniform(1.0, 6.0, (RADTAN.height, RADTAN.width))
+    keep, points = pointcloud.surface_points(depth, CAMERAS["persp"], RADTAN, stride=3, max_depth=4.0)
+    assert keep.shape == (10, 14) and 0 < keep.sum() < keep.size
+    np.testing.assert_array_equal(keep, depth[::3, ::3] <= 4.0)
+    np.testing.assert_array_equal(points, pointcloud.calibrated_points(depth, RADTAN, stride=3, max_depth=4.0))
+    camera = CAMERAS["persp"]
+    plain = np.full((camera.height, camera.width), 5.0)
+    plain[0, 0] = 3.0
+    keep, points = pointcloud.surface_points(plain, camera, None, max_depth=4.0)
+    assert keep.shape == plain.shape and keep.sum() == 1 and keep[0, 0] and np.allclose(points[:, 2], 3.0)
+    assert pointcloud.surface_values(np.arange(plain.size).reshape(plain.shape), keep).tolist() == [0]
