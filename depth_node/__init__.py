@@ -20,8 +20,8 @@ from .core.modes import MODES
 for _name, _module in (("camera", camera), ("reference", reference)):
     sys.modules.setdefault(f"{__name__}.{_name}", _module)
 
-__all__ = ["MODES", "add_true_depth_node", "add_true_flow_node", "apply_calibration", "camera", "reference", "register",
-           "unregister"]
+__all__ = ["MODES", "add_true_depth_node", "add_true_flow_node", "add_true_normal_node", "apply_calibration", "camera",
+           "reference", "register", "unregister"]
 
 
 def add_true_depth_node(scene: Any, mode: str = modes.DISTANCE_TO_DEPTH,
@@ -39,6 +39,15 @@ def add_true_flow_node(scene: Any, location: tuple[float, float] = (0.0, 0.0)) -
     """Add a True Flow group node to ``scene``'s compositor: the Vector pass as forward and backward flow, keyed
     with the cameras of f-1 and f+1. See :func:`depth_node.blender.flow.node.add_true_flow_node`."""
     from .blender.flow.node import add_true_flow_node as add
+
+    return add(scene, location=location)
+
+
+def add_true_normal_node(scene: Any, location: tuple[float, float] = (0.0, 0.0)) -> Any:
+    """Add a True Normal group node to ``scene``'s compositor: the Normal pass as unit normals in the OpenCV camera
+    frame and the world, keyed with each frame's camera rotation. See
+    :func:`depth_node.blender.normals.node.add_true_normal_node`."""
+    from .blender.normals.node import add_true_normal_node as add
 
     return add(scene, location=location)
 

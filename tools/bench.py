@@ -4,6 +4,7 @@
     python3 tools/bench.py [--versions 4.5 5.0 5.2] [--sizes 1920x1080 3840x2160] [--repeat 7]
                            [--frames 50] [--sequence-size 1920x1080] [--compositor-device CPU|default]
                            [--blender /path/to/blender]
+    python3 tools/bench.py --groups [--versions ...] [--sizes 1920x1080] [--codec NONE]   # each group's cost
 
 Uses the same cached bpy environments as tools/run_tests.sh (created on first use).
 Compositor only (no rendering): an Image node with a synthetic distance EXR feeds
@@ -73,6 +74,33 @@ def machine() -> str:
     return f"{model}, {cores} cores available, {platform.system()} {platform.release()}"
 
 
+def group_costs(args: argparse.Namespace) -> int:
+    """``--groups``: each group's compositor time on an RGBA image minus the image written as it is, per
+    version and size (medians of ``--repeat`` interleaved runs)."""
+    device = ("--compositor-device", args.compositor_device, "--codec", args.codec, "--malloc", args.malloc)
+    print(f"machine: {machine()}; compositor device: {args.compositor_device}; File Output codec: {args.codec}; "
+          f"allocator: {args.malloc}")
+    rows = []
+    for series in ([None] if args.blender else args.versions or supported_series()):
+        blender = args.blender or bpy_blender(series)
+        for size in args.sizes:
+            result = run_in_blender(blender, "--task", "groups", "--size", size, "--repeat", str(args.repeat), *device)
+            print(json.dumps(result), flush=True)
+            rows.append(result)
+    print()
+    print("| Blender | size | baseline med ms | group | med / min ms | over baseline ms | ms / MP |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        median = {name: statistics.median(values) for name, values in row["times_ms"].items()}
+        for name, values in row["times_ms"].items():
+            if name == "baseline":
+                continue
+            over = median[name] - median["baseline"]
+            print(f"| {row['blender']} | {row['size']} | {median['baseline']:.1f} | {name} | {median[name]:.1f} / "
+                  f"{min(values):.1f} | {over:.1f} | {over / row['megapixels']:.2f} |")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--versions", nargs="+", default=None, help="Blender series (default: every supported one)")
@@ -96,7 +124,11 @@ def main() -> int:
                         help="CPU (what the CLI uses) or the scene default (GPU on Blender 5.2 and 5.3)")
     parser.add_argument("--blender", help="a Blender executable to use instead of the cached bpy venvs "
                                           "(its Python needs numpy and OpenEXR)")
+    parser.add_argument("--groups", action="store_true",
+                        help="time each group of the family (True Depth, True Flow, True Normal) per pixel instead")
     args = parser.parse_args()
+    if args.groups:
+        return group_costs(args)
     if args.repeat < 5 and args.sizes:
         print(f"note: --repeat {args.repeat} is below the 5 the published numbers use", file=sys.stderr)
 

@@ -7,6 +7,9 @@ Variants, each an Image node holding a synthetic distance EXR that feeds File Ou
   a  Image -> Separate Color (R) -> Math (x 1) -> File Output      (baseline: writes a float image too)
   b  Image -> Separate Color (R) -> True Depth -> File Output
   c  numpy: OpenEXR read -> reference.distance_to_depth -> OpenEXR write (ZIP), what a user would run instead
+
+The ``groups`` task times each group of the family (True Depth, True Flow, True Normal) on an RGBA image against
+the image written as it is: the group's own per-pixel cost.
 """
 
 from __future__ import annotations
@@ -51,7 +54,9 @@ CODEC = "ZIP"
 outputs differs with their content: a flat wall's depth compresses ~25 ms cheaper than a distance dome)."""
 
 
-def build_scene(name: str, variant: str, image: bpy.types.Image, out_dir: Path, size: tuple[int, int]):
+def bench_scene(name: str, image: bpy.types.Image, size: tuple[int, int]
+                ) -> tuple[bpy.types.Scene, bpy.types.NodeTree, bpy.types.Node]:
+    """A scene with a 35 mm camera, the compositor on ``DEVICE`` and an Image node holding ``image``."""
     scene = bpy.data.scenes.new(name)
     if DEVICE == "CPU":
         compat.use_cpu_compositor(scene)
@@ -62,6 +67,11 @@ def build_scene(name: str, variant: str, image: bpy.types.Image, out_dir: Path, 
     tree = compat.fresh_compositor_tree(scene)
     image_node = tree.nodes.new("CompositorNodeImage")
     image_node.image = image
+    return scene, tree, image_node
+
+
+def build_scene(name: str, variant: str, image: bpy.types.Image, out_dir: Path, size: tuple[int, int]):
+    scene, tree, image_node = bench_scene(name, image, size)
     separate = tree.nodes.new("CompositorNodeSeparateColor")
     tree.links.new(image_node.outputs["Image"], separate.inputs[0])
     if variant == "a":
@@ -189,11 +199,72 @@ def sequence(size: tuple[int, int], frames: int, work: Path) -> dict:
                for stat in (statistics.median, min, max)}}
 
 
+GROUPS = ("baseline", "True Depth", "True Flow", "True Normal")
+"""The ``groups`` task's variants: each feeds one RGB File Output slot (``baseline``: the image itself)."""
+
+
+def group_scene(name: str, image: bpy.types.Image, out_dir: Path, size: tuple[int, int]) -> bpy.types.Scene:
+    """Image (RGBA: a pass's x, y, z, w; R doubles as the distance and depth) -> the group ``name`` -> File
+    Output; the True Flow and True Normal nodes bound to a camera over frames 1-3."""
+    from depth_node.blender.flow.node import add_true_flow_node
+    from depth_node.blender.normals.node import add_true_normal_node
+
+    scene, tree, image_node = bench_scene(name, image, size)
+    scene.frame_start, scene.frame_end = 1, 3
+    scene.frame_set(2)
+    colour = image_node.outputs["Image"]
+    separate = tree.nodes.new("CompositorNodeSeparateColor")
+    tree.links.new(colour, separate.inputs[0])
+    if name == "baseline":
+        result = colour
+    elif name == "True Depth":
+        node = add_true_depth_node(scene, tree=tree)
+        tree.links.new(separate.outputs[0], node.inputs[0])
+        result = node.outputs[0]
+    elif name == "True Flow":
+        node = add_true_flow_node(scene, tree=tree)
+        tree.links.new(colour, node.inputs["Vector"])
+        tree.links.new(separate.outputs[0], node.inputs["Depth"])
+        node.inputs["Input Exact"].driver_remove("default_value")
+        node.inputs["Input Exact"].default_value = 1.0  # the image is no render: let the maths run
+        result = node.outputs["Backward"]
+    else:
+        node = add_true_normal_node(scene, tree=tree)
+        tree.links.new(colour, node.inputs["Normal"])
+        node.inputs["Input Exact"].driver_remove("default_value")
+        node.inputs["Input Exact"].default_value = 1.0
+        result = node.outputs["Normal"]
+    output, sockets = compat.new_exr_file_output(tree, str(out_dir / name.replace(" ", "_")), ["out_####"],
+                                                 rgb=True)
+    output.format.exr_codec = CODEC
+    tree.links.new(result, sockets[0])
+    return scene
+
+
+def group_costs(size: tuple[int, int], repeat: int, work: Path) -> dict:
+    """Compositor milliseconds of each of :data:`GROUPS`, interleaved, after a warm-up round."""
+    width, height = size
+    bpy.ops.wm.read_homefile(use_empty=True, use_factory_startup=True)
+    source = work / f"pass_{width}x{height}.exr"
+    values = np.random.default_rng(1).uniform(0.5, 5.0, (height, width, 4)).astype(np.float32)
+    exr.write_channels(source, dict(zip("RGBA", np.moveaxis(values, -1, 0), strict=True)))
+    image = bpy.data.images.load(str(source))
+    image.colorspace_settings.name = "Non-Color"
+    built = {name: group_scene(name, image, work, size) for name in GROUPS}
+    times: dict[str, list[float]] = {name: [] for name in GROUPS}
+    for round_index in range(repeat + 1):
+        for name in GROUPS:
+            elapsed = render_ms(built[name])
+            if round_index:
+                times[name].append(elapsed)
+    return {"size": f"{width}x{height}", "megapixels": width * height / 1e6, "times_ms": times}
+
+
 def main() -> None:
     global DEVICE, NOISE, JOBS, ROUNDS, CODEC
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", type=Path, required=True)
-    parser.add_argument("--task", choices=("time", "memory", "sequence"), required=True)
+    parser.add_argument("--task", choices=("time", "memory", "sequence", "groups"), required=True)
     parser.add_argument("--size", required=True)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--variant", choices=("a", "b"), default="a")
@@ -216,6 +287,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="true-depth-bench-") as work:
         if args.task == "time":
             result = measure(size, args.repeat, Path(work))
+        elif args.task == "groups":
+            result = group_costs(size, args.repeat, Path(work))
         elif args.task == "memory":
             result = peak_rss(size, args.variant, Path(work))
         else:

@@ -38,6 +38,8 @@ sys.path.insert(0, os.getcwd())
 DESCRIBING = {
     "depth_node.core.graph.true_depth": r"x_(camera_inputs|_weighted_sum|_flags|_crop_mapping|_eye_shift_x"
                                         r"|_view_plane|_panoramic_sensor|_per_pixel|group_name|build_spec)",
+    "depth_node.core.graph.true_flow": r"x_(_keyed|_inputs|_row|_direction|_pixel|build_spec)",
+    "depth_node.core.graph.true_normal": r"x_(_inputs|build_spec)",
     "depth_node.core.graph.nodes": r"(x_driven_input|x_group_input|xǁGraphBuilderǁ(math|vector_math|existing"
                                    r"|separate|switch_view|combine|image_coordinates))",
     "depth_node.core.projections.base": r"xǁProjectionǁ(flag_node|extent_node)",
@@ -85,6 +87,7 @@ def killed_in_fresh_interpreter(mutant: str) -> bool:
 def description_probe() -> object:
     """Every group description and refusal, with node editor texts reduced to their type (see the docstring)."""
     from depth_node.core.graph import true_depth as graph_spec
+    from depth_node.core.graph import true_flow, true_normal
     from depth_node.core.graph.nodes import GROUP_INPUT, SocketRef
 
     def text(value: object) -> str:
@@ -135,6 +138,8 @@ def description_probe() -> object:
         for mode in graph_spec.MODES:
             probes.append(attempt(lambda mode=mode, variant=variant: canonical(graph_spec.build_spec(mode, variant))))
             probes.append(attempt(lambda mode=mode, variant=variant: graph_spec.group_name(mode, variant)))
+    probes.append(attempt(lambda: canonical(true_flow.build_spec())))
+    probes.append(attempt(lambda: canonical(true_normal.build_spec())))
     probes.append(attempt(lambda: graph_spec.build_spec("DEPTH_TO_DEPTH")))
     probes.append(attempt(lambda: graph_spec.build_spec(graph_spec.DISTANCE_TO_DEPTH, "no such variant")))
     return probes

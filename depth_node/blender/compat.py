@@ -179,6 +179,22 @@ def new_exr_file_output(
     return node, [node.inputs[index] for index in range(len(patterns))]
 
 
+def vector_as_colour(tree: bpy.types.NodeTree, vector: bpy.types.NodeSocket, label: str,
+                     location: tuple[float, float]) -> bpy.types.NodeSocket:
+    """``vector`` as a colour (R, G, B = x, y, z) for a File Output's RGB EXR slot: a vector linked straight into
+    one is written as channels X, Y, Z on 4.5-5.2 and R, G, B on 5.3 (measured with the True Normal node's
+    outputs); Separate XYZ -> Combine Color writes R, G, B on every version."""
+    separate = tree.nodes.new("ShaderNodeSeparateXYZ")
+    combine = tree.nodes.new("CompositorNodeCombineColor")
+    separate.location, combine.location = location, (location[0] + 170.0, location[1])
+    combine.label = label
+    tree.links.new(vector, separate.inputs[0])
+    for channel in range(3):
+        tree.links.new(separate.outputs[channel], combine.inputs[channel])
+    combine.inputs[3].default_value = 1.0
+    return combine.outputs[0]
+
+
 def new_multilayer_file_output(tree: bpy.types.NodeTree, pattern: str, layers: dict[str, int],
                                name: str = "Passes Output") -> tuple[bpy.types.Node, list[bpy.types.NodeSocket]]:
     """A File Output node writing one float32 multilayer EXR per frame (``pattern``: ``passes_####``), with a

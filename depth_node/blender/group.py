@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import bpy
 
-from ..core.graph import true_flow
+from ..core.graph import true_flow, true_normal
 from ..core.graph.true_depth import (
     FINGERPRINT_PROPERTY,
     GROUP_INPUT,
@@ -29,14 +29,16 @@ _COLUMN_WIDTH = 190.0
 _ROW_HEIGHT = 110.0
 
 
-GROUP_MODES = (*MODES, true_flow.FLOW_MODE)
-"""Every mode a group of this extension is stamped with: True Depth's two, and True Flow."""
+_OTHER_GROUPS = {true_flow.FLOW_MODE: true_flow.build_spec, true_normal.NORMAL_MODE: true_normal.build_spec}
+"""The ground truths beside depth: mode -> its one group's description."""
+GROUP_MODES = (*MODES, *_OTHER_GROUPS)
+"""Every mode a group of this extension is stamped with: True Depth's two, True Flow and True Normal."""
 
 
 @functools.cache
 def group_spec(mode: str, variant: str = PINHOLE) -> GroupSpec:
     """The declarative description for ``mode`` and ``variant`` (ValueError for unknown ones); built once."""
-    return true_flow.build_spec() if mode == true_flow.FLOW_MODE else build_spec(mode, variant)
+    return _OTHER_GROUPS[mode]() if mode in _OTHER_GROUPS else build_spec(mode, variant)
 
 
 def spec_of(group: bpy.types.NodeTree) -> GroupSpec:
@@ -197,22 +199,27 @@ def ensure_group(mode: str, variant: str = PINHOLE) -> bpy.types.NodeTree:
     return group
 
 
-def _group_nodes(tree: bpy.types.NodeTree, flow: bool) -> Iterator[bpy.types.Node]:
+def _group_nodes(tree: bpy.types.NodeTree, modes: tuple[str, ...]) -> Iterator[bpy.types.Node]:
     for node in tree.nodes:
         group = getattr(node, "node_tree", None)
-        if (node.bl_idname == compat.GROUP_NODE_IDNAME and group is not None and MODE_PROPERTY in group
-                and (group[MODE_PROPERTY] == true_flow.FLOW_MODE) == flow):
+        if (node.bl_idname == compat.GROUP_NODE_IDNAME and group is not None
+                and group.get(MODE_PROPERTY) in modes):
             yield node
 
 
 def true_depth_nodes(tree: bpy.types.NodeTree) -> Iterator[bpy.types.Node]:
     """The True Depth group nodes (either mode) directly inside ``tree``."""
-    return _group_nodes(tree, flow=False)
+    return _group_nodes(tree, MODES)
 
 
 def true_flow_nodes(tree: bpy.types.NodeTree) -> Iterator[bpy.types.Node]:
     """The True Flow group nodes directly inside ``tree``."""
-    return _group_nodes(tree, flow=True)
+    return _group_nodes(tree, (true_flow.FLOW_MODE,))
+
+
+def true_normal_nodes(tree: bpy.types.NodeTree) -> Iterator[bpy.types.Node]:
+    """The True Normal group nodes directly inside ``tree``."""
+    return _group_nodes(tree, (true_normal.NORMAL_MODE,))
 
 
 def rebuild_outdated() -> list[bpy.types.NodeTree]:

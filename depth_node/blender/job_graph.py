@@ -18,7 +18,7 @@ from ..core.camera import BlenderCamera, UnsupportedCameraError, camera_from_sce
 from ..core.errors import JobError
 from ..core.flow import BACKWARD, FORWARD
 from ..core.flow.vector_pass import PASS_NAME as VECTOR_PASS
-from ..core.graph import true_flow
+from ..core.graph import true_flow, true_normal
 from ..core.modes import DEPTH_TO_DISTANCE, DISTANCE_TO_DEPTH
 from ..core.normals.normal_pass import PASS_NAME as NORMAL_PASS
 from ..core.outputs import PASSES_PATTERN, OutputKind, preview
@@ -26,6 +26,8 @@ from ..core.projections.stereo import Stereo
 from . import animation, compat, scenes
 from .binding import Segments, add_true_depth_node, camera_at_frame, check_cameras, scene_calibration
 from .flow.node import add_true_flow_node, flow_problem
+from .normals import mesh_normals_only
+from .normals.node import add_true_normal_node, normal_problem
 
 PASS_COMPONENTS = {VECTOR_PASS: 4, NORMAL_PASS: 3}
 """The components of each data pass the passes file holds."""
@@ -335,6 +337,43 @@ def wire_farm_flow(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layer: bpy.
         combine.inputs[2].default_value = 0.0
         combine.inputs[3].default_value = 1.0
         tree.links.new(combine.outputs[0], socket)
+    return output
+
+
+FARM_NORMALS = {"normal": true_normal.CAMERA_OUTPUT, "normal_world": true_normal.WORLD_OUTPUT}
+"""The normal kinds a farm job writes: kind -> the True Normal output its File Output slot reads."""
+
+
+def wire_farm_normals(scene: bpy.types.Scene, tree: bpy.types.NodeTree, layer: bpy.types.ViewLayer,
+                      kinds: Sequence[OutputKind]) -> bpy.types.Node:
+    """Add to ``tree`` the farm's normals: ``layer``'s Normal pass -> True Normal (keyed with each frame's camera
+    rotation) -> a File Output of float32 RGB EXRs, one per normal kind; and make every material's pass the
+    mesh's own normal (:func:`~depth_node.blender.normals.mesh_normals_only`: the job file renders no beauty).
+    A :class:`JobError` for a kind a farm cannot write, and with the node's own reason where it cannot be exact
+    (:func:`~depth_node.blender.normals.node.normal_problem`)."""
+    names = ",".join(kind.name for kind in kinds)
+    python_only = [kind.name for kind in kinds if kind.name not in FARM_NORMALS]
+    if python_only:
+        raise JobError(f"--outputs {','.join(python_only)}: a farm render writes normals as float32 EXR only "
+                       f"({', '.join(FARM_NORMALS)}); the 16-bit PNG is written by Python: use render for it")
+    layer.use_pass_normal = True
+    layers = tree.nodes.new("CompositorNodeRLayers")  # after the passes: 5.3 shows enabled passes only
+    layers.location = (0.0, -1800.0)
+    layers.scene = scene
+    layers.layer = layer.name
+    node = add_true_normal_node(scene, (300.0, -1800.0), tree)
+    problem = normal_problem(node)
+    if problem is not None:
+        raise JobError(f"--outputs {names} in a farm job (the True Normal node): {problem}")
+    tree.links.new(layers.outputs[NORMAL_PASS], node.inputs[true_normal.NORMAL_INPUT])
+    output, sockets = compat.new_exr_file_output(tree, "", [kind.file_output_pattern for kind in kinds],
+                                                 name="Normal Output", rgb=True)
+    output.location = (900.0, -1800.0)
+    for index, (kind, socket) in enumerate(zip(kinds, sockets, strict=True)):
+        colour = compat.vector_as_colour(tree, node.outputs[FARM_NORMALS[kind.name]], f"{kind.name}: R, G, B = x, y, z",
+                                         (550.0, -1800.0 - 200.0 * index))
+        tree.links.new(colour, socket)
+    mesh_normals_only()
     return output
 
 

@@ -10,6 +10,7 @@ from bpy.app.handlers import persistent
 from ..core.camera import UnsupportedCameraError
 from ..core.graph.true_depth import MODE_PROPERTY
 from ..core.graph.true_flow import FLOW_MODE
+from ..core.graph.true_normal import NORMAL_MODE
 from ..core.modes import DISTANCE_TO_DEPTH, MODE_TABLE
 from . import compat
 from .binding import (
@@ -25,7 +26,8 @@ from .binding import (
     views_problem,
 )
 from .flow.node import add_true_flow_node, flow_problem, refresh_flow_bindings
-from .group import true_depth_nodes, true_flow_nodes
+from .group import true_depth_nodes, true_flow_nodes, true_normal_nodes
+from .normals.node import add_true_normal_node, normal_problem, refresh_normal_bindings
 from .views import views_nodes
 
 WARNING_COLOR = (0.75, 0.12, 0.1)
@@ -108,6 +110,18 @@ class NODE_OT_true_flow_add(_AddNode, bpy.types.Operator):
         return add_true_flow_node(context.scene, location=location, tree=tree)
 
 
+class NODE_OT_true_normal_add(_AddNode, bpy.types.Operator):
+    """Add a True Normal node: the Normal pass as unit normals in the OpenCV camera frame and the world, bound to
+    this scene's cameras"""
+
+    bl_idname = "node.true_normal_add"
+    bl_label = "True Normal"
+
+    def add(self, context: bpy.types.Context, location: tuple[float, float],
+            tree: bpy.types.NodeTree) -> bpy.types.Node:
+        return add_true_normal_node(context.scene, location=location, tree=tree)
+
+
 def draw_add_menu(menu: bpy.types.Menu, context: bpy.types.Context) -> None:
     if not _in_compositor(context):
         return
@@ -116,6 +130,7 @@ def draw_add_menu(menu: bpy.types.Menu, context: bpy.types.Context) -> None:
     for mode, label, _ in _MODE_ITEMS:
         layout.operator(NODE_OT_true_depth_add.bl_idname, text=f"True Depth ({label})", icon="CAMERA_DATA").mode = mode
     layout.operator(NODE_OT_true_flow_add.bl_idname, text="True Flow", icon="ORIENTATION_VIEW")
+    layout.operator(NODE_OT_true_normal_add.bl_idname, text="True Normal", icon="NORMALS_FACE")
 
 
 class NODE_PT_true_depth(bpy.types.Panel):
@@ -138,7 +153,14 @@ class NODE_PT_true_depth(bpy.types.Panel):
         tree = context.space_data.edit_tree
         node = tree.nodes.active
         if node.node_tree[MODE_PROPERTY] == FLOW_MODE:
-            self.draw_flow(node)
+            self.draw_keyed(node, "True Flow: (u, v, in view) in OpenCV pixels", flow_problem(node),
+                            "In view is not the render job's valid: whether another surface hides the point in "
+                            "the other frame needs the scene's geometry (true-depth render --outputs flow).")
+            return
+        if node.node_tree[MODE_PROPERTY] == NORMAL_MODE:
+            self.draw_keyed(node, "True Normal: unit normals, OpenCV camera frame", normal_problem(node),
+                            "The pass's normal: bump and normal maps included (the render and prepare jobs "
+                            "write the mesh's own normal).")
             return
         scene = bound_scene(node, tree)
         layout.label(text=f"Mode: {node.node_tree[MODE_PROPERTY]}")
@@ -166,15 +188,12 @@ class NODE_PT_true_depth(bpy.types.Panel):
                 layout.label(text=line, icon="INFO" if index == 0 else "BLANK1")
 
 
-    def draw_flow(self, node: bpy.types.Node) -> None:
+    def draw_keyed(self, node: bpy.types.Node, title: str, problem: str | None, note: str) -> None:
         layout = self.layout
-        layout.label(text="True Flow: (u, v, in view) in OpenCV pixels")
-        problem = flow_problem(node)
+        layout.label(text=title)
         for index, line in enumerate(textwrap.wrap(problem or "Exact at every pixel centre.", 48)):
             layout.label(text=line, icon=("ERROR" if problem else "CHECKMARK") if index == 0 else "BLANK1")
-        for index, line in enumerate(textwrap.wrap(
-                "In view is not the render job's valid: whether another surface hides the point in the other "
-                "frame needs the scene's geometry (true-depth render --outputs flow).", 48)):
+        for index, line in enumerate(textwrap.wrap(note, 48)):
             layout.label(text=line, icon="INFO" if index == 0 else "BLANK1")
 
 
@@ -186,6 +205,7 @@ def refresh_warnings() -> int:
         checks = [(node, node_problem(node, tree, current_groups)) for node in true_depth_nodes(tree)]
         checks += [(node, views_problem(node, scene)) for node in views_nodes(tree)]
         checks += [(node, flow_problem(node)) for node in true_flow_nodes(tree)]
+        checks += [(node, normal_problem(node)) for node in true_normal_nodes(tree)]
         for node, problem in checks:
             ok = problem is None
             label = node.node_tree.name if ok else f"{node.node_tree.name}: {WARNING_LABEL}"
@@ -203,6 +223,7 @@ def refresh_warnings() -> int:
 def _on_depsgraph_update(_scene: bpy.types.Scene, _depsgraph: bpy.types.Depsgraph | None = None) -> None:
     refresh_bindings()
     refresh_flow_bindings()
+    refresh_normal_bindings()
     refresh_warnings()
 
 
@@ -211,6 +232,7 @@ def _on_save(_filepath: str = "", *_args: object) -> None:
     # A saved file must render right without this extension: bind to the current markers and cameras.
     refresh_bindings()
     refresh_flow_bindings()
+    refresh_normal_bindings()
     refresh_warnings()
 
 
@@ -219,6 +241,7 @@ def _on_load(_filepath: str = "", *_args: object) -> None:
     upgrade_groups()
     refresh_bindings()
     refresh_flow_bindings()
+    refresh_normal_bindings()
     refresh_warnings()
 
 
@@ -229,7 +252,7 @@ def run_cli_command(argv: list[str]) -> int:
     return main(argv)
 
 
-CLASSES = (NODE_OT_true_depth_add, NODE_OT_true_flow_add, NODE_PT_true_depth)
+CLASSES = (NODE_OT_true_depth_add, NODE_OT_true_flow_add, NODE_OT_true_normal_add, NODE_PT_true_depth)
 CLI_COMMANDS = (("true_depth", run_cli_command),)
 _cli_handles: list[object] = []
 MENUS = ((bpy.types.NODE_MT_add, draw_add_menu),)

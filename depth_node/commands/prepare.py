@@ -44,8 +44,9 @@ def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[
     straight into ``render_output/<scene>/``; the files that need Python (camera JSON, COLMAP, nerfstudio)
     are written here for the whole frame range. ``blend`` is never written.
     """
-    later = [kind.name for kind in request.kinds if kind.needs_pixels and not kind.flow]
+    later = [kind.name for kind in request.kinds if kind.needs_pixels and not kind.flow and not kind.normal]
     flow_kinds = tuple(kind for kind in request.kinds if kind.flow)
+    normal_kinds = tuple(kind for kind in request.kinds if kind.normal)
     check_farm_flow(flow_kinds, request.options.flow_format)
     if later:
         raise JobError(f"--outputs {','.join(later)} need the rendered images: prepare writes the render job "
@@ -65,6 +66,10 @@ def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[
     check_outputs_free(((folder, frame) for frame in frames), overwrite, request.kinds, [v.suffix for v in views])
     segments = camera_segments(scene)
     plan = plan_render(scene, frames, source, request, segments, view_layer)
+    if request.beauty is not None and normal_kinds:
+        raise JobError(f"--outputs rgb,{','.join(kind.name for kind in normal_kinds)}: the normals come from a "
+                       "1-sample render whose materials lose their bump and normal maps, which the beauty keeps; a "
+                       "farm job is one render: prepare the beauty and the normals as two jobs")
     if request.beauty is not None and not plan.shared:
         raise JobError(f"--outputs rgb: {plan.reason}, so the depth needs a render of its own; a farm job is one "
                        "render: use render, or prepare the beauty and the depth as two jobs (without rgb here)")
@@ -83,6 +88,8 @@ def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[
     scene.frame_start, scene.frame_end = frames[0], frames[-1]
     if flow_kinds:  # keyed for the frame range, so after it is set
         compat.set_output_directory(job_graph.wire_farm_flow(scene, tree, layer, flow_kinds), str(folder))
+    if normal_kinds:
+        compat.set_output_directory(job_graph.wire_farm_normals(scene, tree, layer, normal_kinds), str(folder))
     records = []
     folder.mkdir(parents=True, exist_ok=True)
     for frame in frames:
@@ -106,6 +113,9 @@ def run_prepare(blend: Path, job_blend: Path, render_output: Path, frames: list[
     if flow_kinds:
         log(f"{scene.name}: {', '.join(kind.name for kind in flow_kinds)} from the True Flow node: u, v exact, "
             "B (valid) 0 everywhere (a farm runs no Python to cast the visibility rays)")
+    if normal_kinds:
+        log(f"{scene.name}: {', '.join(kind.name for kind in normal_kinds)} from the True Normal node (the job "
+            "file's materials lost their bump and normal maps: the mesh's own normal)")
     log(f"wrote {job_blend} (frames {frames[0]}-{frames[-1]}, renders into {folder}) and "
         f"{len(records) * request.has('camera') + len(job_paths(folder, request.kinds))} camera files; render it "
         f"anywhere: blender -b {job_blend.name} -a (or -s/-e per machine)")

@@ -74,7 +74,7 @@ def test_disable_removes_everything_and_reenable_restores_it(td) -> None:
         assert len(_cli_handles()) == 1
 
 
-def test_add_menu_draws_both_modes_and_true_flow_only_in_the_compositor(td) -> None:
+def test_add_menu_draws_both_modes_true_flow_and_true_normal_only_in_the_compositor(td) -> None:
     ui = submodule(td, "blender.ui")
     drawn = []
 
@@ -94,7 +94,7 @@ def test_add_menu_draws_both_modes_and_true_flow_only_in_the_compositor(td) -> N
     ui.draw_add_menu(SimpleNamespace(layout=Layout()), context("CompositorNodeTree"))
     assert drawn == [("node.true_depth_add", "True Depth (Distance to Depth)"),
                      ("node.true_depth_add", "True Depth (Depth to Distance)"),
-                     ("node.true_flow_add", "True Flow")]
+                     ("node.true_flow_add", "True Flow"), ("node.true_normal_add", "True Normal")]
 
 
 def node_editor(tree, region_type: str = "WINDOW", tree_type: str = "CompositorNodeTree") -> dict:

@@ -10,8 +10,6 @@ render job binds its own copy before it renders.
 
 from __future__ import annotations
 
-import hashlib
-
 import bpy
 
 from ...core.camera import UnsupportedCameraError, camera_from_scene
@@ -19,7 +17,7 @@ from ...core.flow import BACKWARD, DIRECTIONS, FORWARD, STEP
 from ...core.flow.camera_pair import CameraPair, across_cut, camera_pair
 from ...core.graph import true_flow
 from ...core.outputs import sidecar
-from .. import animation, calibrated, compat
+from .. import calibrated, compat, keyed_nodes
 from ..binding import Segments, camera_at_frame, camera_segments, drive_input
 from ..group import ensure_group, group_spec, true_flow_nodes
 
@@ -62,48 +60,9 @@ def frame_pairs(scene: bpy.types.Scene, segments: Segments) -> dict[int, dict[st
     return pairs
 
 
-_TRANSFORMS = ("location", "rotation_mode", "rotation_euler", "rotation_quaternion", "rotation_axis_angle", "scale",
-               "delta_location", "delta_rotation_euler", "delta_rotation_quaternion", "delta_scale")
-_CAMERA_SETTINGS = ("type", "lens", "ortho_scale", "sensor_width", "sensor_height", "sensor_fit", "shift_x", "shift_y",
-                    "clip_start", "clip_end")
-
-
-def _settings(id_data: bpy.types.ID, names: tuple[str, ...]) -> tuple:
-    """Keyframes of ``id_data``, and its values of ``names`` that are not keyframed (the keyed ones change with
-    the frame; their keys stand for them)."""
-    curves = animation.fcurves(id_data)
-    keyed = [(curve.data_path, curve.array_index, tuple(tuple(point.co) for point in curve.keyframe_points))
-             for curve in curves or ()]
-    animated = {path for path, _, _ in keyed}
-    values = []
-    for name in names:
-        if name not in animated:
-            value = getattr(id_data, name)
-            values.append((name, value if isinstance(value, str | float | int) else tuple(value)))
-    return tuple(keyed), tuple(values)
-
-
 def flow_signature(scene: bpy.types.Scene, segments: Segments) -> str:
-    """A hash of what a True Flow node's keys depend on: frame range, resolution, markers, and each camera's (and
-    its parents') transform, settings, constraints and keyframes. (What a driver or a constraint's target does to
-    a camera is not in it: a render job re-binds before it renders.)"""
-    render = scene.render
-    parts: list[object] = [scene.frame_start, scene.frame_end, render.resolution_x, render.resolution_y,
-                           render.resolution_percentage, render.pixel_aspect_x, render.pixel_aspect_y,
-                           render.use_border, render.use_crop_to_border,
-                           (render.border_min_x, render.border_max_x, render.border_min_y, render.border_max_y),
-                           [(frame, camera.name) for frame, camera in segments], compat.BLENDER_VERSION]
-    cameras = list(dict.fromkeys([camera for _, camera in segments] + [scene.camera]))
-    for camera in cameras:
-        owner = camera
-        while owner is not None:
-            parts += [owner.name, _settings(owner, _TRANSFORMS),
-                      [(constraint.type, getattr(getattr(constraint, "target", None), "name", None))
-                       for constraint in owner.constraints]]
-            owner = owner.parent
-        if camera is not None:
-            parts.append(_settings(camera.data, _CAMERA_SETTINGS))
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+    """A hash of what a True Flow node's keys depend on (:func:`~depth_node.blender.keyed_nodes.cameras_signature`)."""
+    return keyed_nodes.cameras_signature(scene, segments)
 
 
 def bind_flow(node: bpy.types.Node, scene: bpy.types.Scene, segments: Segments | None = None) -> None:
@@ -111,7 +70,6 @@ def bind_flow(node: bpy.types.Node, scene: bpy.types.Scene, segments: Segments |
     if segments is None:
         segments = camera_segments(scene)
     spec = group_spec(true_flow.FLOW_MODE)
-    tree = node.id_data
     pairs = frame_pairs(scene, segments)
     # one frame either side of the range: CONSTANT extrapolation then gives 0 and invalid outside it
     frames = [scene.frame_start - 1, *pairs, scene.frame_end + 1]
@@ -126,16 +84,12 @@ def bind_flow(node: bpy.types.Node, scene: bpy.types.Scene, segments: Segments |
     width, height = _image_size(scene)
     for name in true_flow.SIZE_INPUTS:
         columns[name] = [float(width if name == "Width" else height)] * len(frames)
-    for name, values in columns.items():
-        socket = node.inputs[name]
-        socket.driver_remove("default_value")
-        animation.set_constant_keys(tree, socket.path_from_id("default_value"), frames, values)
+    keyed_nodes.key_inputs(node, frames, columns)
     for socket_spec in spec.camera_inputs:
         socket = node.inputs[socket_spec.name]
         socket.driver_remove("default_value")
         drive_input(socket, socket_spec, scene)
-    node[FLOW_BINDING_PROPERTY] = flow_signature(scene, segments)
-    node[SCENE_PROPERTY] = scene.name
+    keyed_nodes.stamp(node, scene, segments, FLOW_BINDING_PROPERTY, SCENE_PROPERTY)
 
 
 def _image_size(scene: bpy.types.Scene) -> tuple[int, int]:
@@ -166,18 +120,15 @@ def add_true_flow_node(scene: bpy.types.Scene, location: tuple[float, float] = (
 
 def bound_scene(node: bpy.types.Node) -> bpy.types.Scene | None:
     """The scene a True Flow node was bound to (None when unbound or the scene is gone)."""
-    return bpy.data.scenes.get(node.get(SCENE_PROPERTY, ""))
+    return keyed_nodes.bound_scene(node, SCENE_PROPERTY)
 
 
 def flow_problem(node: bpy.types.Node, forward: bool = True) -> str | None:
     """Why the True Flow node cannot give exact flow right now (None when it can); ``forward=False``: the backward
     flow alone."""
-    scene = bound_scene(node)
-    if scene is None:
-        return "not bound to a scene"
-    segments = camera_segments(scene)
-    if node.get(FLOW_BINDING_PROPERTY) != flow_signature(scene, segments):
-        return "the cameras, markers, frame range or resolution changed since the node was bound"
+    scene, segments, problem = keyed_nodes.binding_problem(node, SCENE_PROPERTY, FLOW_BINDING_PROPERTY)
+    if problem is not None:
+        return problem
     cycles = scene.cycles
     if scene.render.engine != "CYCLES":
         return "the Vector pass is exact in Cycles only (EEVEE's is half precision: measured up to 0.013 px)"
@@ -205,37 +156,9 @@ def flow_problem(node: bpy.types.Node, forward: bool = True) -> str | None:
     return None
 
 
-_refreshing: list[bool] = []
-"""Not empty while :func:`refresh_flow_bindings` runs (binding sets frames, which calls the handlers again)."""
-
-
 def refresh_flow_bindings() -> int:
     """Re-key every True Flow node whose cameras, markers, range or resolution changed; returns how many."""
-    if _refreshing:
-        return 0
-    _refreshing.append(True)
-    try:
-        return _refresh()
-    finally:
-        _refreshing.clear()
-
-
-def _refresh() -> int:
-    rebound = 0
-    for _scene, tree in compat.compositor_trees():
-        for node in true_flow_nodes(tree):
-            scene = bound_scene(node)
-            if scene is None:
-                continue  # reported by flow_problem
-            segments = camera_segments(scene)
-            if node.get(FLOW_BINDING_PROPERTY) == flow_signature(scene, segments):
-                continue
-            try:
-                bind_flow(node, scene, segments)
-            except UnsupportedCameraError:
-                continue  # reported by flow_problem
-            rebound += 1
-    return rebound
+    return keyed_nodes.refresh(true_flow_nodes, FLOW_BINDING_PROPERTY, SCENE_PROPERTY, bind_flow)
 
 
 __all__ = ["FLOW_BINDING_PROPERTY", "FORWARD", "add_true_flow_node", "bind_flow", "bound_scene", "flow_problem",

@@ -405,6 +405,11 @@ def build_spec(mode_id: str = DISTANCE_TO_DEPTH, variant: str = PINHOLE) -> Grou
                      "scene's camera (keyed per timeline marker) and render settings; 0 for cameras without a "
                      "projection in this group."),
     )
+    return checked(spec)
+
+
+def checked(spec: GroupSpec) -> GroupSpec:
+    """``spec``, or a ValueError naming each of its problems (:func:`validate_spec`)."""
     errors = validate_spec(spec)
     if errors:
         raise ValueError(f"invalid description of {spec.name!r}: " + "; ".join(errors))

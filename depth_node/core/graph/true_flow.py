@@ -28,7 +28,7 @@ from .nodes import (
     SocketSpec,
     group_input,
 )
-from .true_depth import PINHOLE, GroupSpec, validate_spec
+from .true_depth import PINHOLE, GroupSpec, checked
 
 FLOW_MODE = "TRUE_FLOW"
 """The mode stamped on the group (it sits beside True Depth's modes)."""
@@ -40,6 +40,10 @@ OUTPUTS = {FORWARD: "Forward", BACKWARD: "Backward"}
 EXACT_INPUT = "Input Exact"
 BACKGROUND_LIMIT = 1e9
 """Cycles writes 1e10 into Z where rays escape."""
+EXACT_DRIVER = DriverSpec(expression="(not blur) and samples == 1 and width <= 0.01",
+                          variables=(("blur", "render.use_motion_blur"), ("samples", "cycles.samples"),
+                                     ("width", "cycles.filter_width")))
+"""1 when the data passes are exact at the pixel centre; True Normal's Input Exact is the same driver."""
 
 _CONSTANTS_FRAME = "Frame constants (keyed per frame: the camera of f-1 and f+1)"
 _PIXEL_FRAME = "Per pixel"
@@ -76,10 +80,7 @@ def _inputs() -> tuple[SocketSpec, ...]:
         SocketSpec(DEPTH_INPUT, "Cycles' Z pass of the same render (planar depth; 1e10 where rays escaped)",
                    0.0, -1e30, 1e30),
         SocketSpec(EXACT_INPUT, "1 when the pass is exact at the pixel centre: one sample, a pixel filter of at "
-                   "most 0.01 px, no motion blur", 0.0, 0.0, 1.0,
-                   DriverSpec(expression="(not blur) and samples == 1 and width <= 0.01",
-                           variables=(("blur", "render.use_motion_blur"), ("samples", "cycles.samples"),
-                                      ("width", "cycles.filter_width")))),
+                   "most 0.01 px, no motion blur", 0.0, 0.0, 1.0, EXACT_DRIVER),
         _keyed("Width", "Output image width in pixels", 1920.0),
         _keyed("Height", "Output image height in pixels", 1080.0),
     ]
@@ -193,10 +194,7 @@ def build_spec() -> GroupSpec:
         description=(f"True Flow v{GROUP_VERSION}: {formula}. Third component: in view (inside the other frame's "
                      "image and clip range; occlusion is not tested). 0 where the input is not exact."),
     )
-    errors = validate_spec(spec)
-    if errors:
-        raise ValueError(f"invalid description of {spec.name!r}: " + "; ".join(errors))
-    return spec
+    return checked(spec)
 
 
 __all__ = ["DEPTH_INPUT", "EXACT_INPUT", "FLOW_MODE", "GROUP_NAME", "GROUP_VERSION", "OUTPUTS", "SIZE_INPUTS",

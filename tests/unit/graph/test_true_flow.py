@@ -24,6 +24,7 @@ from depth_node.core.graph.true_flow import (
 )
 
 from ..samples import rotation_about
+from .contract import check_typed_contract
 from .interpreter import evaluate
 
 SIZE = (9, 6)  # width, height
@@ -154,3 +155,7 @@ def test_every_node_reads_defined_sockets_and_each_output_is_a_flow() -> None:
     for output in OUTPUTS.values():
         ref = spec.result[output]
         assert isinstance(ref, SocketRef) and ref.node.endswith("Flow")
+
+
+def test_the_description_keeps_the_typed_contract() -> None:
+    check_typed_contract(build_spec(), {VECTOR_INPUT, DEPTH_INPUT})
