@@ -50,9 +50,28 @@ def _barycentric(point: np.ndarray, corners: np.ndarray) -> np.ndarray:
     return np.array([1.0 - u - v, u, v])
 
 
-def normal_truth(scene: bpy.types.Scene) -> NormalTruth:
-    """Cast one ray per pixel centre of the scene camera at the current frame."""
-    camera = scene_camera(scene)
+@dataclass
+class RayGrid:
+    """Rays given per pixel (a Stereo 3D eye's, a calibrated camera's): one origin, (H, W, 3) world directions."""
+
+    origin: np.ndarray
+    directions: np.ndarray
+
+    @property
+    def height(self) -> int:
+        return self.directions.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.directions.shape[1]
+
+    def ray(self, column: int, row: int) -> tuple[Vector, Vector]:
+        return Vector(self.origin), Vector(self.directions[row, column])
+
+
+def normal_truth(scene: bpy.types.Scene, camera: RayGrid | None = None) -> NormalTruth:
+    """Cast one ray per pixel centre of ``camera`` (default: the scene camera at the current frame)."""
+    camera = camera or scene_camera(scene)
     depsgraph = bpy.context.evaluated_depsgraph_get()
     triangles: dict[str, dict] = {}
     normals = np.zeros((camera.height, camera.width, 3))

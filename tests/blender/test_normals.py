@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import submodule
 from ground_truth import read_point_map
-from normal_truth import angle_between, normal_truth
+from normal_truth import RayGrid, angle_between, normal_truth
 
 bpy = pytest.importorskip("bpy")
 REQUIRED = 0.995
@@ -235,3 +235,74 @@ def test_normals_beside_the_beauty_and_flow_on_deforming_meshes(td, tmp_path: Pa
     print(f"moving: {np.mean(error[truth.hit] <= TOLERANCE):.2%} of {truth.hit.sum()} hit px within {TOLERANCE} rad")
     assert truth.hit.mean() > 0.2
     assert np.mean(error[truth.hit] <= TOLERANCE) >= REQUIRED, float(np.median(error[truth.hit]))
+
+
+def _eye_rays(meta: dict) -> RayGrid:
+    """A pinhole eye's rays from its sidecar: K^-1 (u, v, 1) through OpenCV pixel centres, turned by its pose."""
+    rows, columns = np.mgrid[0:meta["height"], 0:meta["width"]].astype(np.float64)
+    pixels = np.stack([columns, rows, np.ones_like(rows)], axis=-1)
+    pose = np.asarray(meta["camera_to_world_opencv"])
+    return RayGrid(pose[:3, 3], pixels @ np.linalg.inv(np.asarray(meta["K"])).T @ pose[:3, :3].T)
+
+
+def _opencv_rays(calibration, camera: bpy.types.Object) -> RayGrid:
+    """A calibrated camera's rays from OpenCV's own inverse of the model, turned by Blender's camera matrix."""
+    import cv2
+
+    rows, columns = np.mgrid[0:calibration.height, 0:calibration.width].astype(np.float64)
+    pixels = np.stack([columns, rows], axis=-1).reshape(-1, 1, 2)
+    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 200, 1e-15)
+    normalized = cv2.undistortPointsIter(pixels, calibration.K, np.array(calibration.coefficients), None, None,
+                                         criteria).reshape(calibration.height, calibration.width, 2)
+    local = np.concatenate([normalized, np.ones(normalized.shape[:2] + (1,))], axis=-1)
+    pose = np.array(camera.matrix_world.normalized(), dtype=np.float64)
+    return RayGrid(pose[:3, 3], local @ (pose[:3, :3] @ OPENCV_FROM_BLENDER_CAMERA).T)
+
+
+@pytest.mark.parametrize("camera", ["toe-in stereo", "radtan calibration"])
+def test_each_stereo_eye_and_a_calibrated_camera_see_the_normal_in_their_own_frame(td, tmp_path: Path,
+                                                                                  camera: str) -> None:
+    """A toe-in eye is turned against the other (each has its own frame); a calibrated camera's pixel sees along
+    OpenCV's distorted ray. The truth casts each pixel's own ray."""
+    import json
+
+    blend = tmp_path / "scene.blend"
+    scene = build("PERSP")
+    if camera == "toe-in stereo":
+        scene.render.use_multiview, scene.render.views_format = True, "STEREO_3D"
+        stereo = scene.camera.data.stereo
+        stereo.convergence_mode, stereo.pivot = "TOE", "CENTER"
+        stereo.interocular_distance, stereo.convergence_distance = 0.6, 5.0
+    else:
+        from test_calibrated import CALIBRATIONS  # strong radial-tangential distortion, 67x45, a ROS file
+
+        name, text = CALIBRATIONS["radtan"]
+        (tmp_path / name).write_text(text)
+        td.apply_calibration(scene, tmp_path / name)
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    assert submodule(td, "commands.cli").main(["render", str(blend), "--output", str(tmp_path / "out"), "--outputs",
+                                               "depth,camera,normal"]) == 0
+    (folder,) = (tmp_path / "out").iterdir()
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    scene = bpy.data.scenes[0]
+    scene.frame_set(1)
+    suffixes = ("_L", "_R") if camera == "toe-in stereo" else ("",)
+    seen = {}
+    for suffix in suffixes:
+        meta = json.loads((folder / f"camera_0001{suffix}.json").read_text())
+        if camera == "toe-in stereo":
+            rays = _eye_rays(meta)
+        else:
+            rays = _opencv_rays(submodule(td, "blender.calibrated").calibration_of(scene.camera.data), scene.camera)
+        truth = normal_truth(scene, rays)
+        rotation = np.asarray(meta["camera_to_world_opencv"])[:3, :3]
+        got = seen[suffix] = read_point_map(folder / f"normal_0001{suffix}.exr")
+        error = angle_between(got, truth.normals @ rotation)
+        share = float(np.mean(error[truth.hit] <= TOLERANCE))
+        print(f"{camera}{suffix}: {share:.2%} of {truth.hit.sum()} hit px within {TOLERANCE} rad, median "
+              f"{np.median(error[truth.hit]):.1e}")
+        assert 0.1 < truth.hit.mean() < 0.9 and share >= REQUIRED, (suffix, float(np.median(error[truth.hit])))
+        assert not got[~truth.hit].any()
+    if camera == "toe-in stereo":
+        both = np.any(seen["_L"] != 0, axis=-1) & np.any(seen["_R"] != 0, axis=-1)
+        assert np.median(angle_between(seen["_L"], seen["_R"])[both]) > 0.01, "each eye has its own frame"
