@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 import bpy
 
 from ..core.camera import UnsupportedCameraError
 from . import animation, compat
-from .binding import Segments, camera_segments
+from .binding import Segments, camera_at_frame, camera_segments
+from .group import ensure_group
 
 _TRANSFORMS = ("location", "rotation_mode", "rotation_euler", "rotation_quaternion", "rotation_axis_angle", "scale",
                "delta_location", "delta_rotation_euler", "delta_rotation_quaternion", "delta_scale")
@@ -63,6 +65,21 @@ def cameras_signature(scene: bpy.types.Scene, segments: Segments) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
+def new_group_node(scene: bpy.types.Scene, mode: str, location: tuple[float, float], tree: bpy.types.NodeTree | None,
+                   width: float) -> bpy.types.Node:
+    """A node of ``mode``'s group (built or upgraded as needed) in ``tree`` (default: ``scene``'s compositor),
+    named and labelled after the group; unbound."""
+    if tree is None:
+        tree = compat.compositor_tree(scene)
+    group = ensure_group(mode)
+    node = tree.nodes.new(compat.GROUP_NODE_IDNAME)
+    node.node_tree = group
+    node.name = node.label = group.name
+    node.location = location
+    node.width = width
+    return node
+
+
 def key_inputs(node: bpy.types.Node, frames: Sequence[int], columns: dict[str, list[float]]) -> None:
     """CONSTANT keys on ``frames`` for each input of ``node`` named in ``columns`` (one value per frame); a driver
     on it goes."""
@@ -99,6 +116,41 @@ def binding_problem(node: bpy.types.Node, scene_property: str, binding_property:
     if is_stale(node, scene, segments, binding_property):
         return scene, segments, "the cameras, markers, frame range or resolution changed since the node was bound"
     return scene, segments, None
+
+
+@dataclass(frozen=True)
+class PassReasons:
+    """What a node says when its data pass cannot be exact (each measured for that pass)."""
+
+    engine: str
+    motion_blur: str
+    averaged: str
+    multiview: str
+
+
+def data_pass_problem(scene: bpy.types.Scene, segments: Segments, reasons: PassReasons,
+                      camera_problem: Callable[[bpy.types.Object], str | None] = lambda camera: None) -> str | None:
+    """Why a 1-sample data pass (Vector, Normal) is not exact at the pixel centres of ``scene``'s range (the rule of
+    ``Input Exact``'s driver, and Cycles, one view, a camera on every frame, no depth of field), or what
+    ``camera_problem`` says of one of the range's cameras; None when it is exact."""
+    cycles = scene.cycles
+    if scene.render.engine != "CYCLES":
+        return reasons.engine
+    if scene.render.use_motion_blur:
+        return reasons.motion_blur
+    if cycles.samples > 1 or cycles.filter_width > 0.01:
+        return reasons.averaged
+    if scene.render.use_multiview:
+        return reasons.multiview
+    for camera in {camera_at_frame(scene, frame, segments) for frame in range(scene.frame_start, scene.frame_end + 1)}:
+        if camera is None:
+            return "a frame has no camera"
+        problem = camera_problem(camera)
+        if problem is not None:
+            return problem
+        if camera.data.dof.use_dof:
+            return f"camera {camera.name!r} has depth of field on: the pass samples the aperture, not the pixel's ray"
+    return None
 
 
 _refreshing: list[bool] = []

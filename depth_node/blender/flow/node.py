@@ -19,7 +19,7 @@ from ...core.graph import true_flow
 from ...core.outputs import sidecar
 from .. import calibrated, compat, keyed_nodes
 from ..binding import Segments, camera_at_frame, camera_segments, drive_input
-from ..group import ensure_group, group_spec, true_flow_nodes
+from ..group import group_spec, true_flow_nodes
 
 FLOW_BINDING_PROPERTY = "true_flow_binding"
 """Stored on each bound True Flow node: what its keys were made from (see :func:`flow_signature`)."""
@@ -106,14 +106,7 @@ def add_true_flow_node(scene: bpy.types.Scene, location: tuple[float, float] = (
     Raises :class:`~depth_node.core.camera.UnsupportedCameraError` when the scene has no camera.
     """
     _image_size(scene)  # fail early, before anything is added
-    if tree is None:
-        tree = compat.compositor_tree(scene)
-    group = ensure_group(true_flow.FLOW_MODE)
-    node = tree.nodes.new(compat.GROUP_NODE_IDNAME)
-    node.node_tree = group
-    node.name = node.label = group.name
-    node.location = location
-    node.width = 220
+    node = keyed_nodes.new_group_node(scene, true_flow.FLOW_MODE, location, tree, 220)
     bind_flow(node, scene)
     return node
 
@@ -123,33 +116,31 @@ def bound_scene(node: bpy.types.Node) -> bpy.types.Scene | None:
     return keyed_nodes.bound_scene(node, SCENE_PROPERTY)
 
 
+_VECTOR_PASS_REASONS = keyed_nodes.PassReasons(
+    engine="the Vector pass is exact in Cycles only (EEVEE's is half precision: measured up to 0.013 px)",
+    motion_blur="motion blur is on: the Vector pass is 0 (measured); flow is 0 and not in view",
+    averaged=("the Vector pass is averaged over the samples and the pixel filter (measured: up to 4.7 px wrong at "
+              "silhouettes): render 1 sample with a 0.01 px filter; flow is 0 and not in view"),
+    multiview="Stereo 3D and Multi-View: the node knows one camera; the render job writes each view's flow")
+
+
+def _camera_problem(camera: bpy.types.Object) -> str | None:
+    """Why the node cannot pair ``camera`` with its neighbour frames (None when it can)."""
+    if calibrated.calibration_of(camera.data) is not None or camera.data.type not in _PAIRED_TYPES:
+        return (f"camera {camera.name!r}: the node knows perspective and orthographic cameras; the render job "
+                "refuses the others too")
+    return compat.vector_pass_refusal(camera.data.type)
+
+
 def flow_problem(node: bpy.types.Node, forward: bool = True) -> str | None:
     """Why the True Flow node cannot give exact flow right now (None when it can); ``forward=False``: the backward
     flow alone."""
     scene, segments, problem = keyed_nodes.binding_problem(node, SCENE_PROPERTY, FLOW_BINDING_PROPERTY)
     if problem is not None:
         return problem
-    cycles = scene.cycles
-    if scene.render.engine != "CYCLES":
-        return "the Vector pass is exact in Cycles only (EEVEE's is half precision: measured up to 0.013 px)"
-    if scene.render.use_motion_blur:
-        return "motion blur is on: the Vector pass is 0 (measured); flow is 0 and not in view"
-    if cycles.samples > 1 or cycles.filter_width > 0.01:
-        return ("the Vector pass is averaged over the samples and the pixel filter (measured: up to 4.7 px wrong at "
-                "silhouettes): render 1 sample with a 0.01 px filter; flow is 0 and not in view")
-    if scene.render.use_multiview:
-        return "Stereo 3D and Multi-View: the node knows one camera; the render job writes each view's flow"
-    for camera in {camera_at_frame(scene, frame, segments) for frame in range(scene.frame_start, scene.frame_end + 1)}:
-        if camera is None:
-            return "a frame has no camera"
-        if calibrated.calibration_of(camera.data) is not None or camera.data.type not in _PAIRED_TYPES:
-            return (f"camera {camera.name!r}: the node knows perspective and orthographic cameras; the render job "
-                    "refuses the others too")
-        refusal = compat.vector_pass_refusal(camera.data.type)
-        if refusal is not None:
-            return refusal
-        if camera.data.dof.use_dof:
-            return f"camera {camera.name!r} has depth of field on: the pass samples the aperture, not the pixel's ray"
+    problem = keyed_nodes.data_pass_problem(scene, segments, _VECTOR_PASS_REASONS, _camera_problem)
+    if problem is not None:
+        return problem
     if forward and not compat.COMPOSITOR_KEEPS_VECTOR_W:
         return (f"Blender {bpy.app.version_string}'s compositor drops the Vector pass's 4th component (measured: it "
                 "arrives as 1): Forward is 0 and not in view; Backward is exact")

@@ -15,9 +15,9 @@ import numpy as np
 from ...core.camera import UnsupportedCameraError
 from ...core.graph import true_normal
 from ...core.outputs import sidecar
-from .. import compat, keyed_nodes
+from .. import keyed_nodes
 from ..binding import Segments, camera_at_frame, camera_segments, drive_input
-from ..group import ensure_group, group_spec, true_normal_nodes
+from ..group import group_spec, true_normal_nodes
 
 NORMAL_BINDING_PROPERTY = "true_normal_binding"
 """Stored on each bound True Normal node: what its keys were made from."""
@@ -42,11 +42,14 @@ def frame_rotations(scene: bpy.types.Scene, segments: Segments) -> dict[int, tup
     return rotations
 
 
-def bind_normal(node: bpy.types.Node, scene: bpy.types.Scene, segments: Segments | None = None) -> None:
-    """Key the True Normal node's rotation for every frame of ``scene``'s range and drive ``Input Exact``."""
+def bind_normal(node: bpy.types.Node, scene: bpy.types.Scene, segments: Segments | None = None,
+                rotations: dict[int, tuple[float, ...]] | None = None) -> None:
+    """Key the True Normal node's rotation for every frame of ``scene``'s range (``rotations``: already made by
+    :func:`frame_rotations`) and drive ``Input Exact``."""
     if segments is None:
         segments = camera_segments(scene)
-    rotations = frame_rotations(scene, segments)
+    if rotations is None:
+        rotations = frame_rotations(scene, segments)
     frames = list(rotations)
     keyed_nodes.key_inputs(node, frames, {name: [rotations[frame][index] for frame in frames]
                                           for index, name in enumerate(true_normal.ROTATION_INPUTS)})
@@ -63,17 +66,19 @@ def add_true_normal_node(scene: bpy.types.Scene, location: tuple[float, float] =
 
     Raises :class:`~depth_node.core.camera.UnsupportedCameraError` when a frame has no camera.
     """
-    frame_rotations(scene, camera_segments(scene))  # fail early, before anything is added
-    if tree is None:
-        tree = compat.compositor_tree(scene)
-    group = ensure_group(true_normal.NORMAL_MODE)
-    node = tree.nodes.new(compat.GROUP_NODE_IDNAME)
-    node.node_tree = group
-    node.name = node.label = group.name
-    node.location = location
-    node.width = 200
-    bind_normal(node, scene)
+    segments = camera_segments(scene)
+    rotations = frame_rotations(scene, segments)  # fails before anything is added
+    node = keyed_nodes.new_group_node(scene, true_normal.NORMAL_MODE, location, tree, 200)
+    bind_normal(node, scene, segments, rotations)
     return node
+
+
+_NORMAL_PASS_REASONS = keyed_nodes.PassReasons(
+    engine="the Normal pass is measured exact in Cycles only",
+    motion_blur="motion blur is on: the Normal pass averages the surface over the shutter; the node gives 0",
+    averaged=("the Normal pass is the filter-weighted average of the samples' normals (measured: length 0.43 at "
+              "edges): render 1 sample with a 0.01 px filter; the node gives 0"),
+    multiview="Stereo 3D and Multi-View: the node knows one camera; the render job writes each view's normals")
 
 
 def normal_problem(node: bpy.types.Node) -> str | None:
@@ -81,22 +86,7 @@ def normal_problem(node: bpy.types.Node) -> str | None:
     scene, segments, problem = keyed_nodes.binding_problem(node, SCENE_PROPERTY, NORMAL_BINDING_PROPERTY)
     if problem is not None:
         return problem
-    cycles = scene.cycles
-    if scene.render.engine != "CYCLES":
-        return "the Normal pass is measured exact in Cycles only"
-    if scene.render.use_motion_blur:
-        return "motion blur is on: the Normal pass averages the surface over the shutter; the node gives 0"
-    if cycles.samples > 1 or cycles.filter_width > 0.01:
-        return ("the Normal pass is the filter-weighted average of the samples' normals (measured: length 0.43 at "
-                "edges): render 1 sample with a 0.01 px filter; the node gives 0")
-    if scene.render.use_multiview:
-        return "Stereo 3D and Multi-View: the node knows one camera; the render job writes each view's normals"
-    for camera in {camera_at_frame(scene, frame, segments) for frame in range(scene.frame_start, scene.frame_end + 1)}:
-        if camera is None:
-            return "a frame has no camera"
-        if camera.data.dof.use_dof:
-            return f"camera {camera.name!r} has depth of field on: the pass samples the aperture, not the pixel's ray"
-    return None
+    return keyed_nodes.data_pass_problem(scene, segments, _NORMAL_PASS_REASONS)
 
 
 def refresh_normal_bindings() -> int:
